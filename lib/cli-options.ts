@@ -1,0 +1,115 @@
+// The `tapstack` command line: flags to a validated config (util.parseArgs does the parsing).
+// This contract is used by tests and later features: extend it, never rename a flag.
+import { parseArgs } from 'node:util';
+import { parseCidr } from './wire/ip-address.js';
+
+/** The usage text printed by `--help` and after a usage error. */
+export const USAGE = `Usage: tapstack [options]
+
+  --tap NAME          TAP device (default tap0; created if missing, attached if it exists)
+  --ip CIDR           the stack's own address (default 10.0.0.2/24)
+  --host-ip CIDR      address for the kernel side of the tap (default 10.0.0.1/24;
+                      "none" leaves the tap as it is)
+  --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
+                      (default: the tap's MTU)
+  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark)
+  --trace             one line per packet on stderr
+  --loss P            drop each frame with probability P (0..1) between tap and stack
+  --delay MS          delay each frame by MS milliseconds between tap and stack
+  --seed N            seed for --loss/--delay (default: random)
+  -h, --help          this text
+  -v, --version       the version
+`;
+
+/** Everything the CLI needs to start a stack. */
+export type CliConfig = {
+  tap: string;
+  ip: number;
+  prefix: number;
+  /** The kernel side's address and prefix, or null to leave the tap as it is. */
+  hostIp: { ip: number; prefix: number } | null;
+  hostIpText: string | null;
+  ipText: string;
+  pathMtu: number | undefined;
+  pcap: string | undefined;
+  trace: boolean;
+  loss: number;
+  delayMs: number;
+  seed: number | undefined;
+  help: boolean;
+  version: boolean;
+};
+
+/** A bad command line: the message is printed as one line, then the usage. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Parse `argv` (without node and script) into a CliConfig; throws UsageError on any mistake. */
+export function parseCliArgs(argv: string[]): CliConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        tap: { type: 'string', default: 'tap0' },
+        ip: { type: 'string', default: '10.0.0.2/24' },
+        'host-ip': { type: 'string', default: '10.0.0.1/24' },
+        'path-mtu': { type: 'string' },
+        pcap: { type: 'string' },
+        trace: { type: 'boolean', default: false },
+        loss: { type: 'string', default: '0' },
+        delay: { type: 'string', default: '0' },
+        seed: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  // IFNAMSIZ is 16 including the terminating NUL.
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(values.tap)) throw new UsageError(`--tap: "${values.tap}" is not a valid interface name (1-15 characters)`);
+  const own = cidr('--ip', values.ip);
+  const hostText = values['host-ip'];
+  const host = hostText === 'none' ? null : cidr('--host-ip', hostText);
+  if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
+  return {
+    tap: values.tap,
+    ip: own.ip,
+    prefix: own.prefix,
+    ipText: values.ip,
+    hostIp: host,
+    hostIpText: host === null ? null : hostText,
+    pathMtu: values['path-mtu'] === undefined ? undefined : int('--path-mtu', values['path-mtu'], 68, 65535),
+    pcap: values.pcap,
+    trace: values.trace,
+    loss: num('--loss', values.loss, 0, 1),
+    delayMs: num('--delay', values.delay, 0, 60_000),
+    seed: values.seed === undefined ? undefined : int('--seed', values.seed, 0, 0xffffffff),
+    help: values.help,
+    version: values.version,
+  };
+}
+
+function cidr(flag: string, text: string): { ip: number; prefix: number } {
+  try {
+    return parseCidr(text);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
+function num(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: expected a number from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+function int(flag: string, text: string, min: number, max: number): number {
+  const n = num(flag, text, min, max);
+  if (!Number.isInteger(n)) throw new UsageError(`${flag}: expected a whole number, got "${text}"`);
+  return n;
+}

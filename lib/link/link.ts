@@ -1,0 +1,16 @@
+// The Link contract: how frames move between the stack and whatever carries them (a TAP, a
+// memory wire, or a decorator such as the pcap writer wrapped around either).
+
+/** A frame-level network interface. `send` never throws for a full queue: it drops and counts. */
+export interface Link {
+  /** Our Ethernet address on this link. */
+  readonly mac: Buffer;
+  /** The largest IP packet the link carries (Ethernet payload, 1500 on a default tap). */
+  readonly mtu: number;
+  /** Write one complete Ethernet frame (no FCS). The caller may reuse `frame` after the call. */
+  send(frame: Buffer): void;
+  /** Register the single receiver; each received frame is handed over exactly once. */
+  onFrame(fn: (frame: Buffer) => void): void;
+  /** Stop receiving and release resources. */
+  close(): Promise<void>;
+}

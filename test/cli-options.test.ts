@@ -1,0 +1,43 @@
+import t from 'tap';
+import { parseCliArgs, UsageError } from '../lib/cli-options.js';
+import { parseIp } from '../lib/wire/ip-address.js';
+
+t.test('defaults are the documented ones', async (t) => {
+  const c = parseCliArgs([]);
+  t.equal(c.tap, 'tap0');
+  t.equal(c.ip, parseIp('10.0.0.2'));
+  t.equal(c.prefix, 24);
+  t.same(c.hostIp, { ip: parseIp('10.0.0.1'), prefix: 24 });
+  t.equal(c.pathMtu, undefined);
+  t.equal(c.trace, false);
+  t.equal(c.loss, 0);
+});
+
+t.test('flags are parsed and validated', async (t) => {
+  const c = parseCliArgs(['--tap', 'tapx', '--ip', '192.168.7.2/16', '--host-ip', 'none', '--path-mtu', '1480', '--loss', '0.05', '--delay', '20', '--seed', '7', '--trace', '--pcap', '/tmp/x.pcap']);
+  t.equal(c.tap, 'tapx');
+  t.equal(c.prefix, 16);
+  t.equal(c.hostIp, null);
+  t.equal(c.pathMtu, 1480);
+  t.equal(c.loss, 0.05);
+  t.equal(c.delayMs, 20);
+  t.equal(c.seed, 7);
+  t.equal(c.trace, true);
+  t.equal(c.pcap, '/tmp/x.pcap');
+});
+
+t.test('mistakes are UsageErrors with a clear message', async (t) => {
+  const bad: [string[], RegExp][] = [
+    [['--path-mtu', '40'], /--path-mtu: expected a number from 68/],
+    [['--path-mtu', '1400.5'], /whole number/],
+    [['--loss', '2'], /--loss/],
+    [['--ip', '10.0.0.300/24'], /--ip: not an IPv4 address/],
+    [['--ip', '10.0.0.2/33'], /--ip: bad prefix/],
+    [['--ip', '10.0.0.1/24'], /must differ/],
+    [['--tap', 'a-name-that-is-too-long'], /--tap/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['stray'], /positional/],
+  ];
+  for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
+  t.ok(new UsageError('x') instanceof Error);
+});
