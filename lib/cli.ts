@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// The `tapstack` command: flags to a running stack on a TAP device, with a banner, optional
+// pcap / trace / fault injection, the echo services, and a clean stop on SIGINT/SIGTERM.
+// Set-up errors are one clear line and a non-zero exit; it never prints a stack trace for them.
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SystemClock } from './clock.js';
+import { CryptoRng, SeededRng } from './rng.js';
+import { parseCliArgs, UsageError, USAGE, type CliConfig } from './cli-options.js';
+import type { Link } from './link/link.js';
+import { TapLink } from './link/tap-link.js';
+import { PcapLink } from './link/pcap-writer.js';
+import { TracerLink } from './link/tracer.js';
+import { FaultLink } from './link/fault-link.js';
+import { Stack } from './stack.js';
+import { ipToString, macToString } from './wire/ip-address.js';
+import { waitForCarrier } from './link/carrier.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Run the CLI; resolves with the process exit code once the stack has stopped. */
+export async function main(argv: string[]): Promise<number> {
+  let config: CliConfig;
+  try {
+    config = parseCliArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`tapstack: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (config.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (config.version) {
+    process.stdout.write(`tapstack ${VERSION}\n`);
+    return 0;
+  }
+
+  let tap: TapLink;
+  try {
+    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true });
+  } catch (e) {
+    process.stderr.write(`tapstack: ${(e as Error).message}\n`);
+    return 1;
+  }
+  // The kernel drops frames on a tap whose carrier it has not yet noticed (linkwatch, up to ~1 s):
+  // start once it has, so the gratuitous ARP and the first replies are not lost.
+  await waitForCarrier(config.tap, 3000);
+
+  const clock = new SystemClock();
+  const rng = new CryptoRng();
+  // The capture sits next to the tap, as tcpdump on the tap would see the wire; the fault
+  // injector sits between the wire and the stack; the tracer shows what the stack sees and sends.
+  let link: Link = tap;
+  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
+  if (config.loss > 0 || config.delayMs > 0) {
+    const faultRng = config.seed === undefined ? rng : new SeededRng(config.seed);
+    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs });
+  }
+  if (config.trace) link = new TracerLink(link, process.stderr, { clock });
+
+  // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
+  const stack = new Stack({
+    link, clock, rng, ip: config.ip, prefix: config.prefix,
+    ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
+    ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
+  });
+  // RFC 862 echo over UDP: every datagram goes back to its sender.
+  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
+
+  process.stdout.write(banner(config, tap, stack.pathMtu));
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stack.close();
+  return 0;
+}
+
+function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
+  const ip = ipToString(c.ip);
+  const lines = [
+    `tapstack ${VERSION} on ${c.tap}`,
+    `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
+    `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
+    `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
+    ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
+    ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
+    `Try: ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
+    'Ctrl-C to stop.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+// Run when executed (directly or through the npm bin link), not when imported.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`tapstack: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,44 @@
+// A scripted Link for unit tests: records every frame the stack sends (copied) and lets the
+// test inject frames as if they had arrived from the wire.
+import type { Link } from '../../lib/link/link.js';
+import { parseMac } from '../../lib/wire/ip-address.js';
+
+/** A Link whose far side is the test. */
+export class FakeLink implements Link {
+  readonly mac: Buffer;
+  readonly mtu: number;
+  /** Frames sent by the stack, oldest first (copies). */
+  sent: Buffer[] = [];
+  closed = false;
+  #fn: ((frame: Buffer) => void) | undefined;
+
+  constructor(mac = '02:00:00:00:00:02', mtu = 1500) {
+    this.mac = parseMac(mac);
+    this.mtu = mtu;
+  }
+
+  send(frame: Buffer): void {
+    this.sent.push(Buffer.from(frame));
+  }
+
+  onFrame(fn: (frame: Buffer) => void): void {
+    this.#fn = fn;
+  }
+
+  /** Deliver `frame` to the stack as if received. */
+  inject(frame: Buffer): void {
+    if (this.#fn === undefined) throw new Error('no receiver registered');
+    this.#fn(frame);
+  }
+
+  /** The frames sent since the last call (and forget them). */
+  take(): Buffer[] {
+    const s = this.sent;
+    this.sent = [];
+    return s;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
