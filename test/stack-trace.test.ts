@@ -16,7 +16,7 @@ t.test('the tracer prints one line per frame each way and passes frames through 
   inner.inject(LINUX_ARP_REQUEST);
   clock.advance(1.5);
   tr.send(LINUX_PING);
-  t.same(lines, ['0.000000 RX ARP who-has 10.0.0.2 tell 10.0.0.1', '0.001500 TX 10.0.0.1 > 10.0.0.2 ICMP echo request id=7211 seq=1 len=56']);
+  t.same(lines, ['0.000000 RX ARP who-has 10.0.0.2 tell 10.0.0.1', '0.001500 TX 10.0.0.1 > 10.0.0.2 ICMP echo request id=29117 seq=1 len=56']);
   t.equal(got[0], LINUX_ARP_REQUEST);
   t.same(inner.sent, [LINUX_PING]);
   await tr.close();

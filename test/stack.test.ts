@@ -6,7 +6,7 @@ import { Stack } from '../lib/stack.js';
 import { internetChecksum } from '../lib/wire/checksum.js';
 import { WireError } from '../lib/wire/wire-error.js';
 import { FakeLink } from './helpers/fake-link.js';
-import { LINUX_ARP_REQUEST, LINUX_PING, LINUX_UDP } from './helpers/linux-frames.js';
+import { LINUX_ARP_REQUEST, LINUX_PING, LINUX_STACK_MAC, LINUX_TCP_SYN, LINUX_UDP } from './helpers/linux-frames.js';
 import { accounted, arpFrame, echoRequest, fragmentFrames, ipFrame, makeStack, udpFrame } from './helpers/net-fixtures.js';
 
 t.test('options are validated; the path MTU is clamped to the link MTU', async (t) => {
@@ -48,7 +48,8 @@ t.test('one catch: a throwing protocol handler never escapes and is counted', as
 });
 
 t.test('hostile input: random and mutated frames never throw, stay bounded, and are all accounted for', async (t) => {
-  const link = new FakeLink();
+  // The stack has the captured MAC so the real Linux frames are delivered; the made-up ones are addressed to it too.
+  const link = new FakeLink(LINUX_STACK_MAC);
   const clock = new FakeClock();
   const counters = new Counters();
   const stack = new Stack({ link, clock, rng: new SeededRng(7), ip: '10.0.0.2', prefix: 24, counters, pathMtu: 1400, reassembly: { maxBytes: 256 * 1024 } });
@@ -56,10 +57,17 @@ t.test('hostile input: random and mutated frames never throw, stay bounded, and 
   stack.registerProtocol(6, { receive: () => {} });
   const rng = new SeededRng(42);
   const templates = [
-    LINUX_ARP_REQUEST, LINUX_PING, LINUX_UDP,
-    arpFrame({ op: 2 }), ...fragmentFrames(echoRequest(1, 1, Buffer.alloc(3000)), 1480, { id: 5 }),
-    ipFrame(Buffer.alloc(40), { protocol: 6 }), udpFrame(1, 9, Buffer.alloc(30)), ipFrame(Buffer.alloc(10), { protocol: 99 }),
+    LINUX_ARP_REQUEST, LINUX_PING, LINUX_UDP, LINUX_TCP_SYN,
+    arpFrame({ op: 2 }), ...fragmentFrames(echoRequest(1, 1, Buffer.alloc(3000)), 1480, { id: 5 }, LINUX_STACK_MAC),
+    ipFrame(Buffer.alloc(40), { protocol: 6 }, LINUX_STACK_MAC), udpFrame(1, 9, Buffer.alloc(30), {}, LINUX_STACK_MAC), ipFrame(Buffer.alloc(10), { protocol: 99 }, LINUX_STACK_MAC),
   ];
+  // Unmutated, every template reaches its protocol (none dropped, e.g. as eth.notForUs): only the
+  // datagram to closed port 9 and protocol 99 end in a drop, their intended outcome.
+  for (const f of templates) link.inject(Buffer.from(f));
+  t.equal(counters.get('drop.udp.noPort'), 1);
+  t.equal(counters.get('drop.ip.unknownProtocol'), 1);
+  t.equal(counters.sum('drop.'), 2, 'no other template is dropped');
+  t.equal(counters.sum('rx.handled.'), templates.length - 2, 'every other template is handled');
   const N = 30_000;
   for (let i = 0; i < N; i++) {
     let f: Buffer;
@@ -82,7 +90,7 @@ t.test('hostile input: random and mutated frames never throw, stay bounded, and 
     if (i % 1000 === 0) clock.advance(1000);
     if (link.sent.length > 1000) link.take();
   }
-  t.same(accounted(counters), { frames: N, outcomes: N });
+  t.same(accounted(counters), { frames: templates.length + N, outcomes: templates.length + N });
   t.equal(counters.get('drop.internal'), 0, 'no internal errors');
   t.ok(stack.reassembly.bytes <= 256 * 1024);
   t.ok(stack.arp.size <= 256);

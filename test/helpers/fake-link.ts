@@ -12,8 +12,9 @@ export class FakeLink implements Link {
   closed = false;
   #fn: ((frame: Buffer) => void) | undefined;
 
-  constructor(mac = '02:00:00:00:00:02', mtu = 1500) {
-    this.mac = parseMac(mac);
+  /** `mac` as text ("02:00:00:00:00:02") or bytes (copied). */
+  constructor(mac: string | Uint8Array = '02:00:00:00:00:02', mtu = 1500) {
+    this.mac = typeof mac === 'string' ? parseMac(mac) : Buffer.from(mac);
     this.mtu = mtu;
   }
 

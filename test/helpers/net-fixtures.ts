@@ -72,11 +72,11 @@ export function udpTo(srcPort: number, dstPort: number, data: Uint8Array, src = 
 }
 
 /** Split an IP payload into fragment frames of at most `chunk` data bytes (a multiple of 8). */
-export function fragmentFrames(payload: Buffer, chunk: number, s: IpSpec = {}): Buffer[] {
+export function fragmentFrames(payload: Buffer, chunk: number, s: IpSpec = {}, ethDst: Uint8Array = STACK_MAC): Buffer[] {
   const out: Buffer[] = [];
   for (let off = 0; off < payload.length; off += chunk) {
     const n = Math.min(chunk, payload.length - off);
-    out.push(ipFrame(payload.subarray(off, off + n), { ...s, fragOffset: off, mf: off + n < payload.length }));
+    out.push(ipFrame(payload.subarray(off, off + n), { ...s, fragOffset: off, mf: off + n < payload.length }, ethDst));
   }
   return out;
 }
@@ -101,19 +101,24 @@ export function decode(frame: Buffer): Decoded {
   return { eth, ip };
 }
 
-/** A Stack on a FakeLink with a FakeClock and a seeded RNG; the start-up gratuitous ARPs are cleared. */
-export function makeStack(opts: Partial<StackOptions> & { mtu?: number } = {}): { stack: Stack; link: FakeLink; clock: FakeClock; counters: Counters } {
-  const link = new FakeLink('02:00:00:00:00:02', opts.mtu ?? 1500);
+/**
+ * A Stack on a FakeLink with a FakeClock and a seeded RNG; the start-up gratuitous ARPs are cleared.
+ * `mac` is the link's (and so the stack's) MAC, default STACK_MAC; the captured Linux frames need
+ * `LINUX_STACK_MAC` to be delivered rather than dropped as `eth.notForUs`.
+ */
+export function makeStack(opts: Partial<StackOptions> & { mtu?: number; mac?: Uint8Array } = {}): { stack: Stack; link: FakeLink; clock: FakeClock; counters: Counters } {
+  const { mtu, mac, ...stackOpts } = opts;
+  const link = new FakeLink(mac ?? STACK_MAC, mtu ?? 1500);
   const clock = new FakeClock(1000);
   const counters = new Counters();
-  const stack = new Stack({ link, clock, rng: new SeededRng(1), ip: STACK_IP, prefix: 24, counters, arp: { gratuitousCount: 0 }, ...opts });
+  const stack = new Stack({ link, clock, rng: new SeededRng(1), ip: STACK_IP, prefix: 24, counters, arp: { gratuitousCount: 0 }, ...stackOpts });
   link.take();
   return { stack, link, clock, counters };
 }
 
-/** Teach the stack the peer's MAC (an ARP request from the peer) and discard the reply. */
-export function learnPeer(link: FakeLink): void {
-  link.inject(arpFrame());
+/** Teach the stack the peer's MAC (an ARP request from the peer, by default PEER_MAC's) and discard the reply. */
+export function learnPeer(link: FakeLink, request: Buffer = arpFrame()): void {
+  link.inject(request);
   link.take();
 }
 

@@ -1,12 +1,11 @@
-// End-to-end harness: a throwaway network namespace per test, the kernel inside it as our peer,
-// tapstack's CLI started in it. Every packet stays in the namespace (NETWORK-TESTING.md).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// End-to-end test helpers: when the kernel tests can run, the tools they need, the tshark check,
+// and the namespace harness shared with the scripts (scripts/netns.ts).
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { repoRoot, type RunResult } from '../../scripts/netns.js';
 
-/** The repository root. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { Netns, RunningStack, repoRoot, startTapstack, type RunResult } from '../../scripts/netns.js';
 
 /** Why end-to-end tests cannot run here, or undefined when they can (root, Linux, /dev/net/tun). */
 export function e2eSkipReason(): string | undefined {
@@ -26,127 +25,6 @@ export function ensureTools(): string | undefined {
   return toolsChecked || undefined;
 }
 
-/** Result of a finished command. */
-export type RunResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
-
-let counter = 0;
-
-/** Something with a teardown hook (a tap Test). */
-type HasTeardown = { teardown(fn: () => unknown): void };
-
-/** A network namespace that deletes itself (and ends the processes it started) on teardown. */
-export class Netns {
-  readonly #children = new Set<ChildProcess>();
-
-  private constructor(readonly name: string) {}
-
-  /** Create `ts-<pid>-<n>` with lo up and IPv6 off (no IPv6 chatter on the tap). */
-  static create(t: HasTeardown): Netns {
-    const ns = new Netns(`ts-${process.pid}-${++counter}`);
-    mustRun(['ip', 'netns', 'add', ns.name]);
-    t.teardown(() => ns.destroy());
-    mustRun(['ip', '-n', ns.name, 'link', 'set', 'lo', 'up']);
-    ns.runSync(['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-    ns.runSync(['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
-    return ns;
-  }
-
-  /** Run a command inside the namespace and wait for it (bounded by `timeoutMs`). */
-  run(argv: string[], opts: { timeoutMs?: number; input?: Buffer | string } = {}): Promise<RunResult> {
-    return new Promise((resolve) => {
-      const child = this.spawn(argv);
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout!.on('data', (b: Buffer) => out.push(b));
-      child.stderr!.on('data', (b: Buffer) => err.push(b));
-      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-      });
-      if (opts.input !== undefined) child.stdin!.end(opts.input);
-      else child.stdin!.end();
-    });
-  }
-
-  /** Run synchronously (for quick set-up commands). */
-  runSync(argv: string[]): RunResult {
-    const r = spawnSync('ip', ['netns', 'exec', this.name, ...argv], { encoding: 'utf8', timeout: 20_000 });
-    return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-  }
-
-  /** Start a long-running command in the namespace; it is killed (by pid) on teardown. */
-  spawn(argv: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#children.add(child);
-    child.on('exit', () => this.#children.delete(child));
-    return child;
-  }
-
-  /** End what we started, then delete the namespace. */
-  async destroy(): Promise<void> {
-    for (const c of this.#children) {
-      c.kill('SIGKILL');
-      await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('exit', r)));
-    }
-    spawnSync('ip', ['netns', 'del', this.name]);
-  }
-}
-
-function mustRun(argv: string[]): void {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
-}
-
-/** A running `tapstack` CLI inside a namespace. */
-export class RunningStack {
-  #stdout = '';
-  #stderr = '';
-  readonly exited: Promise<RunResult>;
-
-  constructor(readonly proc: ChildProcess) {
-    proc.stdout!.on('data', (b: Buffer) => (this.#stdout += b.toString()));
-    proc.stderr!.on('data', (b: Buffer) => (this.#stderr += b.toString()));
-    this.exited = new Promise((resolve) =>
-      proc.on('close', (code, signal) => resolve({ code, signal, stdout: this.#stdout, stderr: this.#stderr })),
-    );
-  }
-
-  get stdout(): string {
-    return this.#stdout;
-  }
-
-  get stderr(): string {
-    return this.#stderr;
-  }
-
-  /** Wait until stdout matches `re` (or the process exits, or `timeoutMs` passes). */
-  async waitFor(re: RegExp, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!re.test(this.#stdout)) {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`tapstack exited early:\n${this.#stdout}${this.#stderr}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${this.#stdout}${this.#stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** SIGINT, then the exit result (SIGKILL after 10 s). */
-  async stop(): Promise<RunResult> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGINT');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-    const r = await this.exited;
-    clearTimeout(timer);
-    return r;
-  }
-}
-
-/** Start the built CLI in `ns` with `args` and wait for its banner. */
-export async function startTapstack(ns: Netns, args: string[] = []): Promise<RunningStack> {
-  const running = new RunningStack(ns.spawn([process.execPath, path.join(repoRoot, 'dist/lib/cli.js'), ...args]));
-  await running.waitFor(/Ctrl-C to stop/);
-  return running;
-}
-
 /** The tshark filter of NETWORK-TESTING.md: prints every malformed frame or bad checksum. */
 export async function tsharkProblems(pcapFile: string): Promise<RunResult> {
   return new Promise((resolve) => {
@@ -161,4 +39,10 @@ export async function tsharkProblems(pcapFile: string): Promise<RunResult> {
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** Node flags that load a TypeScript fixture the way this test was loaded (tap's own loader). */
+export function tsLoaderArgs(): string[] {
+  const fromTap = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
+  return fromTap.length > 0 ? fromTap : [`--import=${import.meta.resolve('@tapjs/typescript/import')}`];
 }

@@ -6,23 +6,23 @@ import { buildIcmp } from '../../lib/wire/icmp.js';
 import { parseIp } from '../../lib/wire/ip-address.js';
 import { parseIcmp } from '../../lib/wire/icmp.js';
 import { BROADCAST_MAC } from '../../lib/wire/ethernet.js';
-import { LINUX_PING } from '../helpers/linux-frames.js';
-import { accounted, decode, echoRequest, fragmentFrames, ipFrame, ipPacket, learnPeer, makeStack, PEER_IP, PEER_MAC, STACK_IP, udpFrame, udpTo } from '../helpers/net-fixtures.js';
+import { LINUX_ARP_REQUEST, LINUX_HOST_MAC, LINUX_PING, LINUX_STACK_MAC } from '../helpers/linux-frames.js';
+import { accounted, decode, echoRequest, fragmentFrames, ipFrame, ipPacket, learnPeer, makeStack, PEER_IP, STACK_IP, udpFrame, udpTo } from '../helpers/net-fixtures.js';
 import { parseIpv4 } from '../../lib/wire/ipv4.js';
 
 const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + 5) & 0xff));
 
 t.test('echo reply to the iputils request: same id, seq and data; DF clear', async (t) => {
-  const { link, counters } = makeStack();
-  learnPeer(link);
-  const req = Buffer.from(LINUX_PING);
-  PEER_MAC.copy(req, 6); // from the peer we learned
-  link.inject(req);
+  // The stack has the captured MAC, so the kernel's frames, unmodified, are for it.
+  const { link, counters } = makeStack({ mac: LINUX_STACK_MAC });
+  learnPeer(link, LINUX_ARP_REQUEST); // the kernel's own ARP request teaches its MAC
+  link.inject(LINUX_PING);
   const [r, ...more] = link.take().map(decode);
   t.equal(more.length, 0);
-  t.same(r!.eth.dst, PEER_MAC);
+  t.same(r!.eth.dst, LINUX_HOST_MAC);
+  t.same(r!.eth.src, LINUX_STACK_MAC);
   t.match(r!.ip, { src: STACK_IP, dst: PEER_IP, protocol: 1, df: false, mf: false, totalLength: 84 });
-  t.match(r!.icmp, { type: 0, code: 0, id: 0x1c2b, seq: 1 });
+  t.match(r!.icmp, { type: 0, code: 0, id: 0x71bd, seq: 1 });
   t.same(r!.icmp!.body, parseIcmp(parseIpv4(LINUX_PING.subarray(14)).payload).body);
   t.equal(counters.get('rx.handled.icmp.echoRequest'), 1);
   t.same(accounted(counters), { frames: 2, outcomes: 2 });

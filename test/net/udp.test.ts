@@ -2,8 +2,8 @@ import t from 'tap';
 import { UdpError, type UdpRemoteInfo } from '../../lib/net/udp.js';
 import { parseIp } from '../../lib/wire/ip-address.js';
 import { BROADCAST_MAC } from '../../lib/wire/ethernet.js';
-import { LINUX_UDP } from '../helpers/linux-frames.js';
-import { accounted, decode, learnPeer, makeStack, PEER_IP, PEER_MAC, STACK_IP, udpFrame } from '../helpers/net-fixtures.js';
+import { LINUX_ARP_REQUEST, LINUX_HOST_MAC, LINUX_STACK_MAC, LINUX_UDP } from '../helpers/linux-frames.js';
+import { accounted, decode, learnPeer, makeStack, PEER_IP, STACK_IP, udpFrame } from '../helpers/net-fixtures.js';
 
 /** The `code` of the UdpError `fn` throws. */
 function codeOf(fn: () => unknown): string {
@@ -16,25 +16,28 @@ function codeOf(fn: () => unknown): string {
 }
 
 t.test('an echo service on port 7 answers the Linux datagram with a checksummed reply', async (t) => {
-  const { stack, link, counters } = makeStack();
-  learnPeer(link);
+  // The stack has the captured MAC, so the kernel's frames, unmodified, are for it.
+  const { stack, link, counters } = makeStack({ mac: LINUX_STACK_MAC });
+  learnPeer(link, LINUX_ARP_REQUEST); // the kernel's own ARP request teaches its MAC
   const seen: UdpRemoteInfo[] = [];
   const echo = stack.udp.bind(7, (msg, rinfo) => {
     seen.push(rinfo);
     echo.send(msg, rinfo.port, rinfo.address);
   });
   t.equal(echo.port, 7);
-  const f = Buffer.from(LINUX_UDP);
-  PEER_MAC.copy(f, 6);
-  link.inject(f);
-  t.same(seen, [{ address: '10.0.0.1', family: 'IPv4', port: 50010, size: 6, ip: PEER_IP }]);
-  const [r] = link.take().map(decode);
+  link.inject(LINUX_UDP);
+  t.same(seen, [{ address: '10.0.0.1', family: 'IPv4', port: 58885, size: 6, ip: PEER_IP }]);
+  const [r, ...more] = link.take().map(decode);
+  t.equal(more.length, 0);
+  t.same(r!.eth.dst, LINUX_HOST_MAC);
+  t.same(r!.eth.src, LINUX_STACK_MAC);
   t.match(r!.ip, { src: STACK_IP, dst: PEER_IP, protocol: 17, df: false });
-  t.match(r!.udp, { srcPort: 7, dstPort: 50010, length: 14 });
+  t.match(r!.udp, { srcPort: 7, dstPort: 58885, length: 14 });
   t.not(r!.udp!.checksum, 0, 'always sent with a checksum (decode verified it)');
   t.equal(r!.udp!.payload.toString(), 'hello\n');
   t.equal(counters.get('rx.handled.udp'), 1);
   t.equal(counters.get('udp.tx.datagrams'), 1);
+  t.same(accounted(counters), { frames: 2, outcomes: 2 });
 });
 
 t.test('the message is a copy the receiver may keep', async (t) => {

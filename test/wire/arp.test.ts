@@ -8,7 +8,7 @@ import { LINUX_ARP_REQUEST } from '../helpers/linux-frames.js';
 t.test('parses the kernel\'s ARP request', async (t) => {
   const a = parseArp(parseEthernet(LINUX_ARP_REQUEST).payload);
   t.equal(a.op, ArpOp.request);
-  t.equal(macToString(a.senderMac), '3a:1f:6c:0a:5e:01');
+  t.equal(macToString(a.senderMac), '0e:17:b4:69:5d:de');
   t.equal(ipToString(a.senderIp), '10.0.0.1');
   t.equal(macToString(a.targetMac), '00:00:00:00:00:00');
   t.equal(ipToString(a.targetIp), '10.0.0.2');
@@ -21,8 +21,8 @@ t.test('writes the same bytes back (round trip), padding ignored on parse', asyn
   t.same(b.subarray(0, 28), orig);
   t.equal(parseArp(b).targetIp, parseIp('10.0.0.2'));
   const r = Buffer.alloc(30);
-  writeArp(r, 2, { op: ArpOp.reply, senderMac: parseMac('02:00:00:00:00:02'), senderIp: parseIp('10.0.0.2'), targetMac: parseMac('3a:1f:6c:0a:5e:01'), targetIp: parseIp('10.0.0.1') });
-  t.equal(r.subarray(2).toString('hex'), '000108000604' + '0002' + '020000000002' + '0a000002' + '3a1f6c0a5e01' + '0a000001');
+  writeArp(r, 2, { op: ArpOp.reply, senderMac: parseMac('0e:17:b4:69:5d:df'), senderIp: parseIp('10.0.0.2'), targetMac: parseMac('0e:17:b4:69:5d:de'), targetIp: parseIp('10.0.0.1') });
+  t.equal(r.subarray(2).toString('hex'), '000108000604' + '0002' + '0e17b4695ddf' + '0a000002' + '0e17b4695dde' + '0a000001');
 });
 
 t.test('truncated and unsupported', async (t) => {

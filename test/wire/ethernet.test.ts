@@ -2,12 +2,14 @@ import t from 'tap';
 import { BROADCAST_MAC, EtherType, isBroadcastMac, isGroupMac, macEquals, parseEthernet, writeEthernetHeader } from '../../lib/wire/ethernet.js';
 import { macToString } from '../../lib/wire/ip-address.js';
 import { WireError } from '../../lib/wire/wire-error.js';
-import { LINUX_PING } from '../helpers/linux-frames.js';
+import { LINUX_HOST_MAC, LINUX_PING, LINUX_STACK_MAC } from '../helpers/linux-frames.js';
 
 t.test('parses a Linux frame into MACs, type and a payload view', async (t) => {
   const e = parseEthernet(LINUX_PING);
-  t.equal(macToString(e.dst), '02:00:00:00:00:02');
-  t.equal(macToString(e.src), '3a:1f:6c:0a:5e:01');
+  t.equal(macToString(e.dst), '0e:17:b4:69:5d:df');
+  t.equal(macToString(e.src), '0e:17:b4:69:5d:de');
+  t.same(e.dst, LINUX_STACK_MAC);
+  t.same(e.src, LINUX_HOST_MAC);
   t.equal(e.etherType, EtherType.IPv4);
   t.equal(e.payload.length, 84);
   t.equal(e.payload.buffer, LINUX_PING.buffer, 'a view, not a copy');

@@ -5,15 +5,16 @@ import { buildIcmp } from '../../lib/wire/icmp.js';
 import { parseIp } from '../../lib/wire/ip-address.js';
 import { seq } from '../../lib/wire/seq.js';
 import { serializeTcp, TCP_FLAGS } from '../../lib/wire/tcp.js';
-import { LINUX_ARP_REQUEST, LINUX_PING, LINUX_UDP } from '../helpers/linux-frames.js';
+import { LINUX_ARP_REQUEST, LINUX_PING, LINUX_TCP_SYN, LINUX_UDP } from '../helpers/linux-frames.js';
 import { arpFrame, echoRequest, ethFrame, ipFrame, ipPacket, PEER_IP, STACK_IP } from '../helpers/net-fixtures.js';
 
 t.test('one line per protocol', async (t) => {
   t.equal(formatFrame(LINUX_ARP_REQUEST), 'ARP who-has 10.0.0.2 tell 10.0.0.1');
   t.equal(formatFrame(arpFrame({ op: 2, senderIp: STACK_IP, targetIp: PEER_IP })), 'ARP 10.0.0.2 is-at 02:00:00:00:00:01');
   t.equal(formatFrame(arpFrame({ senderIp: STACK_IP, targetIp: STACK_IP })), 'ARP who-has 10.0.0.2 tell 10.0.0.2 (gratuitous)');
-  t.equal(formatFrame(LINUX_PING), '10.0.0.1 > 10.0.0.2 ICMP echo request id=7211 seq=1 len=56');
-  t.equal(formatFrame(LINUX_UDP), '10.0.0.1:50010 > 10.0.0.2:7 UDP len=6');
+  t.equal(formatFrame(LINUX_PING), '10.0.0.1 > 10.0.0.2 ICMP echo request id=29117 seq=1 len=56');
+  t.equal(formatFrame(LINUX_UDP), '10.0.0.1:58885 > 10.0.0.2:7 UDP len=6');
+  t.equal(formatFrame(LINUX_TCP_SYN), '10.0.0.1:33334 > 10.0.0.2:7 [SYN] Seq=1592574074 Win=64240 Len=0 MSS=1460 SACK_PERM TSval=3705123234 TSecr=0 WS=1024');
 });
 
 t.test('fragments', async (t) => {

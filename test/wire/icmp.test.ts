@@ -12,9 +12,11 @@ t.test('the iputils echo request: checksum over the whole message, id, seq, time
   const b = pingIcmp();
   t.equal(internetChecksum(b), 0);
   const m = parseIcmp(b);
-  t.match(m, { type: IcmpType.echoRequest, code: 0, id: 0x1c2b, seq: 1 });
+  t.match(m, { type: IcmpType.echoRequest, code: 0, id: 0x71bd, seq: 1 });
+  t.equal(b.readUInt16BE(2), 0xb8a4, "the kernel's checksum");
   t.equal(m.body.length, 56);
-  t.equal(m.body.readUInt32LE(0), 1700000000, 'tv_sec');
+  t.equal(m.body.readUInt32LE(0), 1795241502, 'tv_sec (2026-11-21 06:11:42 UTC)');
+  t.equal(m.body.readUInt32LE(8), 665829, 'tv_usec');
   t.same([...m.body.subarray(16, 19)], [0x10, 0x11, 0x12]);
   t.equal(m.body.buffer, LINUX_PING.buffer, 'body is a view');
 });
@@ -27,7 +29,7 @@ t.test('the reply differs in type and checksum only, and writes back byte-exact'
   t.same(reply.subarray(4), req.subarray(4));
   // RFC 1624: changing the type byte 8 -> 0 raises the checksum by 0x0800.
   t.equal(reply.readUInt16BE(2), req.readUInt16BE(2) + 0x0800);
-  t.same(buildIcmp(8, 0, echoRest(0x1c2b, 1), m.body), req, 'request rebuilt byte for byte');
+  t.same(buildIcmp(8, 0, echoRest(0x71bd, 1), m.body), req, 'request rebuilt byte for byte');
 });
 
 t.test('frag needed carries the next-hop MTU in the low half (RFC 1191)', async (t) => {

@@ -26,9 +26,10 @@ t.test('fields to the same known bytes', async (t) => {
 
 t.test('the Linux ping packet: checksum verifies, DF, fields', async (t) => {
   const ip = parseEthernet(LINUX_PING).payload;
+  t.equal(ip.readUInt16BE(10), 0xfe10, "the kernel's header checksum");
   t.equal(internetChecksum(ip, 0, 20), 0);
   const p = parseIpv4(ip);
-  t.match(p, { totalLength: 84, id: 0x8f3e, df: true, ttl: 64, protocol: 1 });
+  t.match(p, { headerLength: 20, tos: 0, totalLength: 84, id: 0x2896, df: true, mf: false, fragOffset: 0, ttl: 64, protocol: 1 });
   t.equal(p.payload.length, 64);
   t.equal(p.payload.buffer, LINUX_PING.buffer, 'payload is a view');
 });

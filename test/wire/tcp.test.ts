@@ -1,6 +1,8 @@
 import t, { type Test } from 'tap';
 import { WireError } from '../../lib/wire/wire-error.js';
 import { parseIp } from '../../lib/wire/ip-address.js';
+import { parseEthernet } from '../../lib/wire/ethernet.js';
+import { parseIpv4 } from '../../lib/wire/ipv4.js';
 import { seq } from '../../lib/wire/seq.js';
 import {
   TCP_FLAGS,
@@ -10,46 +12,36 @@ import {
   serializeTcp,
   tcpOptionsLength,
 } from '../../lib/wire/tcp.js';
+import { LINUX_TCP_SYN } from '../helpers/linux-frames.js';
 
 const A = parseIp('10.0.0.1');
 const B = parseIp('10.0.0.2');
 
-// A real Linux 6.x SYN (`nc 10.0.0.2 80` over a veth with tx checksum offload off, captured by
-// tcpdump): "Flags [S], cksum 0xc6fe (correct), seq 4294426095, win 64240,
-// options [mss 1460,sackOK,TS val 1204004371 ecr 0,nop,wscale 10]". TCP part only (IP header removed).
-const linuxSyn = Buffer.from(
-  [
-    'c5fc 0050', //           src port 50684, dst port 80
-    'fff7 bdef', //           seq 4294426095
-    '0000 0000', //           ack 0
-    'a0 02 faf0', //          data offset 10 (40 bytes), flags SYN, window 64240
-    'c6fe 0000', //           checksum, urgent pointer
-    '0204 05b4', //           MSS 1460
-    '0402', //                SACK_PERM
-    '080a 47c3a613 00000000', // TS val 1204004371 ecr 0
-    '01', //                  NOP
-    '03 03 0a', //            WS 10
-  ]
-    .join('')
-    .replace(/ /g, ''),
-  'hex',
-);
+// The kernel's SYN from the real capture in test/helpers/linux-frames.ts (`nc 10.0.0.2 7`,
+// netcat-openbsd 1.219 on Linux 6.18): 33334 > 7, SYN, seq 1592574074, win 64240, checksum 0x08eb,
+// options MSS 1460, SACK_PERM, TS val 3705123234 ecr 0, NOP, WS 10. TCP part only: the Ethernet and
+// IPv4 headers are parsed off (which verifies the IP header checksum too); a view into the capture.
+const linuxSyn = parseIpv4(parseEthernet(LINUX_TCP_SYN).payload).payload;
 
-// The same kernel's answer from a closed port: "Flags [R.], seq 0, ack 4294426096, win 0".
+// An RST,ACK for a closed port in the shape Linux sends (seq 0, ack = the SYN's seq + 1, window 0),
+// 80 > 50684 answering a SYN with seq 4294426095. Written by hand, NOT captured (its checksum 0x1799
+// was checked independently of lib/wire): only its shape is Linux's.
 const linuxRst = Buffer.from('0050c5fc00000000fff7bdf0501400001799' + '0000', 'hex');
 
 t.test('parses a real Linux SYN: ports, seq, flags, window, MSS/SACK_PERM/TS/WS', async (t) => {
+  t.equal(linuxSyn.length, 40);
   const s = parseTcp(linuxSyn, A, B);
-  t.equal(s.srcPort, 50684);
-  t.equal(s.dstPort, 80);
-  t.equal(s.seq, 4294426095);
+  t.equal(s.srcPort, 33334);
+  t.equal(s.dstPort, 7);
+  t.equal(s.seq, 0x5eecc07a);
   t.equal(s.ack, 0);
   t.equal(s.headerLength, 40);
   t.equal(s.flags, TCP_FLAGS.SYN);
   t.equal(formatTcpFlags(s.flags), 'SYN');
   t.equal(s.window, 64240);
-  t.equal(s.checksum, 0xc6fe);
-  t.same(s.options, { mss: 1460, sackPermitted: true, ts: { val: 1204004371, ecr: 0 }, wscale: 10 });
+  t.equal(s.checksum, 0x08eb);
+  t.equal(s.urgent, 0);
+  t.same(s.options, { mss: 1460, sackPermitted: true, ts: { val: 0xdcd7b1a2, ecr: 0 }, wscale: 10 });
   t.equal(s.payload.length, 0);
   t.equal(segmentLength(s), 1);
 });
@@ -60,7 +52,7 @@ t.test('serializes the Linux SYN back to the identical bytes (same option order 
   t.equal(out.toString('hex'), linuxSyn.toString('hex'));
 });
 
-t.test("parses and reproduces Linux's RST,ACK for a closed port (RFC 9293 §3.10.7.1 shape)", async (t) => {
+t.test("parses and reproduces a hand-made RST,ACK for a closed port in Linux's shape (RFC 9293 §3.10.7.1)", async (t) => {
   const r = parseTcp(linuxRst, B, A);
   t.equal(formatTcpFlags(r.flags), 'RST, ACK');
   t.equal(r.seq, 0);
