@@ -1,0 +1,1370 @@
+// One TCP connection: the RFC 9293 state machine (§3.10 "Event Processing"), sans-IO. Segments,
+// user calls and timer expiries come in with `now`; segments go out through the host's
+// `transmit`; events go to the user's `ConnectionEvents`; `nextDeadline()` says when to call
+// `onTimer`. LISTEN lives in the demux (a listener is not a connection) and so does TIME-WAIT
+// (a compact table entry, see time-wait.ts); every other state is handled here.
+//
+// Sender structure, and where issue 4 (SACK scoreboard, RFC 6675, NewReno/CUBIC) plugs in:
+// bytes live in `sndBuf` (any range can be (re)sent); every transmission is recorded in `rtxq`
+// (records carry `sacked`/`lost` marks for a scoreboard, and Karn-safe send times); window
+// arithmetic is the `CongestionControl` interface's (`cc`), chosen by name in the config.
+// Loss recovery today is go-back-N on RTO (`#onRetransmitTimeout`) plus Reno fast retransmit on
+// the third duplicate ACK (`#onDupAck`); incoming SACK blocks are parsed and counted in
+// `#processAck`, where the scoreboard will consume them, and `#output` is where NextSeg's
+// choice (holes before new data) goes. The receiver keeps its out-of-order queue in `rcvBuf`
+// and already sends SACK blocks (most recent first, RFC 2018 §4); D-SACK is issue 4's.
+import createDebug from 'debug';
+import type { Counters } from '../counters.js';
+import {
+  TCP_FLAGS,
+  TCP_HEADER_MIN,
+  type TcpOptions,
+  type TcpSegment,
+  fillTcpChecksum,
+  formatTcpFlags,
+  tcpOptionsLength,
+  writeTcpHeader,
+  writeTcpOptions,
+} from '../wire/tcp.js';
+import { type Seq, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from '../wire/seq.js';
+import type { TcpConfig } from './config.js';
+import { type CongestionControl, createCongestionControl } from './congestion.js';
+import type { FourTuple } from './isn.js';
+import { ReceiveBuffer } from './receive-buffer.js';
+import { RetransmitQueue } from './retransmit-queue.js';
+import { RttEstimator } from './rtt.js';
+import { SendBuffer } from './send-buffer.js';
+import { ConnectionTimers } from './timers.js';
+import { type ConnectionEvents, TcpError, type TcpState } from './types.js';
+
+const log = createDebug('tapstack:tcp');
+const logState = createDebug('tapstack:tcp:state');
+
+const { FIN, SYN, RST, PSH, ACK, URG } = TCP_FLAGS;
+
+/** TS option bytes on every segment once timestamps are on (NOP, NOP, kind, len, 2×4). */
+const TS_LEN = 12;
+/** TS.Recent is invalid after 24 days idle (RFC 7323 §5.5). */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+
+/** What a connection needs from the demux that owns it. */
+export interface ConnectionHost {
+  readonly config: TcpConfig;
+  readonly counters: Counters;
+  /** Hand a finished segment (checksummed) to IP. */
+  transmit(localIp: number, remoteIp: number, segment: Buffer): void;
+  /** RFC 5961 §7: take one challenge ACK from the stack-wide budget; false if exhausted. */
+  takeChallengeAck(now: number): boolean;
+  /** Told about every state change (the demux moves connections between tables on these). */
+  stateChanged(c: TcpConnection, from: TcpState, to: TcpState, now: number): void;
+  /** In SYN-RECEIVED, may the handshake complete now (is there room in the accept queue)? */
+  mayComplete(c: TcpConnection): boolean;
+}
+
+/** Construction parameters: identity, ISN, timestamp offset, path MTU. */
+export interface ConnectionInit extends FourTuple {
+  iss: Seq;
+  tsOffset: number;
+  /** The path MTU toward the peer (link MTU unless told lower). */
+  mtu: number;
+  /** True for connections created by a listener. */
+  passive: boolean;
+}
+
+/** A read-only view of a connection's numbers (status pages, tests, issue 4's info). */
+export interface ConnectionInfo {
+  state: TcpState;
+  sndUna: number;
+  sndNxt: number;
+  sndMax: number;
+  sndWnd: number;
+  rcvNxt: number;
+  rcvWnd: number;
+  mss: number;
+  srtt: number | undefined;
+  rttvar: number;
+  rto: number;
+  cwnd: number;
+  ssthresh: number;
+  sndWscale: number;
+  rcvWscale: number;
+  timestamps: boolean;
+  sack: boolean;
+  bytesInFlight: number;
+  unsent: number;
+  readable: number;
+}
+
+/** Is a before b in 32-bit timestamp space (RFC 7323 §5.3 uses the same modular compare)? */
+function tsBefore(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+
+/** A TCP connection in any state but LISTEN and TIME-WAIT. */
+export class TcpConnection implements FourTuple {
+  readonly localIp: number;
+  readonly localPort: number;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+  /** The demux table key. */
+  readonly key: string;
+  readonly passive: boolean;
+  /** The user's event callbacks. */
+  events: ConnectionEvents = {};
+  /** Opaque slot for the demux (the listener that created us). */
+  listener: unknown;
+
+  state: TcpState = 'CLOSED';
+  /** The error the connection ended with, if any. */
+  error: TcpError | undefined;
+
+  // --- RFC 9293 §3.3.1 send sequence variables ---
+  readonly iss: Seq;
+  sndUna: Seq;
+  sndNxt: Seq;
+  /** Highest sequence sent (+1); SND.NXT goes back below it on go-back-N retransmission. */
+  sndMax: Seq;
+  sndWnd = 0;
+  sndWl1: Seq = seq(0);
+  sndWl2: Seq = seq(0);
+  /** Largest window the peer ever offered (RFC 1122 §4.2.3.4 SWS, RFC 5961 §5.2). */
+  maxSndWnd = 0;
+  // --- receive sequence variables ---
+  irs: Seq = seq(0);
+  rcvNxt: Seq = seq(0);
+  /** Right edge of the window we last advertised: RCV.WND = rcvAdv − RCV.NXT. */
+  rcvAdv: Seq = seq(0);
+
+  // --- options ---
+  sndWscale = 0;
+  rcvWscale = 0;
+  /** Both SYNs carried WS (RFC 7323 §2.2). */
+  #wsOk = false;
+  tsOk = false;
+  sackOk = false;
+  tsRecent = 0;
+  tsRecentAt = 0;
+  lastAckSent: Seq = seq(0);
+  readonly tsOffset: number;
+  /** MSS the peer announced (536 if none, RFC 9293 §3.7.1). */
+  peerMss = 536;
+  pmtu: number;
+  /** Effective send MSS: min(peer MSS, PMTU − 40) − option bytes (RFC 6691). */
+  mss = 536;
+
+  // --- buffers, timing, congestion ---
+  readonly sndBuf: SendBuffer;
+  readonly rcvBuf: ReceiveBuffer;
+  readonly rtxq = new RetransmitQueue();
+  readonly rtt: RttEstimator;
+  readonly cc: CongestionControl;
+  /** Sequence number of sndBuf's byte 0. */
+  #sndBufSeq: Seq;
+  /** The user called shutdown: a FIN follows the queued data. */
+  finQueued = false;
+  /** Sequence number our FIN occupies, once sent. */
+  finSeq: Seq | undefined;
+  /** The peer's FIN has been processed (RCV.NXT is past it). */
+  finReceived = false;
+  /** A FIN seen beyond a hole, processed when the hole fills. */
+  #oooFin: Seq | undefined;
+  noDelay = false;
+  /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
+  #sndSml: Seq;
+  /** Why go-back-N is retransmitting: counter suffix. */
+  #rtxReason = 'rto';
+  #dupAcks = 0;
+  #recover: Seq;
+  #synRetransmitted = false;
+  /** When data was last sent (for the RFC 5681 §4.1 idle restart); -1 = never. */
+  #lastSendAt = -1;
+
+  /** The connection's timers (absolute ms; see timers.ts). */
+  readonly timers = new ConnectionTimers();
+  /** Nobody will read or write any more (see `close`). */
+  orphan = false;
+  #retries = 0;
+  #persistBackoff = 0;
+  keepAlive = false;
+  keepAliveIdleMs: number;
+  #keepProbes = 0;
+  #lastRxAt = 0;
+
+  // --- receive-side ACK bookkeeping ---
+  #ackNow = false;
+  /** Inside segment processing: a pure ACK waits until the user has seen the events. */
+  #deferAck = false;
+  #unackedBytes = 0;
+  /** Estimate of the peer's segment size (largest payload seen), for "every second full segment". */
+  #rcvMss = 536;
+
+  // --- statistics ---
+  bytesReceived = 0;
+  bytesSent = 0;
+
+  // --- pending user events ---
+  #evEstablished = false;
+  #evReadable = false;
+  #evWritable = false;
+  #evClosed = false;
+  #inEvents = false;
+
+  readonly #host: ConnectionHost;
+  readonly #cfg: TcpConfig;
+  readonly #counters: Counters;
+
+  constructor(host: ConnectionHost, init: ConnectionInit) {
+    this.#host = host;
+    this.#cfg = host.config;
+    this.#counters = host.counters;
+    this.localIp = init.localIp;
+    this.localPort = init.localPort;
+    this.remoteIp = init.remoteIp;
+    this.remotePort = init.remotePort;
+    this.key = connectionKey(init);
+    this.passive = init.passive;
+    this.iss = init.iss;
+    this.sndUna = init.iss;
+    this.sndNxt = init.iss;
+    this.sndMax = init.iss;
+    this.#sndSml = init.iss;
+    this.#recover = init.iss;
+    this.#sndBufSeq = seqAdd(init.iss, 1);
+    this.tsOffset = init.tsOffset;
+    this.pmtu = init.mtu;
+    this.sndBuf = new SendBuffer(this.#cfg.sndBufSize);
+    this.rcvBuf = new ReceiveBuffer(this.#cfg.rcvBufSize, this.#cfg.maxOutOfOrderSegments);
+    this.rtt = new RttEstimator(this.#cfg);
+    this.cc = createCongestionControl(this.#cfg.congestionControl, this.#cfg.initialCwndSegments);
+    this.keepAliveIdleMs = this.#cfg.keepAliveIdleMs;
+    this.#rcvMss = Math.min(536, this.advertisedMss);
+    let ws = 0;
+    while (ws < 14 && this.#cfg.rcvBufSize >>> ws > 0xffff) ws++;
+    this.rcvWscale = this.#cfg.windowScaling ? ws : 0;
+  }
+
+  /** The MSS we advertise: path MTU − 40 (RFC 9293 §3.7.1, RFC 6691). */
+  get advertisedMss(): number {
+    return Math.max(88, this.pmtu - 40);
+  }
+
+  // ===================================================================== opens
+
+  /** Active OPEN (RFC 9293 §3.10.1): send SYN, enter SYN-SENT. */
+  openActive(now: number): void {
+    this.#lastRxAt = now;
+    this.#setState('SYN-SENT', now);
+    this.#sendSyn(now, false);
+    this.timers.rtx = now + this.rtt.rto;
+  }
+
+  /** Passive open by a listener on a SYN (RFC 9293 §3.10.7.2 third): enter SYN-RECEIVED, send SYN-ACK. */
+  openPassive(syn: TcpSegment, now: number): void {
+    this.#lastRxAt = now;
+    this.#takePeerSyn(syn, true, now);
+    this.#setState('SYN-RECEIVED', now);
+    this.#sendSynAck(now, false);
+    this.timers.rtx = now + this.rtt.rto;
+  }
+
+  /**
+   * Rebuild the SYN-RECEIVED state a SYN cookie stood for (our SYN-ACK went out statelessly
+   * with ISN = iss): the caller then feeds the returning ACK to `segmentArrives`.
+   */
+  openFromCookie(ackSeg: TcpSegment, mss: number, wscale: number | undefined, sack: boolean, synWindow: number, now: number): void {
+    this.#lastRxAt = now;
+    this.irs = seqAdd(ackSeg.seq, -1);
+    this.rcvNxt = ackSeg.seq;
+    this.peerMss = mss;
+    this.#wsOk = wscale !== undefined && this.#cfg.windowScaling;
+    if (this.#wsOk) this.sndWscale = Math.min(14, wscale!);
+    else this.rcvWscale = 0;
+    this.tsOk = this.#cfg.timestamps && ackSeg.options.ts !== undefined;
+    if (this.tsOk) {
+      this.tsRecent = ackSeg.options.ts!.val;
+      this.tsRecentAt = now;
+    }
+    this.sackOk = this.#cfg.sack && sack;
+    this.#updateMss();
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = this.sndNxt;
+    this.rcvAdv = seqAdd(this.rcvNxt, synWindow);
+    this.lastAckSent = this.rcvNxt;
+    this.#setState('SYN-RECEIVED', now);
+  }
+
+  /** Record what the peer's SYN says (RFC 9293 §3.10.7.2/3, RFC 7323 §2.2/§3.2, RFC 2018 §2). */
+  #takePeerSyn(syn: TcpSegment, passive: boolean, now: number): void {
+    const o = syn.options;
+    this.irs = syn.seq;
+    this.rcvNxt = seqAdd(syn.seq, 1);
+    // RFC 9293 §3.7.1: without the option, assume 536; clamp nonsense small values.
+    this.peerMss = o.mss === undefined ? 536 : Math.max(64, o.mss);
+    // Window scaling only if both sides sent WS (RFC 7323 §2.2); shift counts above 14 are 14 (§2.3).
+    this.#wsOk = this.#cfg.windowScaling && o.wscale !== undefined;
+    if (this.#wsOk) this.sndWscale = Math.min(14, o.wscale!);
+    else {
+      this.sndWscale = 0;
+      this.rcvWscale = 0;
+      if (o.wscale !== undefined && o.wscale > 14) this.#counters.inc('tcp.rx.badWscale');
+    }
+    this.tsOk = this.#cfg.timestamps && o.ts !== undefined;
+    if (this.tsOk) {
+      this.tsRecent = o.ts!.val;
+      this.tsRecentAt = now;
+    }
+    this.sackOk = this.#cfg.sack && o.sackPermitted === true;
+    // The SYN's window is never scaled (RFC 7323 §2.2).
+    this.sndWnd = syn.window;
+    this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+    this.sndWl1 = syn.seq;
+    this.sndWl2 = passive ? this.iss : syn.ack;
+    this.#updateMss();
+    this.rcvAdv = seqAdd(this.rcvNxt, this.#synWindow());
+    this.lastAckSent = this.rcvNxt;
+  }
+
+  #synWindow(): number {
+    return Math.min(0xffff, this.rcvBuf.free);
+  }
+
+  #updateMss(): void {
+    // RFC 6691: the MSS counts no options, so subtract the ones every segment carries.
+    this.mss = Math.max(64, Math.min(this.peerMss, this.pmtu - 40) - (this.tsOk ? TS_LEN : 0));
+  }
+
+  // ===================================================================== user calls
+
+  /**
+   * SEND (RFC 9293 §3.10.2): copy what fits in the send buffer; returns the bytes taken.
+   * With `push` false the data is only queued (autocorking: the caller flushes later).
+   */
+  write(data: Uint8Array, now: number, push = true): number {
+    if (this.finQueued || this.state === 'CLOSED' || this.state === 'TIME-WAIT') {
+      throw new TcpError(this.state === 'CLOSED' && this.error !== undefined ? this.error.code : 'EPIPE', 'write after end', 'write');
+    }
+    const n = this.sndBuf.write(data);
+    if (push) this.flush(now);
+    return n;
+  }
+
+  /** Transmit what is queued (subject to windows, Nagle and SWS avoidance). */
+  flush(now: number): void {
+    if (this.#canSendData()) this.#output(now);
+    this.#emitEvents();
+  }
+
+  /** Bytes the send buffer can still take. */
+  get writableSpace(): number {
+    return this.sndBuf.free;
+  }
+
+  /** Bytes ready to read. */
+  get readableLength(): number {
+    return this.rcvBuf.readyBytes;
+  }
+
+  /** The peer has closed its side and everything it sent has been read. */
+  get readEnded(): boolean {
+    return this.finReceived && this.rcvBuf.readyBytes === 0;
+  }
+
+  /** RECEIVE (RFC 9293 §3.10.3): take up to `max` in-order bytes; opens the window as space frees. */
+  read(now: number, max = Infinity): Buffer | undefined {
+    const b = this.rcvBuf.read(max);
+    if (b !== undefined) this.#maybeWindowUpdate(now);
+    return b;
+  }
+
+  /**
+   * CLOSE of the send side (RFC 9293 §3.10.4), i.e. `socket.end()`: a FIN follows the queued
+   * data; reading continues (half-close).
+   */
+  shutdown(now: number): void {
+    if (this.finQueued) return;
+    switch (this.state) {
+      case 'SYN-SENT':
+        // "Delete the TCB and return 'error: closing'"; nothing was sent but a SYN.
+        this.#enterClosed(now, undefined);
+        break;
+      case 'SYN-RECEIVED':
+        // "Queue for processing after entering ESTABLISHED state."
+        this.finQueued = true;
+        break;
+      case 'ESTABLISHED':
+        this.finQueued = true;
+        this.#setState('FIN-WAIT-1', now);
+        this.#output(now);
+        break;
+      case 'CLOSE-WAIT':
+        this.finQueued = true;
+        this.#setState('LAST-ACK', now);
+        this.#output(now);
+        break;
+      default:
+        break;
+    }
+    this.#emitEvents();
+  }
+
+  /**
+   * The application closed the socket entirely (close(2)): like the kernel, RST if received data
+   * was never read (RFC 2525 §2.17), else a FIN after the queued data; the connection finishes in
+   * the background as an orphan: data arriving for it draws a RST, and FIN-WAIT-2 gives up after
+   * `finWait2TimeoutMs` (Linux tcp_fin_timeout).
+   */
+  close(now: number): void {
+    if (this.state === 'CLOSED' || this.state === 'TIME-WAIT') return;
+    this.events = {};
+    if (this.rcvBuf.readyBytes > 0) {
+      this.#counters.inc('tcp.close.unreadData');
+      this.abort(now);
+      return;
+    }
+    this.orphan = true;
+    this.shutdown(now);
+    if (this.state === 'FIN-WAIT-2') this.timers.finWait2 = now + this.#cfg.finWait2TimeoutMs;
+  }
+
+  /** ABORT (RFC 9293 §3.10.5): send RST if synchronized, flush everything, enter CLOSED. */
+  abort(now: number): void {
+    if (this.state === 'CLOSED') return;
+    if (this.state !== 'SYN-SENT') {
+      this.#sendRst(this.sndMax, now);
+      this.#counters.inc('tcp.tx.rst.abort');
+    }
+    this.#enterClosed(now, undefined);
+    this.#emitEvents();
+  }
+
+  /** A hard ICMP error during the handshake (see TcpDemux.icmpUnreachable): ECONNREFUSED. */
+  refuse(now: number): void {
+    this.#enterClosed(now, new TcpError('ECONNREFUSED', 'connect ECONNREFUSED', 'connect'));
+    this.#emitEvents();
+  }
+
+  /** TCP_NODELAY: disable Nagle (RFC 1122 §4.2.3.4 requires the option). */
+  setNoDelay(on: boolean, now: number): void {
+    this.noDelay = on;
+    if (on) this.flush(now);
+  }
+
+  /** SO_KEEPALIVE with the idle time before the first probe (RFC 1122 §4.2.3.6). */
+  setKeepAlive(on: boolean, idleMs: number | undefined, now: number): void {
+    this.keepAlive = on;
+    if (idleMs !== undefined && idleMs > 0) this.keepAliveIdleMs = idleMs;
+    this.#keepProbes = 0;
+    this.timers.keepAlive = on && this.#keepAliveState() ? Math.max(now, this.#lastRxAt) + this.keepAliveIdleMs : Infinity;
+  }
+
+  /** An ICMP fragmentation-needed said the path MTU is `mtu` (RFC 1191 §6.3–6.5). */
+  pathMtu(mtu: number, now: number): void {
+    if (mtu >= this.pmtu || mtu < 68) return;
+    const old = this.mss;
+    this.pmtu = mtu;
+    this.#updateMss();
+    this.#counters.inc('tcp.pmtu.lowered');
+    log('%s path MTU %d: MSS %d -> %d', this.key, mtu, old, this.mss);
+    // Retransmit what is outstanding at the new size at once, without treating it as congestion.
+    if (this.mss < old && seqLt(this.sndUna, this.sndNxt) && this.#canSendData()) {
+      this.rtxq.clear();
+      this.sndNxt = this.sndUna;
+      this.#rtxReason = 'pmtu';
+      this.#output(now);
+    }
+    this.#emitEvents();
+  }
+
+  /** Numbers for status pages and tests. */
+  info(): ConnectionInfo {
+    return {
+      state: this.state,
+      sndUna: this.sndUna,
+      sndNxt: this.sndNxt,
+      sndMax: this.sndMax,
+      sndWnd: this.sndWnd,
+      rcvNxt: this.rcvNxt,
+      rcvWnd: this.rcvWnd,
+      mss: this.mss,
+      srtt: this.rtt.srtt,
+      rttvar: this.rtt.rttvar,
+      rto: this.rtt.rto,
+      cwnd: this.cc.cwnd,
+      ssthresh: this.cc.ssthresh,
+      sndWscale: this.sndWscale,
+      rcvWscale: this.rcvWscale,
+      timestamps: this.tsOk,
+      sack: this.sackOk,
+      bytesInFlight: seqDiff(this.sndNxt, this.sndUna),
+      unsent: Math.max(0, this.sndBuf.length - seqDiff(this.sndNxt, this.#sndBufSeq)),
+      readable: this.rcvBuf.readyBytes,
+    };
+  }
+
+  /** RCV.WND as last advertised. */
+  get rcvWnd(): number {
+    return Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+  }
+
+  // ===================================================================== timers
+
+  /** The earliest armed timer, or Infinity. */
+  nextDeadline(): number {
+    return this.timers.next();
+  }
+
+  /** Run every timer due at `now`. */
+  onTimer(now: number): void {
+    if (this.timers.delack <= now) {
+      this.timers.delack = Infinity;
+      if (this.#synchronizedAlive()) {
+        this.#counters.inc('tcp.tx.delayedAck');
+        this.#sendAck(now);
+      }
+    }
+    if (this.timers.rtx <= now) {
+      this.timers.rtx = Infinity;
+      this.#onRetransmitTimeout(now);
+    }
+    if (this.timers.persist <= now) {
+      this.timers.persist = Infinity;
+      this.#onPersist(now);
+    }
+    if (this.timers.keepAlive <= now) {
+      this.timers.keepAlive = Infinity;
+      this.#onKeepAlive(now);
+    }
+    if (this.timers.finWait2 <= now) {
+      this.timers.finWait2 = Infinity;
+      if (this.state === 'FIN-WAIT-2') {
+        this.#counters.inc('tcp.finWait2.timeout');
+        this.#enterClosed(now, undefined);
+      }
+    }
+    this.#emitEvents();
+  }
+
+  #onRetransmitTimeout(now: number): void {
+    const c = this.#counters;
+    switch (this.state) {
+      case 'SYN-SENT':
+        if (this.#retries >= this.#cfg.synRetries) {
+          c.inc('tcp.rto.giveUp');
+          this.#enterClosed(now, new TcpError('ETIMEDOUT', `connect ETIMEDOUT`, 'connect'));
+          return;
+        }
+        this.#retries++;
+        this.rtt.backoff();
+        this.#synRetransmitted = true;
+        c.inc('tcp.tx.retransmit.syn');
+        this.#sendSyn(now, true);
+        this.timers.rtx = now + this.rtt.rto;
+        return;
+      case 'SYN-RECEIVED':
+        if (this.#retries >= this.#cfg.synAckRetries) {
+          c.inc('tcp.rto.giveUp');
+          this.#enterClosed(now, this.passive ? undefined : new TcpError('ETIMEDOUT', 'connect ETIMEDOUT', 'connect'));
+          return;
+        }
+        this.#retries++;
+        this.rtt.backoff();
+        this.#synRetransmitted = true;
+        c.inc('tcp.tx.retransmit.synAck');
+        this.#sendSynAck(now, true);
+        this.timers.rtx = now + this.rtt.rto;
+        return;
+      default:
+        break;
+    }
+    if (!seqLt(this.sndUna, this.sndMax) || !this.#canSendData()) return;
+    if (this.#retries >= this.#cfg.maxRetries) {
+      c.inc('tcp.rto.giveUp');
+      this.#enterClosed(now, new TcpError('ETIMEDOUT', 'read ETIMEDOUT'));
+      return;
+    }
+    this.#retries++;
+    c.inc('tcp.rto.expired');
+    // RFC 6298 §5.4–5.6 and RFC 5681 §3.1: retransmit the earliest unacknowledged segment,
+    // back off, collapse cwnd; go-back-N resends the rest as ACKs come back.
+    this.cc.onRto(seqDiff(this.sndMax, this.sndUna), this.mss);
+    this.rtt.backoff();
+    this.rtxq.clear();
+    this.sndNxt = this.sndUna;
+    this.#dupAcks = 0;
+    this.#rtxReason = 'rto';
+    this.#output(now);
+    if (this.timers.rtx === Infinity && this.timers.persist === Infinity) this.timers.rtx = now + this.rtt.rto;
+  }
+
+  #onPersist(now: number): void {
+    if (!this.#canSendData()) return;
+    const offset = seqDiff(this.sndNxt, this.#sndBufSeq);
+    const avail = this.sndBuf.length - offset;
+    if (avail <= 0 || seqLt(this.sndUna, this.sndNxt)) return;
+    const usable = Math.min(this.sndWnd, this.cc.cwnd) - seqDiff(this.sndNxt, this.sndUna);
+    if (usable > 0) {
+      // The SWS "override timeout" (RFC 1122 §4.2.3.4 (4)): send what the window allows.
+      this.#counters.inc('tcp.tx.swsOverride');
+      this.#output(now, true);
+    } else {
+      // RFC 9293 §3.8.6.1: probe a zero window with one octet of new data, backing off.
+      this.#counters.inc('tcp.tx.persistProbe');
+      this.#emit(this.sndNxt, ACK, offset, 1, now);
+      this.sndMax = seqMax(this.sndMax, seqAdd(this.sndNxt, 1));
+      this.#persistBackoff++;
+      this.timers.persist = now + this.#persistInterval();
+    }
+  }
+
+  #persistInterval(): number {
+    return Math.min(this.#cfg.persistMaxMs, Math.max(this.#cfg.minRtoMs, this.rtt.rto) * 2 ** this.#persistBackoff);
+  }
+
+  #keepAliveState(): boolean {
+    return this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT' || this.state === 'FIN-WAIT-2';
+  }
+
+  #onKeepAlive(now: number): void {
+    if (!this.keepAlive || !this.#keepAliveState()) return;
+    // Outstanding data is watched by the retransmission/persist timers instead.
+    if (seqLt(this.sndUna, this.sndMax) || this.sndBuf.length > 0) {
+      this.timers.keepAlive = now + this.keepAliveIdleMs;
+      return;
+    }
+    const idle = now - this.#lastRxAt;
+    if (this.#keepProbes === 0 && idle < this.keepAliveIdleMs) {
+      this.timers.keepAlive = this.#lastRxAt + this.keepAliveIdleMs;
+      return;
+    }
+    if (this.#keepProbes >= this.#cfg.keepAliveProbes) {
+      this.#counters.inc('tcp.keepAlive.timeout');
+      this.#enterClosed(now, new TcpError('ETIMEDOUT', 'read ETIMEDOUT'));
+      return;
+    }
+    // RFC 1122 §4.2.3.6: a segment with SEG.SEQ = SND.NXT−1 draws an ACK from a live peer.
+    this.#keepProbes++;
+    this.#counters.inc('tcp.tx.keepAlive');
+    this.#emit(seqAdd(this.sndNxt, -1), ACK, 0, 0, now);
+    this.timers.keepAlive = now + this.#cfg.keepAliveIntervalMs;
+  }
+
+  // ===================================================================== SEGMENT ARRIVES
+
+  /** RFC 9293 §3.10.7: a segment for this connection arrived. */
+  segmentArrives(seg: TcpSegment, now: number): void {
+    this.#counters.inc('tcp.rx.segments');
+    if (log.enabled) log('%s rx %s seq=%d ack=%d win=%d len=%d', this.key, formatTcpFlags(seg.flags), seg.seq, seg.ack, seg.window, seg.payload.length);
+    this.#deferAck = true;
+    try {
+      if (this.state === 'SYN-SENT') this.#inSynSent(seg, now);
+      else if (this.state !== 'CLOSED') this.#inOtherStates(seg, now);
+    } finally {
+      this.#deferAck = false;
+    }
+    // Events first, then the owed ACK: whatever the application sends in reaction (a response,
+    // its FIN) carries the ACK instead of following a bare one (the three-way close, RFC 9293 §3.6).
+    this.#emitEvents();
+    if (this.#ackNow && this.#synchronizedAlive()) this.#sendAck(now);
+  }
+
+  /** RFC 9293 §3.10.7.3: SYN-SENT. */
+  #inSynSent(seg: TcpSegment, now: number): void {
+    const f = seg.flags;
+    const c = this.#counters;
+    // First: the ACK must acknowledge our SYN exactly (ISS < SEG.ACK =< SND.NXT).
+    if (f & ACK && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax))) {
+      c.inc('tcp.rx.badAckInSynSent');
+      if (!(f & RST)) this.#sendRstSegment(seg.ack, seq(0), RST, now);
+      return;
+    }
+    // Second: a RST with an acceptable ACK refuses the connection (RFC 5961 §3.2 keeps this rule).
+    if (f & RST) {
+      if (f & ACK) {
+        c.inc('tcp.rx.rst.refused');
+        this.#enterClosed(now, new TcpError('ECONNREFUSED', `connect ECONNREFUSED`, 'connect'));
+      } else c.inc('tcp.rx.rst.ignored');
+      return;
+    }
+    // Fourth: SYN.
+    if (!(f & SYN)) {
+      c.inc('tcp.rx.dropped.synSent');
+      return;
+    }
+    this.#takePeerSyn(seg, false, now);
+    this.#lastRxAt = now;
+    if (f & ACK) {
+      this.#ackAdvances(seg, now);
+      this.sndWnd = seg.window; // unscaled in a SYN (RFC 7323 §2.2)
+      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.#becomeEstablished(now);
+      this.#ackNow = true;
+      // "Data or controls which were queued for transmission may be included"; text and FIN
+      // in the SYN-ACK are processed from the sixth step on.
+      this.#text(seqAdd(seg.seq, 1), seg.payload, (f & FIN) !== 0, now);
+      this.#output(now);
+    } else {
+      // Simultaneous open (RFC 9293 §3.5 figure 7): answer with SYN,ACK on our ISS.
+      c.inc('tcp.simultaneousOpen');
+      this.#setState('SYN-RECEIVED', now);
+      this.#sendSynAck(now, true);
+      this.timers.rtx = now + this.rtt.rto;
+    }
+  }
+
+  /** RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states, in the RFC's order. */
+  #inOtherStates(seg: TcpSegment, now: number): void {
+    const c = this.#counters;
+    const f = seg.flags;
+    let segSeq = seg.seq;
+    let payload = seg.payload;
+    let syn = (f & SYN) !== 0;
+    let fin = (f & FIN) !== 0;
+    const rst = (f & RST) !== 0;
+
+    if (this.state === 'SYN-RECEIVED' && syn && !rst && segSeq === this.irs) {
+      if (!(f & ACK)) {
+        // The peer retransmitted its SYN: our SYN-ACK was lost. Answer it again.
+        c.inc('tcp.rx.dupSyn');
+        this.#sendSynAck(now, true);
+        return;
+      }
+      // Simultaneous open: the peer's SYN,ACK; its SYN is old, its ACK is news.
+      syn = false;
+      segSeq = seqAdd(segSeq, 1);
+      this.#ackNow = true;
+    }
+
+    // RFC 7323 §3.2: once timestamps are on, a non-RST segment without one SHOULD be dropped.
+    const ts = seg.options.ts;
+    if (this.tsOk && !rst) {
+      if (ts === undefined) {
+        c.inc('tcp.rx.missingTimestamp');
+        return;
+      }
+      // PAWS (RFC 7323 §5.3 R1): an older TSval than TS.Recent marks an old duplicate.
+      if (tsBefore(ts.val, this.tsRecent) && now - this.tsRecentAt < PAWS_IDLE_MS) {
+        c.inc('tcp.rx.paws');
+        this.#sendAck(now);
+        return;
+      }
+    }
+
+    // RFC 5961 §4.2: a SYN in a synchronized state draws a (rate-limited) challenge ACK
+    // "irrespective of the sequence number", so it is checked before the window.
+    if (syn && !rst && this.state !== 'SYN-RECEIVED') {
+      c.inc('tcp.rx.synInSynchronized');
+      this.#challengeAck(now);
+      return;
+    }
+
+    // First: the acceptability test (RFC 9293 §3.10.7.4, the four cases).
+    const len = payload.length + (syn ? 1 : 0) + (fin ? 1 : 0);
+    const wnd = this.rcvWnd;
+    const lastSeq = seqAdd(segSeq, len - 1);
+    const inWnd = (s: Seq): boolean => seqLe(this.rcvNxt, s) && seqLt(s, seqAdd(this.rcvNxt, wnd));
+    let acceptable: boolean;
+    if (len === 0) acceptable = wnd === 0 ? segSeq === this.rcvNxt : inWnd(segSeq);
+    else acceptable = wnd === 0 ? false : inWnd(segSeq) || inWnd(lastSeq);
+    // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be
+    // made to accept valid ACKs, URGs, and RSTs": a segment at RCV.NXT is processed for its
+    // control bits; its text is trimmed away below.
+    if (!acceptable && wnd === 0 && segSeq === this.rcvNxt) {
+      acceptable = true;
+      c.inc('tcp.rx.zeroWindowProbe');
+    }
+    if (!acceptable) {
+      if (rst) {
+        c.inc('tcp.rx.rst.outOfWindow');
+        return;
+      }
+      // SEG.SEQ = RCV.NXT−1 without data: a keep-alive or Linux-style window probe, answered below.
+      if (len === 0 && segSeq === seqAdd(this.rcvNxt, -1)) c.inc('tcp.rx.keepAliveProbe');
+      else c.inc(len > 0 && seqLt(lastSeq, this.rcvNxt) ? 'tcp.rx.duplicate' : 'tcp.rx.outOfWindow');
+      this.#sendAck(now);
+      return;
+    }
+    this.#lastRxAt = now;
+    this.#keepProbes = 0;
+
+    // Second: RST (RFC 5961 §3.2): exact RCV.NXT resets; elsewhere in the window, challenge.
+    if (rst) {
+      if (segSeq !== this.rcvNxt) {
+        c.inc('tcp.rx.rst.inWindow');
+        this.#challengeAck(now);
+        return;
+      }
+      c.inc('tcp.rx.rst.valid');
+      this.#onReset(now);
+      return;
+    }
+
+    // Fourth: SYN in a synchronized state (RFC 5961 §4, RFC 9293 §3.10.7.4 fourth).
+    if (syn) {
+      if (this.state === 'SYN-RECEIVED' && this.passive) {
+        // "Return this connection to the LISTEN state": forget the embryonic connection.
+        c.inc('tcp.rx.synInSynReceived');
+        this.#enterClosed(now, undefined);
+        return;
+      }
+      c.inc('tcp.rx.synInSynchronized');
+      this.#challengeAck(now);
+      return;
+    }
+
+    // Trim to the window: text before RCV.NXT was received already; text beyond the right
+    // edge does not fit (RFC 9293 §3.10.7.4 "trimmed to include only the new data").
+    if (seqLt(segSeq, this.rcvNxt)) {
+      const cut = Math.min(seqDiff(this.rcvNxt, segSeq), payload.length);
+      payload = payload.subarray(cut);
+      segSeq = seqAdd(segSeq, cut);
+      c.inc('tcp.rx.partialDuplicate');
+    }
+    const room = seqDiff(seqAdd(this.rcvNxt, wnd), segSeq);
+    if (payload.length > room) {
+      payload = payload.subarray(0, Math.max(0, room));
+      fin = false;
+      this.#ackNow = true;
+      c.inc('tcp.rx.trimmedRight');
+    }
+
+    // Timestamps (RFC 7323 §4.3 R3): remember TSval of a segment covering Last.ACK.sent.
+    if (this.tsOk && ts !== undefined && seqLe(seg.seq, this.lastAckSent) && !tsBefore(ts.val, this.tsRecent)) {
+      this.tsRecent = ts.val;
+      this.tsRecentAt = now;
+    }
+
+    // Fifth: ACK.
+    if (!(f & ACK)) {
+      c.inc('tcp.rx.noAck');
+      return;
+    }
+    if (this.state === 'SYN-RECEIVED') {
+      if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)) {
+        if (!this.#host.mayComplete(this)) {
+          // Accept queue full: act as if the ACK was lost; our SYN-ACK retransmission retries.
+          c.inc('tcp.listen.acceptQueueFull');
+          return;
+        }
+        this.sndWnd = seg.window << this.sndWscale;
+        this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+        this.sndWl1 = segSeq;
+        this.sndWl2 = seg.ack;
+        this.#ackAdvances(seg, now);
+        this.#becomeEstablished(now);
+      } else {
+        c.inc('tcp.rx.badAckInSynReceived');
+        this.#sendRstSegment(seg.ack, seq(0), RST, now);
+        return;
+      }
+    } else if (!this.#processAck(seg, segSeq, payload.length === 0 && !fin, now)) {
+      return;
+    }
+    // LAST-ACK and CLOSING end here once our FIN is acknowledged.
+    if (this.state === 'CLOSED' || this.state === 'TIME-WAIT') return;
+    if (this.state === 'CLOSING' || this.state === 'LAST-ACK') {
+      this.#output(now);
+      return;
+    }
+
+    // Sixth: URG. RFC 6093: urgent data is delivered inline; we only count it.
+    if (f & URG) c.inc('tcp.rx.urgent');
+
+    // Seventh and eighth: text and FIN.
+    this.#text(segSeq, payload, fin, now);
+    this.#output(now);
+  }
+
+  /** Fifth step for the synchronized states; false if the segment must be dropped now. */
+  #processAck(seg: TcpSegment, segSeq: Seq, pureAck: boolean, now: number): boolean {
+    const c = this.#counters;
+    const ack = seg.ack;
+    // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA − MAX.SND.WND, SND.NXT].
+    if (seqGt(ack, this.sndMax)) {
+      c.inc('tcp.rx.ackTooNew');
+      this.#challengeAck(now);
+      return false;
+    }
+    if (seqLt(ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, 1)))) {
+      c.inc('tcp.rx.ackTooOld');
+      this.#challengeAck(now);
+      return false;
+    }
+    const win = seg.window << this.sndWscale;
+    const oldWnd = this.sndWnd;
+    // Issue 4's SACK scoreboard hooks in here: mark `rtxq` records covered by these blocks.
+    if (this.sackOk && seg.options.sack !== undefined) c.inc('tcp.rx.sackBlocks', seg.options.sack.length);
+    if (seqGt(ack, this.sndUna)) {
+      this.#ackAdvances(seg, now);
+    } else if (ack === this.sndUna && pureAck && seqLt(this.sndUna, this.sndMax) && win === oldWnd) {
+      this.#onDupAck(now);
+    }
+    // Window update (RFC 9293 §3.10.7.4 fifth, ESTABLISHED): only from newer segments.
+    if (seqLt(this.sndWl1, segSeq) || (this.sndWl1 === segSeq && seqLe(this.sndWl2, ack))) {
+      this.sndWnd = win;
+      this.sndWl1 = segSeq;
+      this.sndWl2 = ack;
+      if (win > this.maxSndWnd) this.maxSndWnd = win;
+      if (oldWnd === 0 && win > 0) {
+        c.inc('tcp.rx.windowOpened');
+        this.timers.persist = Infinity;
+        this.#persistBackoff = 0;
+      }
+    }
+    const finAcked = this.finSeq !== undefined && seqGt(this.sndUna, this.finSeq);
+    switch (this.state) {
+      case 'FIN-WAIT-1':
+        if (finAcked) this.#setState('FIN-WAIT-2', now);
+        break;
+      case 'CLOSING':
+        if (finAcked) this.#setState('TIME-WAIT', now);
+        break;
+      case 'LAST-ACK':
+        if (finAcked) this.#enterClosed(now, undefined);
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  /** SND.UNA advances to SEG.ACK: free the buffer, take an RTT sample, grow cwnd, rearm the timer. */
+  #ackAdvances(seg: TcpSegment, now: number): void {
+    const ack = seg.ack;
+    const acked = seqDiff(ack, this.sndUna);
+    const flight = seqDiff(this.sndMax, this.sndUna);
+    const dataAcked = Math.min(Math.max(0, seqDiff(ack, this.#sndBufSeq)), this.sndBuf.length);
+    if (dataAcked > 0) {
+      this.sndBuf.consume(dataAcked);
+      this.#sndBufSeq = seqAdd(this.#sndBufSeq, dataAcked);
+      this.#evWritable = true;
+    }
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    // RTT (RFC 7323 §4 from TSecr; else RFC 6298 §3 Karn: only never-retransmitted segments).
+    const sentAt = this.rtxq.onAck(ack);
+    const ecr = seg.options.ts?.ecr;
+    if (this.tsOk && ecr !== undefined && ecr !== 0) {
+      const r = (Math.floor(now) - ((ecr - this.tsOffset) >>> 0)) | 0;
+      if (r >= 0 && r < 3_600_000) this.rtt.sample(r);
+    } else if (sentAt !== undefined) {
+      this.rtt.sample(now - sentAt);
+    }
+    this.#retries = 0;
+    if (this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED') {
+      if (this.cc.inRecovery) {
+        // Reno leaves recovery on the first ACK of new data (RFC 5681 §3.2 step 6);
+        // NewReno's partial-ACK rule (RFC 6582) arrives with issue 4.
+        this.cc.exitRecovery(this.mss);
+        if (seqLt(ack, this.#recover)) this.#counters.inc('tcp.recovery.partialAck');
+      } else {
+        this.cc.onAck({ acked, flight, mss: this.mss, now, srtt: this.rtt.srtt });
+      }
+    }
+    this.#dupAcks = 0;
+    // RFC 6298 §5.2/§5.3: stop the timer when all is acknowledged, else restart it.
+    this.timers.rtx = seqGe(this.sndUna, this.sndMax) ? Infinity : now + this.rtt.rto;
+    if (seqGe(this.sndUna, this.sndMax)) this.#persistBackoff = 0;
+  }
+
+  /** RFC 5681 §3.2: the third duplicate ACK triggers fast retransmit and fast recovery. */
+  #onDupAck(now: number): void {
+    this.#dupAcks++;
+    this.#counters.inc('tcp.rx.dupAck');
+    if (this.cc.inRecovery) {
+      this.cc.onDupAckInRecovery(this.mss);
+      return;
+    }
+    if (this.#dupAcks !== 3) return;
+    this.#counters.inc('tcp.tx.retransmit.fast');
+    this.#recover = this.sndMax;
+    this.cc.enterRecovery(seqDiff(this.sndMax, this.sndUna), this.mss, now);
+    const offset = seqDiff(this.sndUna, this.#sndBufSeq);
+    const len = Math.min(this.mss, this.sndBuf.length - offset);
+    const fin = this.finSeq !== undefined && len >= 0 && seqAdd(this.sndUna, Math.max(0, len)) === this.finSeq;
+    if (len > 0 || fin) {
+      this.#emit(this.sndUna, ACK | (fin ? FIN : 0), offset, Math.max(0, len), now);
+      this.rtxq.onSend(this.sndUna, seqAdd(this.sndUna, Math.max(0, len) + (fin ? 1 : 0)), now, true);
+      this.timers.rtx = now + this.rtt.rto;
+    }
+  }
+
+  /** Seventh and eighth steps: queue text, then a FIN in sequence. */
+  #text(segSeq: Seq, payload: Buffer, fin: boolean, now: number): void {
+    const c = this.#counters;
+    const receiving = this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2';
+    if (payload.length > 0) {
+      if (this.orphan && receiving) {
+        // Nobody will ever read it: tell the peer at once (as Linux does after close()).
+        c.inc('tcp.rx.dataForOrphan');
+        this.abort(now);
+        return;
+      }
+      if (!receiving) {
+        // CLOSE-WAIT, CLOSING, LAST-ACK: "This should not occur, since a FIN has been received".
+        c.inc('tcp.rx.dataAfterFin');
+      } else if (segSeq === this.rcvNxt) {
+        // The IP layer's payload is a view valid only during this call: keep a copy.
+        this.rcvBuf.pushInOrder(Buffer.from(payload));
+        this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
+        this.bytesReceived += payload.length;
+        this.#evReadable = true;
+        if (payload.length > this.#rcvMss) this.#rcvMss = Math.min(payload.length, this.advertisedMss);
+        this.#unackedBytes += payload.length;
+        if (this.rcvBuf.hasOutOfOrder) {
+          // RFC 5681 §4.2: ACK at once a segment that fills (part of) a gap.
+          const before = this.rcvNxt;
+          this.rcvNxt = this.rcvBuf.pullInOrder(this.rcvNxt);
+          this.bytesReceived += seqDiff(this.rcvNxt, before);
+          this.#ackNow = true;
+          c.inc('tcp.rx.gapFilled');
+        }
+        // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment.
+        if (this.#unackedBytes > this.#rcvMss) this.#ackNow = true;
+        else if (this.timers.delack === Infinity) this.timers.delack = now + this.#cfg.delayedAckMs;
+      } else {
+        // Out of order: keep it (bounded by the window and a segment count) and ACK at once
+        // so the sender sees a duplicate ACK (RFC 5681 §4.2, RFC 9293 §3.10.7.4).
+        c.inc('tcp.rx.outOfOrder');
+        if (!this.rcvBuf.insertOutOfOrder(segSeq, Buffer.from(payload))) c.inc('tcp.rx.outOfOrderDropped');
+        this.#ackNow = true;
+      }
+    }
+    if (fin) {
+      const finAt = seqAdd(segSeq, payload.length);
+      if (!receiving && this.state !== 'SYN-RECEIVED') {
+        // A retransmitted FIN in CLOSE-WAIT, CLOSING, LAST-ACK: acknowledge it again.
+        this.#ackNow = true;
+      } else if (finAt === this.rcvNxt) {
+        this.#processFin(now);
+      } else if (seqGt(finAt, this.rcvNxt)) {
+        this.#oooFin = finAt;
+        this.#ackNow = true;
+      }
+    }
+    if (this.#oooFin !== undefined && this.#oooFin === this.rcvNxt && !this.finReceived && receiving) {
+      this.#oooFin = undefined;
+      this.#processFin(now);
+    }
+  }
+
+  /** Eighth step: the FIN is in sequence (RFC 9293 §3.10.7.4 eighth). */
+  #processFin(now: number): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.finReceived = true;
+    this.#evReadable = true;
+    this.#ackNow = true;
+    this.#counters.inc('tcp.rx.fin');
+    switch (this.state) {
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+        this.#setState('CLOSE-WAIT', now);
+        break;
+      case 'FIN-WAIT-1':
+        // Our FIN is not yet acknowledged (else we would be in FIN-WAIT-2): simultaneous close.
+        this.#setState('CLOSING', now);
+        break;
+      case 'FIN-WAIT-2':
+        this.#sendAck(now);
+        this.#setState('TIME-WAIT', now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #onReset(now: number): void {
+    switch (this.state) {
+      case 'SYN-RECEIVED':
+        // Passive: back to LISTEN (forget it). Active (simultaneous open): refused.
+        this.#enterClosed(now, this.passive ? undefined : new TcpError('ECONNREFUSED', 'connect ECONNREFUSED', 'connect'));
+        break;
+      case 'CLOSING':
+      case 'LAST-ACK':
+        this.#enterClosed(now, undefined);
+        break;
+      default:
+        this.#counters.inc('tcp.conn.reset');
+        this.#enterClosed(now, new TcpError('ECONNRESET', 'read ECONNRESET'));
+        break;
+    }
+  }
+
+  /** RFC 5961 §7: a rate-limited <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+  #challengeAck(now: number): void {
+    if (this.#host.takeChallengeAck(now)) {
+      this.#counters.inc('tcp.tx.challengeAck');
+      this.#sendAck(now);
+    } else this.#counters.inc('tcp.challengeAck.rateLimited');
+  }
+
+  #becomeEstablished(now: number): void {
+    this.timers.rtx = Infinity;
+    this.#retries = 0;
+    // RFC 6298 §5.7: a timed-out SYN means starting data transfer with RTO = 3 s (if no sample).
+    if (this.#synRetransmitted) this.rtt.resetAfterSynTimeout();
+    this.cc.init(this.mss, now);
+    this.#evEstablished = true;
+    this.#setState('ESTABLISHED', now);
+    if (this.keepAlive) this.timers.keepAlive = now + this.keepAliveIdleMs;
+    if (this.finQueued) this.#setState('FIN-WAIT-1', now);
+  }
+
+  // ===================================================================== output
+
+  #canSendData(): boolean {
+    const s = this.state;
+    return s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK';
+  }
+
+  #synchronizedAlive(): boolean {
+    return this.state !== 'CLOSED' && this.state !== 'SYN-SENT' && this.state !== 'TIME-WAIT';
+  }
+
+  /**
+   * Send what windows, Nagle and SWS avoidance allow, the FIN when its turn comes, and a pure
+   * ACK if one is owed and nothing else carried it. `force` is the SWS override timeout.
+   */
+  #output(now: number, force = false): void {
+    const c = this.#counters;
+    let sent = false;
+    if (this.#canSendData()) {
+      // RFC 5681 §4.1: after an idle period longer than an RTO, restart from the restart window.
+      if (this.sndNxt === this.sndUna && this.#lastSendAt >= 0 && now - this.#lastSendAt > this.rtt.rto && this.cc.cwnd > 0) {
+        const before = this.cc.cwnd;
+        this.cc.onIdle(this.mss);
+        if (this.cc.cwnd < before) c.inc('tcp.cwnd.idleRestart');
+        this.#lastSendAt = now;
+      }
+      for (;;) {
+        const flight = seqDiff(this.sndNxt, this.sndUna);
+        const offset = seqDiff(this.sndNxt, this.#sndBufSeq);
+        const avail = Math.max(0, this.sndBuf.length - offset);
+        const usable = Math.min(this.sndWnd, this.cc.cwnd) - flight;
+        const len = Math.min(avail, this.mss, Math.max(0, usable));
+        const finPos = seqAdd(this.#sndBufSeq, this.sndBuf.length);
+        const withFin = this.finQueued && offset + len === this.sndBuf.length && seqLe(this.sndNxt, finPos) && seqAdd(this.sndNxt, len) === finPos;
+        if (len === 0 && !withFin) break;
+        if (len > 0 && len < this.mss && !withFin && !force && !this.#mayPartial(len, avail, flight)) {
+          c.inc(len === avail ? 'tcp.tx.nagleHeld' : 'tcp.tx.swsHeld');
+          break;
+        }
+        force = false;
+        const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
+        const retransmission = seqLt(this.sndNxt, this.sndMax);
+        this.#emit(this.sndNxt, flags, offset, len, now);
+        const end = seqAdd(this.sndNxt, len + (withFin ? 1 : 0));
+        this.rtxq.onSend(this.sndNxt, end, now, retransmission);
+        if (retransmission) c.inc(`tcp.tx.retransmit.${this.#rtxReason}`);
+        else this.bytesSent += len;
+        if (len > 0 && len < this.mss) this.#sndSml = end;
+        if (withFin) this.finSeq = finPos;
+        this.sndNxt = end;
+        this.sndMax = seqMax(this.sndMax, end);
+        if (this.timers.rtx === Infinity) this.timers.rtx = now + this.rtt.rto;
+        this.timers.persist = Infinity;
+        this.#lastSendAt = now;
+        sent = true;
+        if (withFin) break;
+      }
+    }
+    if (!sent && this.#ackNow && !this.#deferAck) this.#sendAck(now);
+    // The persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight to bring an ACK.
+    if (this.#canSendData() && this.timers.persist === Infinity && this.timers.rtx === Infinity && this.sndNxt === this.sndUna) {
+      const avail = this.sndBuf.length - seqDiff(this.sndNxt, this.#sndBufSeq);
+      if (avail > 0) this.timers.persist = now + this.#persistInterval();
+    }
+  }
+
+  /** Nagle (RFC 896, Minshall's variant) and sender SWS avoidance (RFC 1122 §4.2.3.4) for a sub-MSS segment. */
+  #mayPartial(len: number, avail: number, flight: number): boolean {
+    if (len === avail) {
+      // All queued data fits: send unless a small segment is still unacknowledged.
+      return this.noDelay || flight === 0 || !seqGt(this.#sndSml, this.sndUna);
+    }
+    // The window, not the data, limits us: only if it is at least half the largest window seen.
+    return this.maxSndWnd > 0 && len >= this.maxSndWnd / 2;
+  }
+
+  /** A window update after the application read (RFC 9293 §3.8.6.2.2, receiver SWS avoidance). */
+  #maybeWindowUpdate(now: number): void {
+    if (!this.#synchronizedAlive() || this.finReceived) return;
+    const cur = this.rcvWnd;
+    const grow = this.#windowLimit() - cur;
+    if (grow >= Math.min(this.rcvBuf.capacity / 2, 2 * this.advertisedMss) && (cur < this.rcvBuf.capacity / 2 || cur < 2 * this.advertisedMss)) {
+      this.#counters.inc('tcp.tx.windowUpdate');
+      this.#sendAck(now);
+      this.#emitEvents();
+    }
+  }
+
+  /** The most window the buffer could offer now. */
+  #windowLimit(): number {
+    return Math.min(this.rcvBuf.free, 0xffff << this.rcvWscale);
+  }
+
+  /** The window to put in the next segment (already scaled down), moving rcvAdv; never shrinks. */
+  #selectWindow(): number {
+    const cur = this.rcvWnd;
+    const free = this.#windowLimit();
+    // Receiver SWS avoidance: move the right edge only by min(buffer/2, MSS) or more.
+    let wnd = cur;
+    if (free - cur >= Math.min(this.rcvBuf.capacity / 2, this.advertisedMss) || (free > cur && free === this.rcvBuf.capacity)) wnd = free;
+    let field = wnd >>> this.rcvWscale;
+    // Round up rather than shrink the edge offered before (RFC 9293 §3.8.6: do not shrink).
+    if (field << this.rcvWscale < cur) field++;
+    field = Math.min(field, 0xffff);
+    const offered = field << this.rcvWscale;
+    this.rcvAdv = seqMax(this.rcvAdv, seqAdd(this.rcvNxt, offered));
+    return field;
+  }
+
+  #sendAck(now: number): void {
+    // SND.MAX, not SND.NXT: while go-back-N retransmits, a bare ACK must not carry an old
+    // sequence number the peer would find unacceptable (as BSD's tcp_output does).
+    this.#emit(this.sndMax, ACK, 0, 0, now);
+  }
+
+  #sendSyn(now: number, retransmission: boolean): void {
+    this.#emit(this.iss, SYN, 0, 0, now);
+    this.rtxq.onSend(this.iss, seqAdd(this.iss, 1), now, retransmission);
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = this.sndNxt;
+  }
+
+  #sendSynAck(now: number, retransmission: boolean): void {
+    this.#emit(this.iss, SYN | ACK, 0, 0, now);
+    this.rtxq.onSend(this.iss, seqAdd(this.iss, 1), now, retransmission);
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = this.sndNxt;
+  }
+
+  #sendRst(seqNo: Seq, now: number): void {
+    this.#sendRstSegment(seqNo, seq(0), RST, now);
+  }
+
+  #sendRstSegment(seqNo: Seq, ackNo: Seq, flags: number, now: number): void {
+    void now;
+    this.#counters.inc('tcp.tx.rst');
+    const buf = Buffer.allocUnsafe(TCP_HEADER_MIN);
+    writeTcpHeader(buf, 0, { srcPort: this.localPort, dstPort: this.remotePort, seq: seqNo, ack: ackNo, flags, window: 0 }, TCP_HEADER_MIN);
+    fillTcpChecksum(buf, this.localIp, this.remoteIp);
+    this.#counters.inc('tcp.tx.segments');
+    this.#host.transmit(this.localIp, this.remoteIp, buf);
+  }
+
+  /** Build, checksum and transmit one segment carrying sndBuf[offset, offset+len). */
+  #emit(seqNo: Seq, flags: number, offset: number, len: number, now: number): void {
+    const o: TcpOptions = {};
+    const syn = (flags & SYN) !== 0;
+    const tsVal = (Math.floor(now) + this.tsOffset) >>> 0;
+    if (syn) {
+      o.mss = this.advertisedMss;
+      const active = !(flags & ACK);
+      // Active: offer what we support. Passive: answer only what the peer offered.
+      if (active ? this.#cfg.windowScaling : this.#wsOk) o.wscale = this.rcvWscale;
+      if (active ? this.#cfg.sack : this.sackOk) o.sackPermitted = true;
+      if (active ? this.#cfg.timestamps : this.tsOk) o.ts = { val: tsVal, ecr: active ? 0 : this.tsRecent };
+    } else {
+      if (this.tsOk) o.ts = { val: tsVal, ecr: this.tsRecent };
+      if (this.sackOk && flags & ACK && this.rcvBuf.hasOutOfOrder) {
+        const room = this.pmtu - 40 - len - (this.tsOk ? TS_LEN : 0);
+        const max = Math.min(this.tsOk ? 3 : 4, Math.floor((room - 4) / 8));
+        const blocks = this.rcvBuf.sackBlocks(max);
+        if (blocks.length > 0) o.sack = blocks;
+      }
+    }
+    const window = syn ? this.#synWindowField() : this.#selectWindow();
+    const hl = TCP_HEADER_MIN + tcpOptionsLength(o);
+    const buf = Buffer.allocUnsafe(hl + len);
+    const ackNo = flags & ACK ? this.rcvNxt : seq(0);
+    writeTcpHeader(buf, 0, { srcPort: this.localPort, dstPort: this.remotePort, seq: seqNo, ack: ackNo, flags, window }, hl);
+    writeTcpOptions(buf, TCP_HEADER_MIN, o);
+    if (len > 0) this.sndBuf.copyOut(offset, len, buf, hl);
+    fillTcpChecksum(buf, this.localIp, this.remoteIp);
+    if (flags & ACK) {
+      this.lastAckSent = this.rcvNxt;
+      this.timers.delack = Infinity;
+      this.#ackNow = false;
+      this.#unackedBytes = 0;
+    }
+    this.#counters.inc('tcp.tx.segments');
+    if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', this.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
+    this.#host.transmit(this.localIp, this.remoteIp, buf);
+  }
+
+  #synWindowField(): number {
+    const w = this.#synWindow();
+    if (this.state !== 'SYN-SENT' && this.state !== 'CLOSED') this.rcvAdv = seqMax(this.rcvAdv, seqAdd(this.rcvNxt, w));
+    return w;
+  }
+
+  // ===================================================================== state
+
+  #setState(to: TcpState, now: number): void {
+    const from = this.state;
+    if (from === to) return;
+    this.state = to;
+    if (logState.enabled) logState('%s %s -> %s', this.key, from, to);
+    if (to === 'FIN-WAIT-2' && this.orphan) this.timers.finWait2 = now + this.#cfg.finWait2TimeoutMs;
+    if (to === 'TIME-WAIT') {
+      this.#clearTimers();
+      this.#evClosed = true;
+    }
+    this.#host.stateChanged(this, from, to, now);
+  }
+
+  #clearTimers(): void {
+    this.timers.clear();
+  }
+
+  #enterClosed(now: number, err: TcpError | undefined): void {
+    if (this.state === 'CLOSED') return;
+    this.error = err;
+    this.#clearTimers();
+    if (err !== undefined) this.rcvBuf.clear();
+    this.rtxq.clear();
+    this.#evClosed = true;
+    this.#setState('CLOSED', now);
+  }
+
+  /** Deliver pending events to the user (after the core's state is consistent). */
+  #emitEvents(): void {
+    if (this.#inEvents) return;
+    this.#inEvents = true;
+    try {
+      for (let guard = 0; guard < 8; guard++) {
+        if (this.#evEstablished) {
+          this.#evEstablished = false;
+          this.events.established?.();
+          continue;
+        }
+        if (this.#evReadable) {
+          this.#evReadable = false;
+          this.events.readable?.();
+          continue;
+        }
+        if (this.#evWritable) {
+          this.#evWritable = false;
+          if (this.state !== 'CLOSED') this.events.writable?.();
+          continue;
+        }
+        if (this.#evClosed) {
+          this.#evClosed = false;
+          this.events.closed?.(this.error);
+          continue;
+        }
+        break;
+      }
+    } finally {
+      this.#inEvents = false;
+    }
+  }
+
+}
+
+/** The demux key of a 4-tuple. */
+export function connectionKey(t: FourTuple): string {
+  return `${t.localIp}:${t.localPort}:${t.remoteIp}:${t.remotePort}`;
+}

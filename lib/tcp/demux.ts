@@ -1,0 +1,492 @@
+// The TCP core's front door, sans-IO: it parses segments, finds their connection by 4-tuple,
+// runs LISTEN (SYN queue, accept queue, SYN cookies), answers segments for closed ports with
+// RST (RFC 9293 §3.10.7.1), keeps the TIME-WAIT table (RFC 1337, RFC 6191), picks ISNs (RFC 6528)
+// and ephemeral ports, and multiplexes every connection's timers into one `nextDeadline()`.
+// It never reads a clock and never touches a Link: `now` comes in, segments leave via `output`.
+import createDebug from 'debug';
+import type { Counters } from '../counters.js';
+import type { Rng } from '../rng.js';
+import { type Seq, seq, seqAdd, seqGe, seqGt, seqLe } from '../wire/seq.js';
+import { TCP_FLAGS, type TcpOptions, type TcpSegment, parseTcp, segmentLength, serializeTcp } from '../wire/tcp.js';
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
+import { type ConnectionHost, TcpConnection, connectionKey } from './connection.js';
+import { type FourTuple, IsnGenerator } from './isn.js';
+import { SynCookies } from './syn-cookies.js';
+import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
+import { TcpError, type TcpState } from './types.js';
+
+const log = createDebug('tapstack:tcp');
+const { FIN, SYN, RST, ACK } = TCP_FLAGS;
+
+/** How the demux reaches the world. */
+export interface TcpDemuxOptions {
+  counters: Counters;
+  rng: Rng;
+  config?: Partial<TcpConfig>;
+  /** Send a finished TCP segment from localIp to remoteIp (IP protocol 6). */
+  output(localIp: number, remoteIp: number, segment: Buffer): void;
+  /** The path MTU toward `remoteIp` (the link MTU unless something lowered it). */
+  mtuFor(remoteIp: number): number;
+}
+
+/** A passive OPEN (RFC 9293 §3.10.1): the LISTEN state with its two bounded queues. */
+export class TcpListener {
+  /** Embryonic connections in SYN-RECEIVED (bounded by `config.synBacklog`; then SYN cookies). */
+  readonly synQueue = new Set<TcpConnection>();
+  /** Established connections waiting for `accept()` (bounded by `backlog`). */
+  readonly acceptQueue: TcpConnection[] = [];
+  /** Called when the accept queue gained a connection; typically calls `accept()` at once. */
+  onConnection: ((l: TcpListener) => void) | undefined;
+  closed = false;
+  /** SYN cookies were sent recently: ACKs to the listener may carry a valid cookie. */
+  cookiesUntil = -Infinity;
+
+  constructor(
+    readonly ip: number,
+    readonly port: number,
+    public backlog: number,
+  ) {}
+
+  /** Take the oldest established connection, if any. */
+  accept(): TcpConnection | undefined {
+    return this.acceptQueue.shift();
+  }
+}
+
+/** The TCP core: all connections, listeners and the TIME-WAIT table of one stack. */
+export class TcpDemux implements ConnectionHost {
+  readonly config: TcpConfig;
+  readonly counters: Counters;
+  readonly #conns = new Map<string, TcpConnection>();
+  readonly #listeners = new Map<number, TcpListener>();
+  readonly timeWait: TimeWaitTable;
+  readonly #isn: IsnGenerator;
+  readonly #cookies: SynCookies;
+  readonly #rng: Rng;
+  readonly #output: TcpDemuxOptions['output'];
+  readonly #mtuFor: TcpDemuxOptions['mtuFor'];
+  /** ISN floors for tuples reopened from TIME-WAIT (RFC 6191 / RFC 1122 §4.2.2.13). */
+  readonly #reuseIsn = new Map<string, Seq>();
+  #challengeWindowStart = -Infinity;
+  #challengeCount = 0;
+  readonly #notify = new Set<TcpListener>();
+
+  constructor(opts: TcpDemuxOptions) {
+    this.config = { ...DEFAULT_TCP_CONFIG, ...opts.config };
+    this.counters = opts.counters;
+    this.#rng = opts.rng;
+    this.#output = opts.output;
+    this.#mtuFor = opts.mtuFor;
+    this.timeWait = new TimeWaitTable(this.config.timeWaitMax);
+    this.#isn = new IsnGenerator(opts.rng.bytes(32));
+    this.#cookies = new SynCookies(opts.rng.bytes(32));
+  }
+
+  /** Live connections (any state but LISTEN/TIME-WAIT/CLOSED). */
+  connections(): IterableIterator<TcpConnection> {
+    return this.#conns.values();
+  }
+
+  /** The listener on `port`, if any. */
+  listener(port: number): TcpListener | undefined {
+    return this.#listeners.get(port);
+  }
+
+  // ================================================================ user calls
+
+  /** Passive OPEN on `port` (0 = pick an ephemeral one); EADDRINUSE if taken. */
+  listen(port: number, opts: { ip?: number; backlog?: number } = {}): TcpListener {
+    let p = port;
+    if (p === 0) p = this.#pickPort(() => true);
+    if (this.#listeners.has(p)) throw new TcpError('EADDRINUSE', `listen EADDRINUSE: address already in use :::${p}`, 'listen');
+    const l = new TcpListener(opts.ip ?? 0, p, Math.max(1, opts.backlog ?? this.config.backlog));
+    this.#listeners.set(p, l);
+    this.counters.inc('tcp.listen.opened');
+    return l;
+  }
+
+  /** Stop listening: embryonic and not-yet-accepted connections are reset. */
+  closeListener(l: TcpListener, now: number): void {
+    if (l.closed) return;
+    l.closed = true;
+    if (this.#listeners.get(l.port) === l) this.#listeners.delete(l.port);
+    for (const c of [...l.synQueue, ...l.acceptQueue]) c.abort(now);
+    l.synQueue.clear();
+    l.acceptQueue.length = 0;
+  }
+
+  /** Active OPEN (RFC 9293 §3.10.1) from `localIp` (ephemeral port unless given) to remote. */
+  connect(o: { localIp: number; remoteIp: number; remotePort: number; localPort?: number }, now: number): TcpConnection {
+    let localPort = o.localPort ?? 0;
+    const free = (p: number): boolean => {
+      const k = connectionKey({ localIp: o.localIp, localPort: p, remoteIp: o.remoteIp, remotePort: o.remotePort });
+      return !this.#conns.has(k) && this.timeWait.get(k) === undefined;
+    };
+    if (localPort === 0) localPort = this.#pickPort(free);
+    else if (!free(localPort)) throw new TcpError('EADDRINUSE', `connect EADDRINUSE: port ${localPort}`, 'connect');
+    const t: FourTuple = { localIp: o.localIp, localPort, remoteIp: o.remoteIp, remotePort: o.remotePort };
+    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(o.remoteIp), passive: false });
+    this.#conns.set(c.key, c);
+    this.counters.inc('tcp.conn.activeOpens');
+    c.openActive(now);
+    return c;
+  }
+
+  /** RFC 6056-style random ephemeral port, probing on from a random start. */
+  #pickPort(free: (p: number) => boolean): number {
+    const lo = this.config.ephemeralLow;
+    const n = this.config.ephemeralHigh - lo + 1;
+    const start = this.#rng.u32() % n;
+    for (let i = 0; i < n; i++) {
+      const p = lo + ((start + i) % n);
+      if (!this.#listeners.has(p) && free(p)) return p;
+    }
+    throw new TcpError('EADDRNOTAVAIL', 'connect EADDRNOTAVAIL: no ephemeral port free', 'connect');
+  }
+
+  /**
+   * ICMP said the path MTU toward `remoteIp` is `mtu` (RFC 1191). With the quoted TCP header,
+   * only the connection it names adapts, and only if the quoted sequence number is one we have
+   * outstanding (RFC 5927 §4.1, against forged ICMP); without it, every connection to remoteIp.
+   */
+  pathMtu(remoteIp: number, mtu: number, now: number, quoted?: Buffer): void {
+    const c = this.#quotedConnection(remoteIp, quoted);
+    if (c === null) return;
+    if (c !== undefined) c.pathMtu(mtu, now);
+    else for (const x of [...this.#conns.values()]) if (x.remoteIp === remoteIp) x.pathMtu(mtu, now);
+  }
+
+  /**
+   * ICMP destination unreachable about a segment we sent. RFC 1122 §4.2.3.9: codes 0, 1, 5
+   * are soft errors (TCP keeps retrying); protocol/port unreachable (2, 3) are hard: a
+   * connection still in SYN-SENT is refused (as Linux does; established ones keep going, RFC 5461).
+   */
+  icmpUnreachable(remoteIp: number, code: number, quoted: Buffer | undefined, now: number): void {
+    const c = this.#quotedConnection(remoteIp, quoted);
+    if (c === null || c === undefined) {
+      this.counters.inc('tcp.icmp.unmatched');
+      return;
+    }
+    if ((code === 2 || code === 3) && c.state === 'SYN-SENT') {
+      this.counters.inc('tcp.icmp.hardError');
+      c.refuse(now);
+    } else this.counters.inc('tcp.icmp.softError');
+  }
+
+  /** The connection a quoted TCP header names: undefined if no quote, null if none or the sequence is not ours. */
+  #quotedConnection(remoteIp: number, quoted: Buffer | undefined): TcpConnection | undefined | null {
+    if (quoted === undefined || quoted.length < 8) return undefined;
+    for (const c of this.#conns.values()) {
+      if (c.remoteIp !== remoteIp || c.localPort !== quoted.readUInt16BE(0) || c.remotePort !== quoted.readUInt16BE(2)) continue;
+      const s = seq(quoted.readUInt32BE(4));
+      if (seqGe(s, c.sndUna) && seqLe(s, c.sndMax)) return c;
+      this.counters.inc('tcp.icmp.badSeq');
+      return null;
+    }
+    return null;
+  }
+
+  // ================================================================ input
+
+  /** A TCP segment arrived from `src` for `dst`. Throws WireError for malformed input. */
+  receive(src: number, dst: number, buf: Buffer, now: number): void {
+    const seg = parseTcp(buf, src, dst, this.config.verifyChecksum);
+    const key = `${dst}:${seg.dstPort}:${src}:${seg.srcPort}`;
+    const c = this.#conns.get(key);
+    if (c !== undefined) {
+      c.segmentArrives(seg, now);
+    } else {
+      this.counters.inc('tcp.rx.segments');
+      const tw = this.timeWait.get(key);
+      if (tw === undefined || !this.#timeWaitInput(tw, seg, now)) {
+        const l = this.#listeners.get(seg.dstPort);
+        if (l !== undefined && (l.ip === 0 || l.ip === dst)) this.#listenInput(l, seg, src, dst, key, now);
+        else this.#closedInput(seg, src, dst);
+      }
+    }
+    this.#flushNotifications();
+  }
+
+  /** RFC 9293 §3.10.7.1: no connection, no listener. Never answer a RST. */
+  #closedInput(seg: TcpSegment, src: number, dst: number): void {
+    this.counters.inc('tcp.rx.noListener');
+    if (seg.flags & RST) {
+      this.counters.inc('tcp.rx.rst.ignored');
+      return;
+    }
+    this.counters.inc('tcp.tx.rst.closedPort');
+    if (seg.flags & ACK) this.#sendRaw(dst, src, seg.dstPort, seg.srcPort, seg.ack, seq(0), RST, 0);
+    else this.#sendRaw(dst, src, seg.dstPort, seg.srcPort, seq(0), seqAdd(seg.seq, segmentLength(seg)), RST | ACK, 0);
+  }
+
+  /** RFC 9293 §3.10.7.2: LISTEN. */
+  #listenInput(l: TcpListener, seg: TcpSegment, src: number, dst: number, key: string, now: number): void {
+    const f = seg.flags;
+    const cfg = this.config;
+    if (f & RST) {
+      this.counters.inc('tcp.rx.rst.ignored');
+      return;
+    }
+    if (f & ACK && !(f & SYN)) {
+      if (cfg.synCookies !== 'never' && (cfg.synCookies === 'always' || now < l.cookiesUntil) && this.#cookieAck(l, seg, src, dst, now)) return;
+      this.counters.inc('tcp.rx.ackToListener');
+      this.#sendRaw(dst, src, seg.dstPort, seg.srcPort, seg.ack, seq(0), RST, 0);
+      return;
+    }
+    if (!(f & SYN) || f & ACK) {
+      this.counters.inc('tcp.rx.dropped.listen');
+      return;
+    }
+    // A SYN. The accept queue bounds everything (Linux drops SYNs while it is full).
+    if (l.acceptQueue.length >= l.backlog) {
+      this.counters.inc('tcp.listen.acceptQueueFull');
+      return;
+    }
+    const t: FourTuple = { localIp: dst, localPort: seg.dstPort, remoteIp: src, remotePort: seg.srcPort };
+    const synFull = l.synQueue.size >= cfg.synBacklog;
+    if (cfg.synCookies === 'always' || (synFull && cfg.synCookies === 'auto')) {
+      this.#sendCookieSynAck(l, t, seg, now);
+      return;
+    }
+    if (synFull) {
+      this.counters.inc('tcp.listen.synQueueFull');
+      return;
+    }
+    let iss = this.#isn.isn(t, now);
+    const floor = this.#reuseIsn.get(key);
+    if (floor !== undefined) {
+      this.#reuseIsn.delete(key);
+      if (!seqGt(iss, floor)) iss = floor;
+    }
+    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
+    c.listener = l;
+    this.#conns.set(c.key, c);
+    l.synQueue.add(c);
+    this.counters.inc('tcp.listen.synReceived');
+    c.openPassive(seg, now);
+  }
+
+  #rcvWscale(): number {
+    let ws = 0;
+    while (ws < 14 && this.config.rcvBufSize >>> ws > 0xffff) ws++;
+    return this.config.windowScaling ? ws : 0;
+  }
+
+  /** Answer a SYN statelessly with a SYN cookie as our ISN. */
+  #sendCookieSynAck(l: TcpListener, t: FourTuple, syn: TcpSegment, now: number): void {
+    const cfg = this.config;
+    const peerMss = syn.options.mss ?? 536;
+    const iss = this.#cookies.encode(t, syn.seq, peerMss, now);
+    const o: TcpOptions = { mss: Math.max(88, this.#mtuFor(t.remoteIp) - 40) };
+    if (cfg.timestamps && syn.options.ts !== undefined) {
+      // WS and SACK-permitted survive only inside TSval (echoed back in TSecr).
+      const ws = cfg.windowScaling ? syn.options.wscale : undefined;
+      const sack = cfg.sack && syn.options.sackPermitted === true;
+      const bits = SynCookies.packTsBits(ws, sack);
+      const base = (Math.floor(now) + this.#isn.tsOffset(t)) >>> 0;
+      let val = ((base & ~31) | bits) >>> 0;
+      if (((base - val) | 0) < 0) val = (((base & ~31) - 32) | bits) >>> 0;
+      o.ts = { val, ecr: syn.options.ts.val };
+      if (sack) o.sackPermitted = true;
+      if (ws !== undefined) o.wscale = this.#rcvWscale();
+    }
+    l.cookiesUntil = now + 128_000;
+    this.counters.inc('tcp.synCookie.sent');
+    const window = Math.min(0xffff, cfg.rcvBufSize);
+    this.#transmitSeg(t, { seq: iss, ack: seqAdd(syn.seq, 1), flags: SYN | ACK, window, options: o });
+  }
+
+  /** An ACK to a listener: if it returns a valid cookie, the connection is born ESTABLISHED. */
+  #cookieAck(l: TcpListener, seg: TcpSegment, src: number, dst: number, now: number): boolean {
+    const t: FourTuple = { localIp: dst, localPort: seg.dstPort, remoteIp: src, remotePort: seg.srcPort };
+    const cookie = seqAdd(seg.ack, -1);
+    const mss = this.#cookies.decode(t, seqAdd(seg.seq, -1), cookie, now);
+    if (mss === undefined) {
+      this.counters.inc('tcp.synCookie.invalid');
+      return false;
+    }
+    if (l.acceptQueue.length >= l.backlog) {
+      this.counters.inc('tcp.listen.acceptQueueFull');
+      return true;
+    }
+    this.counters.inc('tcp.synCookie.valid');
+    let wscale: number | undefined;
+    let sack = false;
+    if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));
+    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
+    c.listener = l;
+    this.#conns.set(c.key, c);
+    l.synQueue.add(c);
+    c.openFromCookie(seg, mss, wscale, sack, Math.min(0xffff, this.config.rcvBufSize), now);
+    c.segmentArrives(seg, now);
+    return true;
+  }
+
+  /**
+   * TIME-WAIT input (RFC 9293 §3.10.7.4, RFC 1337, RFC 6191). Returns false when a new SYN may
+   * reuse the tuple (the entry is gone and the listener should take the SYN).
+   */
+  #timeWaitInput(tw: TimeWaitEntry, seg: TcpSegment, now: number): boolean {
+    const f = seg.flags;
+    const c = this.counters;
+    // RFC 1337: a RST must not assassinate TIME-WAIT.
+    if (f & RST) {
+      c.inc('tcp.timeWait.rstIgnored');
+      return true;
+    }
+    const ts = seg.options.ts;
+    if (f & SYN && !(f & ACK)) {
+      // RFC 6191 §2: newer timestamp (both sides used them), else a higher sequence number (RFC 1122 §4.2.2.13).
+      const newer = tw.tsOk && ts !== undefined ? ((tw.tsRecent - ts.val) | 0) < 0 : seqGt(seg.seq, tw.rcvNxt);
+      if (newer) {
+        c.inc('tcp.timeWait.reused');
+        this.timeWait.delete(tw.key);
+        this.#reuseIsn.set(tw.key, seqAdd(tw.sndNxt, 65535 + 2));
+        return false;
+      }
+      c.inc('tcp.timeWait.synRejected');
+      this.#timeWaitAck(tw, now);
+      return true;
+    }
+    if (tw.tsOk && ts !== undefined && ((ts.val - tw.tsRecent) | 0) < 0) {
+      c.inc('tcp.rx.paws');
+      this.#timeWaitAck(tw, now);
+      return true;
+    }
+    if (f & FIN && seqAdd(seg.seq, seg.payload.length + 1) === tw.rcvNxt) {
+      // "The only thing that can arrive in this state is a retransmission of the remote FIN.
+      // Acknowledge it, and restart the 2 MSL timeout."
+      c.inc('tcp.timeWait.reAck');
+      this.#timeWaitAck(tw, now);
+      this.timeWait.restart(tw, now + 2 * this.config.mslMs);
+      return true;
+    }
+    if (seg.payload.length > 0 || f & (SYN | FIN) || seg.seq !== tw.rcvNxt) {
+      // Unacceptable in a synchronized state: ACK (rate-limited like any challenge).
+      c.inc('tcp.timeWait.unacceptable');
+      if (this.takeChallengeAck(now)) this.#timeWaitAck(tw, now);
+      return true;
+    }
+    c.inc('tcp.timeWait.ackIgnored');
+    return true;
+  }
+
+  #timeWaitAck(tw: TimeWaitEntry, now: number): void {
+    const o: TcpOptions = {};
+    if (tw.tsOk) o.ts = { val: (Math.floor(now) + tw.tsOffset) >>> 0, ecr: tw.tsRecent };
+    this.counters.inc('tcp.timeWait.ackSent');
+    this.#transmitSeg(tw, { seq: tw.sndNxt, ack: tw.rcvNxt, flags: ACK, window: tw.window, options: o });
+  }
+
+  // ================================================================ ConnectionHost
+
+  transmit(localIp: number, remoteIp: number, segment: Buffer): void {
+    this.#output(localIp, remoteIp, segment);
+  }
+
+  takeChallengeAck(now: number): boolean {
+    if (now - this.#challengeWindowStart >= 1000) {
+      this.#challengeWindowStart = now;
+      this.#challengeCount = 0;
+    }
+    if (this.#challengeCount >= this.config.challengeAckLimit) return false;
+    this.#challengeCount++;
+    return true;
+  }
+
+  mayComplete(c: TcpConnection): boolean {
+    const l = c.listener as TcpListener | undefined;
+    return l === undefined || (!l.closed && l.acceptQueue.length < l.backlog);
+  }
+
+  stateChanged(c: TcpConnection, from: TcpState, to: TcpState, now: number): void {
+    const l = c.listener as TcpListener | undefined;
+    if (to === 'ESTABLISHED') {
+      this.counters.inc('tcp.conn.established');
+      if (from === 'SYN-RECEIVED' && l !== undefined && l.synQueue.delete(c)) {
+        l.acceptQueue.push(c);
+        this.#notify.add(l);
+      }
+    } else if (to === 'TIME-WAIT') {
+      this.#conns.delete(c.key);
+      this.#detach(c);
+      const evicted = this.timeWait.add({
+        key: c.key,
+        localIp: c.localIp,
+        localPort: c.localPort,
+        remoteIp: c.remoteIp,
+        remotePort: c.remotePort,
+        sndNxt: c.sndNxt,
+        rcvNxt: c.rcvNxt,
+        window: Math.min(0xffff, c.rcvWnd >>> c.rcvWscale),
+        tsOk: c.tsOk,
+        tsRecent: c.tsRecent,
+        tsOffset: c.tsOffset,
+        expiresAt: now + 2 * this.config.mslMs,
+      });
+      this.counters.inc('tcp.timeWait.entered');
+      if (evicted !== undefined) this.counters.inc('tcp.timeWait.evicted');
+    } else if (to === 'CLOSED') {
+      this.#conns.delete(c.key);
+      this.#detach(c);
+      this.counters.inc('tcp.conn.closed');
+    }
+  }
+
+  #detach(c: TcpConnection): void {
+    const l = c.listener as TcpListener | undefined;
+    if (l === undefined) return;
+    l.synQueue.delete(c);
+    const i = l.acceptQueue.indexOf(c);
+    if (i >= 0) l.acceptQueue.splice(i, 1);
+  }
+
+  #flushNotifications(): void {
+    if (this.#notify.size === 0) return;
+    const ls = [...this.#notify];
+    this.#notify.clear();
+    for (const l of ls) if (!l.closed && l.acceptQueue.length > 0) l.onConnection?.(l);
+  }
+
+  // ================================================================ timers
+
+  /** The earliest time `onDeadline` must run, or Infinity. */
+  nextDeadline(): number {
+    let t = this.timeWait.nextDeadline();
+    for (const c of this.#conns.values()) {
+      const d = c.nextDeadline();
+      if (d < t) t = d;
+    }
+    return t;
+  }
+
+  /** Run every timer due at `now`. */
+  onDeadline(now: number): void {
+    const due: TcpConnection[] = [];
+    for (const c of this.#conns.values()) if (c.nextDeadline() <= now) due.push(c);
+    for (const c of due) c.onTimer(now);
+    const n = this.timeWait.expire(now);
+    if (n > 0) this.counters.inc('tcp.timeWait.expired', n);
+    this.#flushNotifications();
+  }
+
+  /** Abort every connection and listener (stack shutdown). */
+  close(now: number): void {
+    for (const l of [...this.#listeners.values()]) this.closeListener(l, now);
+    for (const c of [...this.#conns.values()]) c.abort(now);
+  }
+
+  // ================================================================ raw segments
+
+  #sendRaw(localIp: number, remoteIp: number, localPort: number, remotePort: number, seqNo: Seq, ackNo: Seq, flags: number, window: number): void {
+    this.#transmitSeg({ localIp, localPort, remoteIp, remotePort }, { seq: seqNo, ack: ackNo, flags, window });
+  }
+
+  #transmitSeg(t: FourTuple, s: { seq: Seq; ack: Seq; flags: number; window: number; options?: TcpOptions }): void {
+    if (s.flags & RST) this.counters.inc('tcp.tx.rst');
+    this.counters.inc('tcp.tx.segments');
+    if (log.enabled) log('%d -> %d:%d flags=%d seq=%d ack=%d (no connection)', t.localPort, t.remoteIp, t.remotePort, s.flags, s.seq, s.ack);
+    const buf = serializeTcp({ srcPort: t.localPort, dstPort: t.remotePort, seq: s.seq, ack: s.ack, flags: s.flags, window: s.window, options: s.options }, t.localIp, t.remoteIp);
+    this.#output(t.localIp, t.remoteIp, buf);
+  }
+}

@@ -1,0 +1,76 @@
+// The retransmission queue: one record per transmitted segment (sequence range, send time,
+// whether it was a retransmission) in sequence order. It gives Karn-safe RTT samples
+// (RFC 6298 §3) today; the SACK scoreboard (RFC 6675) and RACK (RFC 8985) sit on these records
+// next (the `sacked` and `lost` marks are theirs).
+import { type Seq, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+
+/** One transmitted segment, SYN and FIN included (they occupy sequence space). */
+export interface SentSegment {
+  start: Seq;
+  end: Seq;
+  /** When this range was (last) sent, in ms. */
+  sentAt: number;
+  /** True if any byte of the range had been sent before: its ACK is ambiguous (Karn). */
+  retransmitted: boolean;
+  /** Reserved for the SACK scoreboard: the peer has SACKed the whole range. */
+  sacked: boolean;
+  /** Reserved for loss detection: deemed lost, to be retransmitted. */
+  lost: boolean;
+}
+
+/** Segments sent and not yet cumulatively acknowledged, in sequence order. */
+export class RetransmitQueue {
+  readonly segments: SentSegment[] = [];
+
+  /**
+   * Record a transmission of [start, end). A range overlapping recorded ones (a retransmission)
+   * marks them retransmitted with the new send time; any part beyond the last record is added.
+   */
+  onSend(start: Seq, end: Seq, now: number, retransmitted: boolean): void {
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined || seqGe(start, last.end)) {
+      this.segments.push({ start, end, sentAt: now, retransmitted, sacked: false, lost: false });
+      return;
+    }
+    for (const s of this.segments) {
+      if (seqGe(s.start, end)) break;
+      if (seqGt(s.end, start)) {
+        s.retransmitted = true;
+        s.sentAt = now;
+        s.lost = false;
+      }
+    }
+    if (seqGt(end, last.end)) this.segments.push({ start: last.end, end, sentAt: now, retransmitted: true, sacked: false, lost: false });
+  }
+
+  /**
+   * Remove what `ack` cumulatively acknowledges; returns the send time of the newest fully
+   * acknowledged segment that was never retransmitted (an RTT sample per Karn), if any.
+   */
+  onAck(ack: Seq): number | undefined {
+    let sampleSentAt: number | undefined;
+    let n = 0;
+    for (const s of this.segments) {
+      if (seqLe(s.end, ack)) {
+        if (!s.retransmitted) sampleSentAt = s.sentAt;
+        n++;
+      } else {
+        if (seqLt(s.start, ack)) s.start = ack;
+        break;
+      }
+    }
+    if (n > 0) this.segments.splice(0, n);
+    return sampleSentAt;
+  }
+
+  /** Forget everything (after an RTO, go-back-N resends and re-records). */
+  clear(): void {
+    this.segments.length = 0;
+  }
+
+  /** Bytes of sequence space recorded from `from` on. */
+  bytesFrom(from: Seq): number {
+    const last = this.segments[this.segments.length - 1];
+    return last === undefined || seqGe(from, last.end) ? 0 : seqDiff(last.end, from);
+  }
+}

@@ -1,0 +1,193 @@
+// The thin glue between the sans-IO TCP core and a Stack: it implements the Stack's IpHandler for
+// protocol 6, reads the Clock, keeps ONE timer armed at the core's nextDeadline(), sends segments
+// with stack.sendIp(dst, 6, seg, {df: true}), and coalesces writes made in the same tick
+// (autocorking) before they reach Nagle. It holds no TCP logic of its own.
+//
+// API (what the CLI, e2e tests and lib/socket use):
+//
+//   const tcp = new TcpLayer(stack, { mslMs: 30_000, ... })   // registers itself for protocol 6
+//   const l = tcp.listen(7, { backlog })          // a core TcpListener; l.onConnection = (l) => l.accept()
+//   const c = tcp.connect({ host: '10.0.0.1', port: 80 })   // a core TcpConnection in SYN-SENT
+//   tcp.run((now) => c.shutdown(now))             // any core call that needs `now`; re-arms the timer
+//   tcp.write(c, bytes)                           // autocorked write; returns bytes accepted
+//   tcp.unlisten(l); tcp.counters; tcp.core (TcpDemux: connections(), timeWait, listener(port))
+//   c.info()                                      // state, srtt, rto, cwnd, windows... per connection
+//   tcp.close()                                   // abort everything (before stack.close())
+//   new RelativeSeqFormatter().format             // lib/tcp/relative-format.ts: Wireshark-style
+//                                                 // relative Seq/Ack for formatFrame(…, { tcp })
+//
+// For Node-style sockets use lib/socket: `createServer(tcp, onConnection)`, `connect(tcp, opts)`.
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Counters } from '../counters.js';
+import { CryptoRng, type Rng } from '../rng.js';
+import { ipToString, parseIp } from '../wire/ip-address.js';
+import { IP_PROTO_TCP } from '../wire/tcp.js';
+import type { TcpConfig } from './config.js';
+import type { TcpConnection } from './connection.js';
+import { TcpDemux, type TcpListener } from './demux.js';
+
+/** What the layer needs from lib/stack.ts's Stack (structural, so tests can pass a fake). */
+export interface StackLike {
+  readonly clock: Clock;
+  readonly counters: Counters;
+  /** Our IPv4 address (unsigned 32-bit). */
+  readonly ip: number;
+  /** Link MTU. */
+  readonly mtu: number;
+  /** Path MTU if configured lower than the link's. */
+  readonly pathMtu?: number;
+  readonly rng?: Rng;
+  registerProtocol(protocol: number, handler: IpHandler): void;
+  sendIp(dst: number, protocol: number, payload: Buffer, opts?: { df?: boolean; tos?: number; ttl?: number }): void;
+}
+
+/** The Stack's per-protocol receiver interface (CONTRACT.md). */
+export interface IpHandler {
+  receive(src: number, dst: number, payload: Buffer): void;
+  pathMtu?(dst: number, mtu: number, quoted: Buffer): void;
+  unreachable?(dst: number, code: number, quotedPayload: Buffer): void;
+}
+
+/** TCP tunables plus the randomness source (defaults to the stack's, else crypto). */
+export interface TcpLayerOptions extends Partial<TcpConfig> {
+  rng?: Rng;
+}
+
+/** TCP for one Stack: the IpHandler for protocol 6 around a TcpDemux. */
+export class TcpLayer implements IpHandler {
+  readonly core: TcpDemux;
+  readonly clock: Clock;
+  readonly counters: Counters;
+  readonly stack: StackLike;
+  readonly #pmtu = new Map<number, number>();
+  #timer: TimerHandle | undefined;
+  #armedAt = Infinity;
+  readonly #corked = new Set<TcpConnection>();
+  #flushScheduled = false;
+  #closed = false;
+
+  constructor(stack: StackLike, opts: TcpLayerOptions = {}) {
+    const { rng, ...config } = opts;
+    this.stack = stack;
+    this.clock = stack.clock;
+    this.counters = stack.counters;
+    this.core = new TcpDemux({
+      counters: stack.counters,
+      rng: rng ?? stack.rng ?? new CryptoRng(),
+      config,
+      output: (_src, dst, seg) => {
+        if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, { df: true });
+      },
+      mtuFor: (dst) => this.#pmtu.get(dst) ?? stack.pathMtu ?? stack.mtu,
+    });
+    stack.registerProtocol(IP_PROTO_TCP, this);
+  }
+
+  /** Our address as text. */
+  get address(): string {
+    return ipToString(this.stack.ip);
+  }
+
+  // ---------------------------------------------------------------- IpHandler
+
+  receive(src: number, dst: number, payload: Buffer): void {
+    // RFC 1122 §4.2.3.10: TCP is unicast only; a segment to or from a broadcast or multicast
+    // address is dropped silently (no RST either).
+    if (dst !== this.stack.ip || src === 0 || src === 0xffffffff || src >>> 28 >= 14) {
+      this.counters.inc('tcp.rx.notUnicast');
+      return;
+    }
+    try {
+      this.core.receive(src, dst, payload, this.clock.now());
+    } finally {
+      this.#rearm();
+    }
+  }
+
+  pathMtu(dst: number, mtu: number, quoted?: Buffer): void {
+    // Remembered per destination for new connections (like the kernel's route cache).
+    if (mtu >= 68 && mtu < (this.#pmtu.get(dst) ?? this.stack.pathMtu ?? this.stack.mtu)) this.#pmtu.set(dst, mtu);
+    this.run((now) => this.core.pathMtu(dst, mtu, now, quoted));
+  }
+
+  unreachable(dst: number, code: number, quoted: Buffer): void {
+    this.counters.inc(`tcp.rx.icmpUnreachable.${code}`);
+    this.run((now) => this.core.icmpUnreachable(dst, code, quoted, now));
+  }
+
+  // ---------------------------------------------------------------- user calls
+
+  /** Run core calls that need `now`, then re-arm the timer. */
+  run<T>(fn: (now: number) => T): T {
+    try {
+      return fn(this.clock.now());
+    } finally {
+      this.#rearm();
+    }
+  }
+
+  /** Passive open on `port` (0 = ephemeral). Throws a TcpError EADDRINUSE. */
+  listen(port: number, opts: { host?: string; backlog?: number } = {}): TcpListener {
+    const any = opts.host === undefined || opts.host === '0.0.0.0' || opts.host.includes(':');
+    return this.core.listen(port, { ip: any ? 0 : parseIp(opts.host!), backlog: opts.backlog });
+  }
+
+  /** Stop a listener (pending connections are reset). */
+  unlisten(l: TcpListener): void {
+    this.run((now) => this.core.closeListener(l, now));
+  }
+
+  /** Active open to host:port from our address. */
+  connect(opts: { host: string | number; port: number; localPort?: number }): TcpConnection {
+    const remoteIp = typeof opts.host === 'number' ? opts.host : parseIp(opts.host === 'localhost' ? '127.0.0.1' : opts.host);
+    return this.run((now) => this.core.connect({ localIp: this.stack.ip, remoteIp, remotePort: opts.port, localPort: opts.localPort }, now));
+  }
+
+  /**
+   * Queue `data` on `c` and transmit at the end of the current tick, so writes made together
+   * (an HTTP header and body) leave as one segment (autocorking). Returns bytes accepted.
+   */
+  write(c: TcpConnection, data: Uint8Array): number {
+    const n = c.write(data, this.clock.now(), false);
+    this.#corked.add(c);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flushCorked());
+    }
+    return n;
+  }
+
+  /** Transmit everything corked now. */
+  #flushCorked(): void {
+    this.#flushScheduled = false;
+    const cs = [...this.#corked];
+    this.#corked.clear();
+    this.run((now) => {
+      for (const c of cs) c.flush(now);
+    });
+  }
+
+  /** Abort every connection and stop the timer. */
+  close(): void {
+    this.run((now) => this.core.close(now));
+    this.#closed = true;
+    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#armedAt = Infinity;
+  }
+
+  #rearm(): void {
+    if (this.#closed) return;
+    const d = this.core.nextDeadline();
+    if (d === this.#armedAt) return;
+    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#armedAt = d;
+    if (d === Infinity) return;
+    this.#timer = this.clock.setTimer(d, () => {
+      this.#timer = undefined;
+      this.#armedAt = Infinity;
+      this.run((now) => this.core.onDeadline(now));
+    });
+  }
+}

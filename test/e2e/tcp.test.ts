@@ -1,0 +1,83 @@
+// End to end against the Linux kernel (issue 3): the TCP echo and discard services with nc,
+// 100 MiB each way checked by sha256; a connection from the stack to a kernel listener;
+// refused connections; who ends in TIME-WAIT; a clean capture.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, openSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SeededRng } from '../../lib/rng.js';
+import { e2eSkipReason, ensureTools, Netns, repoRoot, startTapstack, tsharkProblems, tsLoaderArgs } from '../helpers/netns.js';
+
+const MiB = 1024 * 1024;
+const skip = e2eSkipReason() ?? ensureTools();
+if (skip !== undefined) {
+  t.comment(`skipping end-to-end tests: ${skip}`);
+  t.plan(0, skip);
+} else {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tapstack-tcp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+  t.test('nc to the echo service: 100 MiB each way arrives intact', async (t) => {
+    const ns = Netns.create(t);
+    const stack = await startTapstack(ns, []);
+    const input = path.join(dir, 'in.bin');
+    const output = path.join(dir, 'out.bin');
+    t.equal(spawnSync('head', ['-c', String(100 * MiB), '/dev/urandom'], { stdio: ['ignore', openSync(input, 'w'), 'inherit'] }).status, 0);
+    const data = readFileSync(input);
+    const started = Date.now();
+    // -N: shut down our sending side at end of input; the echo service then ends too.
+    const r = await ns.run(['bash', '-c', `nc -N 10.0.0.2 7 < ${input} > ${output}`], { timeoutMs: 240_000 });
+    const secs = (Date.now() - started) / 1000;
+    t.equal(r.code, 0, `nc exits 0 ${r.stderr}`);
+    const back = readFileSync(output);
+    t.equal(back.length, data.length, '100 MiB came back');
+    t.equal(sha(back), sha(data), 'sha256 equal');
+    t.comment(`echo: 2 x 100 MiB in ${secs.toFixed(1)} s (${((200 * 8) / secs).toFixed(0)} Mbit/s both ways together)`);
+    t.equal((await stack.stop()).code, 0);
+  });
+
+  t.test('discard, refused port, TIME-WAIT on the side that closed first, clean capture', async (t) => {
+    const ns = Netns.create(t);
+    const pcap = path.join(dir, 'tcp.pcap');
+    const stack = await startTapstack(ns, ['--pcap', pcap]);
+
+    const discard = await ns.run(['bash', '-c', 'head -c 1000000 /dev/zero | nc -N 10.0.0.2 9; ss -tan state time-wait'], { timeoutMs: 30_000 });
+    t.equal(discard.code, 0, 'nc to discard exits 0');
+    t.match(discard.stdout, /10\.0\.0\.1:\d+\s+10\.0\.0\.2:9\b/, 'the kernel closed first, so the kernel holds TIME-WAIT (RFC 9293 §3.6)');
+
+    const refused = await ns.run(['nc', '-z', '-v', '-w', '3', '10.0.0.2', '4444']);
+    t.not(refused.code, 0, 'connect to a closed port fails');
+    t.match(refused.stderr, /Connection refused/, 'with "Connection refused": our RST (RFC 9293 §3.10.7.1)');
+    t.equal((await stack.stop()).code, 0);
+
+    const problems = await tsharkProblems(pcap);
+    t.equal(problems.code, 0, 'tshark reads the capture');
+    t.equal(problems.stdout, '', 'no malformed frame and no bad checksum');
+  });
+
+  t.test('a connection from the stack to nc -l in the kernel; the stack closed first and holds TIME-WAIT', async (t) => {
+    const ns = Netns.create(t);
+    // The kernel side's address must exist before nc binds it: make the tap persistent first.
+    ns.runSync(['ip', 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+    ns.runSync(['ip', 'addr', 'add', '10.0.0.1/24', 'dev', 'tap0']);
+    ns.runSync(['ip', 'link', 'set', 'tap0', 'up']);
+    const received = path.join(dir, 'from-stack.bin');
+    // nc -l: prints what it receives, sends its own reply, closes only after our FIN arrives (no -N).
+    const reply = path.join(dir, 'reply.bin');
+    writeFileSync(reply, new SeededRng(99).bytes(200_000));
+    const listener = ns.spawn(['bash', '-c', `nc -l 10.0.0.1 5001 < ${reply} > ${received}`]);
+    await new Promise((r) => setTimeout(r, 300));
+    const client = await ns.run([process.execPath, ...tsLoaderArgs(), path.join(repoRoot, 'test/e2e/fixtures/stack-client.ts'), '5001', String(3 * MiB)], { timeoutMs: 60_000 });
+    await new Promise((r) => (listener.exitCode !== null ? r(undefined) : listener.once('exit', r)));
+    const line = client.stdout.trim().split('\n').pop() ?? '';
+    const result = JSON.parse(line || '{}') as { sent?: string; received?: string; receivedBytes?: number; timeWait?: number; error?: string };
+    t.equal(result.error, undefined, `no error ${client.stderr}`);
+    t.equal(result.sent, sha(readFileSync(received)), 'nc -l received exactly what the stack sent (3 MiB)');
+    t.equal(result.receivedBytes, 200_000, 'the stack received the kernel\'s reply');
+    t.equal(result.received, sha(readFileSync(reply)), 'byte for byte');
+    t.equal(result.timeWait, 1, 'the stack closed first and so holds TIME-WAIT');
+  });
+}

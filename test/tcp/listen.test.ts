@@ -1,0 +1,111 @@
+import t from 'tap';
+import { seqAdd } from '../../lib/wire/seq.js';
+import { ScriptedPeer } from '../helpers/tcp-peer.js';
+
+/** A SYN from `port` with the given options; returns our answer (if any). */
+function synFrom(p: ScriptedPeer, port: number, options = {}, seqNo = 1000) {
+  p.port = port;
+  p.send({ flags: 'S', seq: seqNo, ack: 0, options });
+  return p.pending > 0 ? p.next() : undefined;
+}
+
+t.test('listen: EADDRINUSE on a second listen on the same port; port 0 picks an ephemeral one', async (t) => {
+  const p = new ScriptedPeer();
+  p.tcp.listen(80);
+  t.throws(() => p.tcp.listen(80), { code: 'EADDRINUSE' });
+  const l = p.tcp.listen(0);
+  t.ok(l.port >= 49152);
+});
+
+t.test('accept queue bounded by the backlog: SYNs dropped while it is full (counted)', async (t) => {
+  const p = new ScriptedPeer();
+  const l = p.tcp.listen(80, { backlog: 2 });
+  for (let i = 0; i < 2; i++) {
+    const sa = synFrom(p, 41000 + i)!;
+    p.send({ seq: 1001, ack: seqAdd(sa.seq, 1) });
+  }
+  t.equal(l.acceptQueue.length, 2, 'nobody accepts');
+  t.equal(synFrom(p, 41005), undefined, 'third SYN dropped');
+  t.equal(p.counters.get('tcp.listen.acceptQueueFull'), 1);
+  l.accept();
+  t.equal(synFrom(p, 41006)?.flags, 'SA', 'room again');
+});
+
+t.test('SYN queue full: SYN cookies answer statelessly; the returning ACK builds the connection (MSS/WS/SACK from the cookie)', async (t) => {
+  const p = new ScriptedPeer({ config: { synBacklog: 2 } });
+  const l = p.tcp.listen(80);
+  synFrom(p, 42000);
+  synFrom(p, 42001);
+  t.equal(l.synQueue.size, 2);
+  const opts = { mss: 1400, wscale: 5, sackPermitted: true, ts: { val: p.tsNow(), ecr: 0 } };
+  const sa = synFrom(p, 42002, opts, 7777)!;
+  t.equal(sa.flags, 'SA');
+  t.equal(p.counters.get('tcp.synCookie.sent'), 1);
+  t.equal(l.synQueue.size, 2, 'no state kept for the cookie SYN');
+  t.equal(sa.options.wscale, 3);
+  t.equal(sa.options.sackPermitted, true);
+  t.equal(sa.options.ts!.val & 31, 5 | 16, 'WS 5 and SACK in the low TSval bits');
+  let conn;
+  l.onConnection = (ll) => (conn = ll.accept());
+  p.send({ seq: 7778, ack: seqAdd(sa.seq, 1), options: { ts: { val: p.tsNow(), ecr: sa.options.ts!.val } }, payload: 'hi' });
+  t.ok(conn, 'accepted');
+  const c = conn!;
+  t.equal(c.state, 'ESTABLISHED');
+  t.equal(c.info().mss, 1400 - 12, 'MSS from the cookie table (1400 is in it)');
+  t.equal(c.info().sndWscale, 5);
+  t.equal(c.info().sack, true);
+  t.equal(c.readableLength, 2, 'data on the cookie ACK is kept');
+  t.equal(p.counters.get('tcp.synCookie.valid'), 1);
+});
+
+t.test('SYN cookies: a forged ACK is refused with a RST; cookies older than 2 periods are invalid', async (t) => {
+  const p = new ScriptedPeer({ config: { synCookies: 'always' } });
+  p.tcp.listen(80);
+  const sa = synFrom(p, 43000, { mss: 1460 }, 5000)!;
+  p.send({ seq: 5001, ack: seqAdd(sa.seq, 2) });
+  t.equal(p.next().flags, 'R');
+  t.equal(p.counters.get('tcp.synCookie.invalid'), 1);
+  p.advance(200_000);
+  p.send({ seq: 5001, ack: seqAdd(sa.seq, 1) });
+  t.equal(p.next().flags, 'R', 'expired');
+  t.equal(p.counters.get('tcp.synCookie.invalid'), 2);
+});
+
+t.test('a SYN flood does not lock out a real client (SYN cookies)', async (t) => {
+  const p = new ScriptedPeer({ config: { synBacklog: 16 } });
+  const l = p.tcp.listen(80);
+  let accepted = 0;
+  l.onConnection = (ll) => {
+    while (ll.accept()) accepted++;
+  };
+  for (let i = 0; i < 2000; i++) synFrom(p, 1024 + i, { mss: 1460 }, i * 7919);
+  p.drain();
+  t.equal(l.synQueue.size, 16, 'the SYN queue stays bounded');
+  const sa = synFrom(p, 60000, { mss: 1460 }, 123)!;
+  p.send({ seq: 124, ack: seqAdd(sa.seq, 1) });
+  t.equal(accepted, 1, 'the real client got in');
+  t.ok(p.counters.get('tcp.synCookie.sent') >= 1984);
+  p.advanceTo(62_999);
+  t.equal(l.synQueue.size, 16);
+  p.advanceTo(63_000);
+  t.equal(l.synQueue.size, 0, 'embryonic entries give up after 5 SYN-ACK retransmissions: 1+2+4+8+16+32 s');
+});
+
+t.test("synCookies 'never': SYNs beyond the SYN queue are dropped and counted", async (t) => {
+  const p = new ScriptedPeer({ config: { synBacklog: 1, synCookies: 'never' } });
+  p.tcp.listen(80);
+  synFrom(p, 44000);
+  t.equal(synFrom(p, 44001), undefined);
+  t.equal(p.counters.get('tcp.listen.synQueueFull'), 1);
+});
+
+t.test('closing a listener resets its embryonic and unaccepted connections', async (t) => {
+  const p = new ScriptedPeer();
+  const l = p.tcp.listen(80);
+  synFrom(p, 45000);
+  p.tcp.unlisten(l);
+  t.equal(p.next().flags, 'R');
+  p.port = 45001;
+  p.send({ flags: 'S', ack: 0 });
+  t.equal(p.next().flags, 'RA', 'the port is closed now');
+});

@@ -1,0 +1,162 @@
+import t from 'tap';
+import { type CongestionControl, RenoCongestionControl } from '../../lib/tcp/congestion.js';
+import { IsnGenerator } from '../../lib/tcp/isn.js';
+import { ReceiveBuffer } from '../../lib/tcp/receive-buffer.js';
+import { RetransmitQueue } from '../../lib/tcp/retransmit-queue.js';
+import { RttEstimator } from '../../lib/tcp/rtt.js';
+import { SendBuffer } from '../../lib/tcp/send-buffer.js';
+import { COOKIE_MSS, SynCookies } from '../../lib/tcp/syn-cookies.js';
+import { TimeWaitTable } from '../../lib/tcp/time-wait.js';
+import { seq, seqAdd } from '../../lib/wire/seq.js';
+
+t.test('SendBuffer: capacity, copyOut across chunks, consume', async (t) => {
+  const b = new SendBuffer(40_000);
+  const data = Buffer.alloc(50_000);
+  for (let i = 0; i < data.length; i++) data[i] = i & 0xff;
+  t.equal(b.write(data), 40_000, 'only what fits');
+  t.equal(b.free, 0);
+  const out = Buffer.alloc(20_000);
+  b.copyOut(10_000, 20_000, out, 0);
+  t.ok(out.equals(data.subarray(10_000, 30_000)), 'range spanning 16 KiB chunks');
+  b.consume(17_000);
+  t.equal(b.length, 23_000);
+  const out2 = Buffer.alloc(23_000);
+  b.copyOut(0, 23_000, out2, 0);
+  t.ok(out2.equals(data.subarray(17_000, 40_000)));
+  t.equal(b.write(data.subarray(40_000)), 10_000);
+  const out3 = Buffer.alloc(33_000);
+  b.copyOut(0, 33_000, out3, 0);
+  t.ok(out3.equals(data.subarray(17_000)));
+  t.throws(() => b.copyOut(0, 33_001, out3, 0), RangeError);
+  b.consume(33_000);
+  t.equal(b.length, 0);
+});
+
+t.test('ReceiveBuffer: out-of-order merge, duplicates, pull in order, SACK blocks, segment bound', async (t) => {
+  const r = new ReceiveBuffer(100_000, 5);
+  const base = seq(0xfffffff0); // wraps
+  const bytes = (off: number, n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (off + i) & 0xff));
+  t.ok(r.insertOutOfOrder(seqAdd(base, 20), bytes(20, 10)));
+  t.ok(r.insertOutOfOrder(seqAdd(base, 40), bytes(40, 10)));
+  t.same(r.sackBlocks(4), [
+    { left: seqAdd(base, 40), right: seqAdd(base, 50) },
+    { left: seqAdd(base, 20), right: seqAdd(base, 30) },
+  ]);
+  t.ok(r.insertOutOfOrder(seqAdd(base, 25), bytes(25, 20)), 'bridges both ranges');
+  t.same(r.sackBlocks(4), [{ left: seqAdd(base, 20), right: seqAdd(base, 50) }]);
+  t.equal(r.outOfOrderBytes, 30);
+  t.ok(r.insertOutOfOrder(seqAdd(base, 30), bytes(30, 5)), 'duplicate inside');
+  t.ok(r.insertOutOfOrder(seqAdd(base, 60), bytes(60, 1)));
+  t.ok(r.insertOutOfOrder(seqAdd(base, 70), bytes(70, 1)));
+  t.notOk(r.insertOutOfOrder(seqAdd(base, 80), bytes(80, 1)), 'segment bound reached (5 stored pieces)');
+  r.pushInOrder(bytes(0, 20));
+  const nxt = r.pullInOrder(seqAdd(base, 20));
+  t.equal(nxt, seqAdd(base, 50));
+  const all: Buffer[] = [];
+  for (let b = r.read(); b !== undefined; b = r.read()) all.push(b);
+  t.ok(Buffer.concat(all).equals(bytes(0, 50)), 'in order, no duplicate bytes');
+  t.same(r.sackBlocks(4), [
+    { left: seqAdd(base, 70), right: seqAdd(base, 71) },
+    { left: seqAdd(base, 60), right: seqAdd(base, 61) },
+  ]);
+  t.ok(r.holdsOutOfOrder(seqAdd(base, 60)));
+});
+
+t.test('RetransmitQueue: Karn samples only from never-retransmitted segments; partial ACK trims', async (t) => {
+  const q = new RetransmitQueue();
+  q.onSend(seq(1), seq(101), 10, false);
+  q.onSend(seq(101), seq(201), 20, false);
+  q.onSend(seq(201), seq(301), 30, false);
+  q.onSend(seq(101), seq(201), 50, true);
+  t.equal(q.segments.length, 3, 'a retransmission marks the record, keeps the rest');
+  t.equal(q.onAck(seq(201)), 10, 'sample from the first; the retransmitted one is ambiguous');
+  t.equal(q.onAck(seq(250)), undefined);
+  t.equal(q.segments[0]!.start, 250);
+  t.equal(q.bytesFrom(seq(250)), 51);
+});
+
+t.test('RttEstimator: RFC 6298 §2 formulas, bounds, backoff', async (t) => {
+  const r = new RttEstimator({ initialRtoMs: 1000, minRtoMs: 200, maxRtoMs: 60_000 });
+  t.equal(r.rto, 1000, '§2.1 initial');
+  r.sample(400);
+  t.same([r.srtt, r.rttvar, r.rto], [400, 200, 1200], '§2.2');
+  r.sample(200);
+  t.same([r.srtt, r.rttvar, r.rto], [375, 200, 1175], '§2.3');
+  r.backoff();
+  r.backoff();
+  t.equal(r.rto, 4700, '§5.5 doubles');
+  for (let i = 0; i < 10; i++) r.backoff();
+  t.equal(r.rto, 60_000, '§2.5 upper bound');
+  r.sample(1);
+  t.equal(r.rto, 200 > r.srtt! + 4 * r.rttvar ? 200 : Math.round(r.srtt! + 4 * r.rttvar), 'backoff cleared by a sample');
+});
+
+t.test('Reno (RFC 5681): IW10, slow start, congestion avoidance, fast recovery, RTO', async (t) => {
+  const c: CongestionControl = new RenoCongestionControl(10);
+  c.init(1000, 0);
+  t.equal(c.cwnd, 10_000);
+  c.onAck({ acked: 3000, flight: 10_000, mss: 1000, now: 0, srtt: 10 });
+  t.equal(c.cwnd, 11_000, 'slow start: +min(acked, SMSS) (ABC L=1)');
+  c.enterRecovery(11_000, 1000, 0);
+  t.same([c.ssthresh, c.cwnd, c.inRecovery], [5500, 8500, true]);
+  c.onDupAckInRecovery(1000);
+  t.equal(c.cwnd, 9500);
+  c.exitRecovery(1000);
+  t.same([c.cwnd, c.inRecovery], [5500, false]);
+  for (let i = 0; i < 5; i++) c.onAck({ acked: 1100, flight: 5500, mss: 1000, now: 0, srtt: 10 });
+  t.equal(c.cwnd, 6500, 'congestion avoidance: +1 SMSS per cwnd of ACKed bytes');
+  c.onRto(6000, 1000);
+  t.same([c.ssthresh, c.cwnd], [3000, 1000]);
+});
+
+t.test('SYN cookies: round trip, MSS table, forged and stale cookies', async (t) => {
+  const k = new SynCookies(Buffer.alloc(32, 7));
+  const tu = { localIp: 1, localPort: 80, remoteIp: 2, remotePort: 5555 };
+  const c = k.encode(tu, seq(1234), 1460, 1_000_000);
+  t.equal(k.decode(tu, seq(1234), c, 1_000_000), 1460);
+  t.equal(k.decode(tu, seq(1234), c, 1_000_000 + 64_000), 1460, 'previous period still valid');
+  t.equal(k.decode(tu, seq(1234), c, 1_000_000 + 128_000), undefined, 'two periods later: stale');
+  t.equal(k.decode(tu, seq(1235), c, 1_000_000), undefined, 'other peer ISN');
+  t.equal(k.decode({ ...tu, remotePort: 5556 }, seq(1234), c, 1_000_000), undefined, 'other tuple');
+  t.equal(COOKIE_MSS[SynCookies.mssIndex(1000)], 536, 'rounded down to the table');
+  t.same(SynCookies.unpackTsBits(SynCookies.packTsBits(7, true)), { wscale: 7, sack: true });
+  t.same(SynCookies.unpackTsBits(SynCookies.packTsBits(undefined, false)), { wscale: undefined, sack: false });
+});
+
+t.test('IsnGenerator: keyed (secret changes the ISN), 4 µs clock', async (t) => {
+  const tu = { localIp: 1, localPort: 80, remoteIp: 2, remotePort: 5555 };
+  const a = new IsnGenerator(Buffer.alloc(32, 1));
+  const b = new IsnGenerator(Buffer.alloc(32, 2));
+  t.not(a.isn(tu, 0), b.isn(tu, 0));
+  t.equal((a.isn(tu, 4) - a.isn(tu, 0)) >>> 0, 1000);
+  t.equal(a.tsOffset(tu), a.tsOffset(tu));
+});
+
+t.test('TimeWaitTable: expiry order, restart, eviction of the oldest', async (t) => {
+  const tw = new TimeWaitTable(2);
+  const e = (key: string, at: number) => ({ key, localIp: 0, localPort: 0, remoteIp: 0, remotePort: 0, sndNxt: seq(0), rcvNxt: seq(0), window: 0, tsOk: false, tsRecent: 0, tsOffset: 0, expiresAt: at });
+  tw.add(e('a', 100));
+  tw.add(e('b', 200));
+  tw.restart(tw.get('a')!, 300);
+  t.equal(tw.nextDeadline(), 200);
+  const ev = tw.add(e('c', 400));
+  t.equal(ev?.key, 'b', 'the entry closest to expiry is evicted');
+  t.equal(tw.expire(300), 1);
+  t.equal(tw.size, 1);
+});
+
+t.test('RelativeSeqFormatter: Wireshark-style relative Seq/Ack/SLE/SRE after the SYNs', async (t) => {
+  const { RelativeSeqFormatter } = await import('../../lib/tcp/relative-format.js');
+  const { serializeTcp, TCP_FLAGS: F } = await import('../../lib/wire/tcp.js');
+  const { parseIp } = await import('../../lib/wire/ip-address.js');
+  const c = parseIp('10.0.0.1');
+  const s = parseIp('10.0.0.2');
+  const f = new RelativeSeqFormatter();
+  const seg = (src: number, dst: number, sp: number, dp: number, sq: number, ack: number, flags: number, opts = {}, len = 0) =>
+    f.format(src, dst, serializeTcp({ srcPort: sp, dstPort: dp, seq: seq(sq), ack: seq(ack), flags, window: 100, options: opts, payload: Buffer.alloc(len) }, src, dst));
+  t.equal(seg(c, s, 49312, 80, 5000, 0, F.SYN, { mss: 1460, sackPermitted: true, wscale: 7 }), '10.0.0.1:49312 > 10.0.0.2:80 [SYN] Seq=0 Win=100 Len=0 MSS=1460 SACK_PERM WS=128');
+  t.equal(seg(s, c, 80, 49312, 900, 5001, F.SYN | F.ACK), '10.0.0.2:80 > 10.0.0.1:49312 [SYN, ACK] Seq=0 Ack=1 Win=100 Len=0');
+  t.equal(seg(c, s, 49312, 80, 5001, 901, F.PSH | F.ACK, {}, 401), '10.0.0.1:49312 > 10.0.0.2:80 [PSH, ACK] Seq=1 Ack=1 Win=100 Len=401');
+  t.equal(seg(c, s, 49312, 80, 5402, 1607, F.ACK, { sack: [{ left: seq(1128), right: seq(1607) }] }), '10.0.0.1:49312 > 10.0.0.2:80 [ACK] Seq=402 Ack=707 Win=100 Len=0 SLE=228 SRE=707');
+  t.match(seg(c, s, 1, 2, 7, 0, F.RST), /Seq=7 /, 'unknown flow: absolute');
+});
