@@ -17,6 +17,12 @@ export const USAGE = `Usage: tapstack [options]
   --loss P            drop each frame with probability P (0..1) between tap and stack
   --delay MS          delay each frame by MS milliseconds between tap and stack
   --seed N            seed for --loss/--delay (default: random)
+  --port N            HTTP port of the web server (default 80; 0 turns it off)
+  --root DIR          directory the web server serves (default: the bundled teaching site)
+  --keepalive-timeout MS
+                      idle time after which the server closes a keep-alive connection
+                      first, so its side goes to TIME-WAIT (default 5000)
+  --access-log FILE   append the access log to FILE instead of stdout
   -h, --help          this text
   -v, --version       the version
 `;
@@ -36,6 +42,10 @@ export type CliConfig = {
   loss: number;
   delayMs: number;
   seed: number | undefined;
+  httpPort: number;
+  root: string | undefined;
+  keepAliveTimeoutMs: number;
+  accessLog: string | undefined;
   help: boolean;
   version: boolean;
 };
@@ -63,6 +73,10 @@ export function parseCliArgs(argv: string[]): CliConfig {
         loss: { type: 'string', default: '0' },
         delay: { type: 'string', default: '0' },
         seed: { type: 'string' },
+        port: { type: 'string', default: '80' },
+        root: { type: 'string' },
+        'keepalive-timeout': { type: 'string', default: '5000' },
+        'access-log': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -89,6 +103,10 @@ export function parseCliArgs(argv: string[]): CliConfig {
     loss: num('--loss', values.loss, 0, 1),
     delayMs: num('--delay', values.delay, 0, 60_000),
     seed: values.seed === undefined ? undefined : int('--seed', values.seed, 0, 0xffffffff),
+    httpPort: int('--port', values.port, 0, 65535),
+    root: values.root,
+    keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
+    accessLog: values['access-log'],
     help: values.help,
     version: values.version,
   };

@@ -2,7 +2,7 @@
 // The `tapstack` command: flags to a running stack on a TAP device, with a banner, optional
 // pcap / trace / fault injection, the echo services, and a clean stop on SIGINT/SIGTERM.
 // Set-up errors are one clear line and a non-zero exit; it never prints a stack trace for them.
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from './clock.js';
 import { CryptoRng, SeededRng } from './rng.js';
@@ -13,6 +13,10 @@ import { PcapLink } from './link/pcap-writer.js';
 import { TracerLink } from './link/tracer.js';
 import { FaultLink } from './link/fault-link.js';
 import { Stack } from './stack.js';
+import { TcpLayer } from './tcp/tcp-layer.js';
+import { createServer, type Socket } from './socket/index.js';
+import { createWebServer, type WebServer } from './http/web-server.js';
+import { openAccessLog } from './http/access-log.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 
@@ -35,6 +39,18 @@ export async function main(argv: string[]): Promise<number> {
   if (config.version) {
     process.stdout.write(`tapstack ${VERSION}\n`);
     return 0;
+  }
+
+  if (config.root !== undefined && !(existsSync(config.root) && statSync(config.root).isDirectory())) {
+    process.stderr.write(`tapstack: --root ${config.root}: no such directory\n`);
+    return 1;
+  }
+  let accessLog: ReturnType<typeof openAccessLog> | undefined;
+  try {
+    if (config.accessLog !== undefined) accessLog = openAccessLog(config.accessLog);
+  } catch (e) {
+    process.stderr.write(`tapstack: --access-log: ${(e as Error).message}\n`);
+    return 1;
   }
 
   let tap: TapLink;
@@ -66,8 +82,21 @@ export async function main(argv: string[]): Promise<number> {
     ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
-  // RFC 862 echo over UDP: every datagram goes back to its sender.
-  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
+  const tcp = new TcpLayer(stack);
+  startServices(stack, tcp);
+  let web: WebServer | undefined;
+  if (config.httpPort !== 0) {
+    web = createWebServer({
+      ...(config.root !== undefined ? { root: config.root } : {}),
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      accessLog: accessLog ?? process.stdout,
+      counters: stack.counters,
+    });
+    const server = web;
+    // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
+    // headers then body must not wait for the client's delayed ACK (RFC 896 x RFC 1122 stall).
+    createServer(tcp, { noDelay: true }, (s) => server.accept(s)).listen(config.httpPort);
+  }
 
   process.stdout.write(banner(config, tap, stack.pathMtu));
 
@@ -75,8 +104,20 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  web?.closeAllConnections();
+  tcp.close();
   await stack.close();
+  await accessLog?.close();
   return 0;
+}
+
+/** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
+function startServices(stack: Stack, tcp: TcpLayer): void {
+  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
+  // A peer's reset is its business: count it (the TCP layer does) and never crash on it.
+  const quiet = (s: Socket): Socket => s.on('error', () => {});
+  createServer(tcp, (s) => quiet(s).pipe(s)).listen(7);
+  createServer(tcp, (s) => quiet(s).on('end', () => s.end()).resume()).listen(9);
 }
 
 function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
@@ -86,9 +127,10 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
+    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'})`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
-    `Try: ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
+    `Try: curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
     'Ctrl-C to stop.',
     '',
   ];

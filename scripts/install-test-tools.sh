@@ -20,6 +20,8 @@ declare -A tools=(
   [wrk]=wrk
   [ethtool]=ethtool
   [sha256sum]=coreutils
+  [chromium]=chromium
+  [setpriv]=util-linux
 )
 
 # Several test files may call this at once: one apt-get at a time.

@@ -1,0 +1,168 @@
+// The live status page of the stack itself: `/_stack` (HTML tables, refreshed by the browser
+// every second) and `/_stack.json`, rendered from a StackStatus snapshot the stack provides.
+// This file defines the snapshot's shape; it never reaches into the stack.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from './error-page.js';
+
+/** The TAP interface and the stack's own addresses. */
+export interface InterfaceStatus {
+  tap: string;
+  mac: string;
+  ip: string;
+  mtu: number;
+  pathMtu: number;
+}
+
+/** One ARP cache entry; `mac` is null while unresolved, `expiresInMs` null for static entries. */
+export interface ArpEntryStatus {
+  ip: string;
+  mac: string | null;
+  state: string;
+  expiresInMs: number | null;
+}
+
+/** One TCP connection: its 4-tuple (`ip:port`), RFC 9293 state and the TCB variables worth watching. */
+export interface ConnectionStatus {
+  local: string;
+  remote: string;
+  state: string;
+  sndUna: number;
+  sndNxt: number;
+  sndWnd: number;
+  sndWscale: number;
+  rcvNxt: number;
+  rcvWnd: number;
+  rcvWscale: number;
+  mss: number;
+  /** Smoothed RTT, null before the first sample. */
+  srttMs: number | null;
+  rtoMs: number;
+  cwnd: number;
+  ssthresh: number;
+  retransmissions: number;
+  /** Holes in the SACK scoreboard (ranges the peer has not acknowledged between SACKed ones). */
+  sackHoles: number;
+}
+
+/** A connection in TIME-WAIT and the time left before it is forgotten. */
+export interface TimeWaitStatus {
+  local: string;
+  remote: string;
+  expiresInMs: number;
+}
+
+/** A listening port with the depth of its queues. */
+export interface ListenerStatus {
+  port: number;
+  synQueue: number;
+  acceptQueue: number;
+  backlog: number;
+}
+
+/** Everything `/_stack` shows, as returned by the `status` function given to createWebServer. */
+export interface StackStatus {
+  interface: InterfaceStatus;
+  arp: ArpEntryStatus[];
+  connections: ConnectionStatus[];
+  timeWait: TimeWaitStatus[];
+  listeners: ListenerStatus[];
+  counters: Record<string, number>;
+}
+
+/** The URL paths of the status page. */
+export const STATUS_PATHS = { html: '/_stack', json: '/_stack.json' } as const;
+
+/** Escape text for HTML element content and double- or single-quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function cell(v: unknown): string {
+  return `<td>${escapeHtml(v ?? '—')}</td>`;
+}
+
+function table(caption: string, head: string[], rows: unknown[][]): string {
+  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body =
+    rows.length === 0
+      ? `<tr><td colspan="${head.length}" class="none">none</td></tr>`
+      : rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n');
+  return `<table>\n<caption>${escapeHtml(caption)}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>\n`;
+}
+
+/** The `/_stack` HTML page for a snapshot; every value is escaped. */
+export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
+  const i = s.interface;
+  const parts = [
+    table('Interface', ['tap', 'MAC', 'IP', 'MTU', 'path MTU'], [[i.tap, i.mac, i.ip, i.mtu, i.pathMtu]]),
+    table(
+      'ARP cache',
+      ['IP', 'MAC', 'state', 'expires in (ms)'],
+      s.arp.map((a) => [a.ip, a.mac, a.state, a.expiresInMs]),
+    ),
+    table(
+      'Connections',
+      ['local', 'remote', 'state', 'SND.UNA', 'SND.NXT', 'SND.WND', 'snd scale', 'RCV.NXT', 'RCV.WND', 'rcv scale',
+        'MSS', 'SRTT (ms)', 'RTO (ms)', 'cwnd', 'ssthresh', 'retransmissions', 'SACK holes'],
+      s.connections.map((c) => [c.local, c.remote, c.state, c.sndUna, c.sndNxt, c.sndWnd, c.sndWscale, c.rcvNxt,
+        c.rcvWnd, c.rcvWscale, c.mss, c.srttMs === null ? null : round(c.srttMs), round(c.rtoMs), c.cwnd, c.ssthresh,
+        c.retransmissions, c.sackHoles]),
+    ),
+    table('TIME-WAIT', ['local', 'remote', 'expires in (ms)'], s.timeWait.map((t) => [t.local, t.remote, round(t.expiresInMs)])),
+    table('Listeners', ['port', 'SYN queue', 'accept queue', 'backlog'], s.listeners.map((l) => [l.port, l.synQueue, l.acceptQueue, l.backlog])),
+    table('Counters', ['name', 'value'], Object.entries(s.counters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  ];
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="${Math.max(1, Math.round(refreshSeconds))}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tapstack status — ${escapeHtml(i.ip)}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222;background:#fdfdfb}
+h1{font-size:1.3rem}table{border-collapse:collapse;margin:0 0 1.5rem;font-variant-numeric:tabular-nums}
+caption{text-align:left;font-weight:600;padding:.3rem 0}th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}
+th{background:#eef}td:first-child,th:first-child{text-align:left}.none{color:#888;text-align:center}
+</style>
+</head>
+<body>
+<h1>tapstack on ${escapeHtml(i.tap)} (${escapeHtml(i.ip)})</h1>
+<p>Refreshes every ${Math.max(1, Math.round(refreshSeconds))} s. Machine-readable: <a href="${STATUS_PATHS.json}">${STATUS_PATHS.json}</a>.</p>
+${parts.join('')}</body>
+</html>
+`;
+}
+
+/** The `/_stack.json` body: the snapshot as indented JSON. */
+export function renderStatusJson(s: StackStatus): string {
+  return JSON.stringify(s, null, 2) + '\n';
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+/**
+ * A handler for the two status paths: returns false (and does nothing) for any other path, so the
+ * caller passes the request on. The page is never cached, so every refresh is a fresh snapshot.
+ */
+export function createStatusPage(status: () => StackStatus): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== STATUS_PATHS.html && path !== STATUS_PATHS.json) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendError(res, 405, { Allow: 'GET, HEAD' });
+      return true;
+    }
+    const snapshot = status();
+    const isJson = path === STATUS_PATHS.json;
+    const body = Buffer.from(isJson ? renderStatusJson(snapshot) : renderStatusHtml(snapshot));
+    res.statusCode = 200;
+    res.setHeader('Content-Type', isJson ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8');
+    res.setHeader('Content-Length', body.length);
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  };
+}

@@ -1,0 +1,379 @@
+// The web server: a node:http Server configured like a small real one (lighttpd, nginx). node:http
+// does the HTTP (llhttp parses, keep-alive and pipelining are its own); this file adds the
+// policies: idle keep-alive timeout after which the server closes first with a FIN, lingering
+// close, limits (URI 414, headers 431, concurrent connections 503, slowloris 408), 400 for
+// garbage, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
+// status page, the static site, and the hand-off to your own handlers (failures become 500s). It does not know where sockets come from: a real
+// `listen()` or tapstack's sockets handed over with `server.accept(socket)`.
+//
+// Dispatch order for each request: URI length check (414), then a handler mounted with
+// `mount(prefix, handler)` whose prefix matches (longest first), then `options.handler`
+// (call `next()` to fall through), then `/_stack` and `/_stack.json` when `status` is given,
+// then the static site under `root`.
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import createDebug from 'debug';
+import { ALLOWED_METHODS, createStaticSite, type StaticSiteOptions } from './static-site.js';
+import { createStatusPage, type StackStatus } from './status-page.js';
+import { formatAccessLog, type LogSink } from './access-log.js';
+import { rawErrorResponse, sendError } from './error-page.js';
+import { defaultVirtualFiles, type VirtualFile } from './virtual-file.js';
+import type { Counters } from '../counters.js';
+
+const debug = createDebug('tapstack:http');
+
+/**
+ * Your own request handler, consulted before the built-in ones; call `next()` to let them answer.
+ * A throw or a rejected promise becomes a 500 (or a cut connection if the headers are out).
+ */
+export type MountedHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void | Promise<void>;
+
+/** Options of createWebServer; every one has a default like a real server's. */
+export interface WebServerOptions {
+  /** Directory served; default the bundled teaching site (`site/` in the package). */
+  root?: string;
+  /** Idle time on a keep-alive connection after which the server closes it first (default 5000 ms). */
+  keepAliveTimeoutMs?: number;
+  /** Time allowed to receive a request's complete headers, against slowloris (default 20000 ms) → 408. */
+  headersTimeoutMs?: number;
+  /** Time allowed to receive a whole request (default max(60000, headersTimeoutMs)) → 408. */
+  requestTimeoutMs?: number;
+  /** After the server's FIN, how long to wait for the client's before destroying the socket (default 30000 ms). */
+  lingerTimeoutMs?: number;
+  /** Concurrent connections; one more gets `503` and a FIN (default 512). */
+  maxConnections?: number;
+  /** Request line plus headers, bytes, as node:http counts them (default 16384) → 431. */
+  maxHeaderSize?: number;
+  /** Longest request target (default 8192) → 414. Keep it below maxHeaderSize, which also counts the URI. */
+  maxUriLength?: number;
+  /** Where access-log lines go (default process.stdout); null for none. */
+  accessLog?: LogSink | null;
+  /** Consulted for every request before the built-in handlers (the dynamic-content hand-off). */
+  handler?: MountedHandler;
+  /** Snapshot for `/_stack` and `/_stack.json`; without it those paths are ordinary (missing) files. */
+  status?: () => StackStatus;
+  /** Wall-clock ms since the epoch for the access log and raw error responses (default Date.now). */
+  now?: () => number;
+  /** In-memory files; default `/download/4MiB.bin` when serving the bundled site, none otherwise. */
+  virtualFiles?: Record<string, VirtualFile>;
+  /**
+   * Counters to bump (DESIGN.md "Counters, not silence"), e.g. the stack's, so `/_stack` shows them:
+   * `http.connections`, `http.requests`, `http.status.<code>`, `http.close.idle`, `http.close.linger`,
+   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`.
+   */
+  counters?: Counters;
+  /** Further static-site options (cache control, gzip thresholds). */
+  site?: Omit<StaticSiteOptions, 'root' | 'virtualFiles'>;
+}
+
+/** A node:http Server with the web server's extras. */
+export interface WebServer extends Server {
+  /** Send requests whose path is `prefix` or below it (`/api` matches `/api` and `/api/x`) to `handler`. */
+  mount(prefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): this;
+  /**
+   * Serve an already-connected socket from any transport (tapstack's TCP sockets): like
+   * `emit('connection', socket)`, and also starts node:http's header/request timeout checks,
+   * which node starts only on 'listening'.
+   */
+  accept(socket: Duplex): void;
+  /** Connections being served now. */
+  readonly connectionCount: number;
+}
+
+/** The bundled teaching site: `site/` at the package root, from the sources or from `dist/`. */
+export function bundledSiteRoot(): string {
+  for (const rel of ['../../site', '../../../site']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(`${dir}/index.html`)) return dir;
+  }
+  throw new Error('tapstack: the bundled site (site/index.html) is missing from the package');
+}
+
+/** Create the web server; call `listen()` on it, or hand it sockets with `accept()`. */
+export function createWebServer(options: WebServerOptions = {}): WebServer {
+  const root = options.root ?? bundledSiteRoot();
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 5000;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 20_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? Math.max(60_000, headersTimeoutMs);
+  const lingerTimeoutMs = options.lingerTimeoutMs ?? 30_000;
+  const maxConnections = options.maxConnections ?? 512;
+  const maxUriLength = options.maxUriLength ?? 8192;
+  const now = options.now ?? Date.now;
+  const accessLog = options.accessLog === undefined ? process.stdout : options.accessLog;
+  const count = (name: string): void => options.counters?.inc(name);
+  const site = createStaticSite({
+    ...options.site,
+    root,
+    virtualFiles: options.virtualFiles ?? (options.root === undefined ? defaultVirtualFiles() : {}),
+  });
+  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status);
+  const mounts: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }[] = [];
+  /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
+  const closing = new WeakSet<Duplex>();
+
+  // node checks the two timeouts on this period; a quarter of the shorter keeps the cut-off close.
+  const shortest = Math.min(...[headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0));
+  const checkEveryMs = Number.isFinite(shortest) ? Math.min(1000, Math.max(10, Math.floor(shortest / 4))) : 1000;
+  const server = createServer({
+    maxHeaderSize: options.maxHeaderSize ?? 16384,
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: checkEveryMs,
+    requireHostHeader: true, // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400
+  }) as WebServer;
+
+  /** Half-close (FIN) after `data`, then wait for the client's FIN at most lingerTimeoutMs. */
+  function closeFirst(socket: Duplex, data?: Buffer): void {
+    if (socket.destroyed) return;
+    if (socket.writableEnded) {
+      count('http.close.linger');
+      socket.destroy();
+      return;
+    }
+    closing.add(socket);
+    socket.end(data);
+    setSocketTimeout(socket, lingerTimeoutMs);
+  }
+
+  // Idle keep-alive timeout, ours rather than node's: node 20 arms the socket 1 s later than its
+  // keepAliveTimeout (a race-avoiding buffer), and a real server closes at its timeout exactly.
+  // The socket timeout is armed on connection and whenever the last response on it is done,
+  // disarmed while a request is in flight. On expiry we end() the socket, so the server's FIN goes
+  // first and its side ends in TIME-WAIT, as in the lighttpd capture; a second expiry (the linger)
+  // destroys it.
+  server.keepAliveTimeout = 0;
+  // A client may half-close right after its request (`nc`, shutdown(SHUT_WR)); real servers still
+  // answer it. node's default aborts the request at the client's FIN, losing any async response.
+  (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  const inFlight = new WeakMap<Duplex, number>();
+  function armIdle(socket: Duplex): void {
+    if (!closing.has(socket)) setSocketTimeout(socket, keepAliveTimeoutMs);
+  }
+  server.on('timeout', (socket: Duplex) => {
+    if ((inFlight.get(socket) ?? 0) > 0) return;
+    if (!socket.writableEnded) {
+      debug('idle for %d ms: closing first', keepAliveTimeoutMs);
+      count('http.close.idle');
+    }
+    closeFirst(socket);
+  });
+
+  // Errors before or between requests: llhttp's parse errors, header overflow, the slowloris timers.
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
+    if (closing.has(socket) || err.code === 'ECONNRESET' || !socket.writable) {
+      if (err.code === 'ECONNRESET') count('http.error.reset');
+      socket.destroy();
+      return;
+    }
+    const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current?.headersSent === true) {
+      socket.destroy(); // a response is half sent: an error page now would corrupt it
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    debug('client error %s → %d', err.code, status);
+    count(`http.error.${status}`);
+    const response = rawErrorResponse(status, new Date(now()));
+    log({
+      remoteAddress: (socket as Duplex & { remoteAddress?: string }).remoteAddress,
+      time: now(),
+      requestLine: status === 408 ? undefined : firstLine(err.rawPacket),
+      status,
+      bytes: response.length - response.indexOf('\r\n\r\n') - 4,
+      referer: undefined,
+      userAgent: undefined,
+    });
+    closeFirst(socket, response);
+  });
+
+  // CONNECT (a proxy request): node would drop the connection without a word; answer like a server.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    count('http.requests');
+    count('http.status.405');
+    const response = rawErrorResponse(405, new Date(now()), { Allow: ALLOWED_METHODS });
+    log({
+      remoteAddress: (socket as Duplex & { remoteAddress?: string }).remoteAddress,
+      time: now(),
+      requestLine: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+      status: 405,
+      bytes: response.length - response.indexOf('\r\n\r\n') - 4,
+      referer: undefined,
+      userAgent: headerValue(req.headers['user-agent']),
+    });
+    closeFirst(socket, response);
+  });
+
+  // The connection gate: node's own listener runs only for connections under the limit.
+  const httpListeners = server.listeners('connection') as ((socket: Duplex) => void)[];
+  server.removeAllListeners('connection');
+  let active = 0;
+  server.on('connection', (socket: Duplex) => {
+    if (active >= maxConnections) {
+      debug('over maxConnections (%d): 503', maxConnections);
+      count('http.reject.maxConnections');
+      socket.on('error', () => undefined);
+      socket.resume(); // read and drop the request, so closing does not reset
+      socket.end(rawErrorResponse(503, new Date(now()), { 'Retry-After': '1' }));
+      const t = setTimeout(() => socket.destroy(), lingerTimeoutMs).unref();
+      socket.once('close', () => clearTimeout(t));
+      return;
+    }
+    active++;
+    count('http.connections');
+    socket.once('close', () => active--);
+    for (const l of httpListeners) l.call(server, socket);
+    armIdle(socket); // a connection that never sends a request is idle too
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    if (closing.has(socket)) return; // already answered 408/400 and closing
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    setSocketTimeout(socket, 0);
+    let counted = true;
+    const settle = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, n);
+      if (n === 0 && !socket.destroyed) armIdle(socket);
+    };
+    res.once('finish', settle);
+    res.once('close', settle);
+    count('http.requests');
+    res.setHeader('Server', 'tapstack');
+    announceKeepAlive(res);
+    track(req, res);
+    const url = req.url ?? '/';
+    if (url.length > maxUriLength) return sendError(res, 414);
+    const path = url.split('?', 1)[0]!;
+    const mounted = mounts.find((m) => m.prefix === '/' || path === m.prefix || path.startsWith(m.prefix + '/'));
+    if (mounted !== undefined) {
+      guard(res, () => mounted.handler(req, res));
+      return;
+    }
+    const builtIn = (): void => {
+      if (statusPage?.(req, res) === true) return;
+      site(req, res);
+    };
+    const handler = options.handler;
+    guard(res, handler === undefined ? builtIn : () => handler(req, res, builtIn));
+  });
+
+  /**
+   * Announce the idle timeout as node and Apache do (`Keep-Alive: timeout=5`, whole seconds,
+   * RFC 9112 Appendix C.2.2), added last, when the headers go out, and only if the connection stays open.
+   */
+  function announceKeepAlive(res: ServerResponse): void {
+    if (keepAliveTimeoutMs < 1000) return;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      const conn = String(this.getHeader('connection') ?? '').toLowerCase();
+      if (this.shouldKeepAlive && conn !== 'close' && !this.hasHeader('keep-alive')) {
+        this.setHeader('Keep-Alive', `timeout=${Math.floor(keepAliveTimeoutMs / 1000)}`);
+      }
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+  }
+
+  /** Run a user handler so that its failure answers 500 instead of taking the server down. */
+  function guard(res: ServerResponse, run: () => void | Promise<void>): void {
+    const fail = (err: unknown): void => {
+      debug('handler failed: %O', err);
+      count('http.handlerError');
+      if (!res.headersSent) sendError(res, 500);
+      else res.destroy();
+    };
+    try {
+      const r = run();
+      if (r instanceof Promise) r.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  function log(entry: Parameters<typeof formatAccessLog>[0]): void {
+    if (accessLog !== null) accessLog.write(formatAccessLog(entry));
+  }
+
+  /** Count body bytes as they are written; log and count once when the response finishes or the connection goes. */
+  function track(req: IncomingMessage, res: ServerResponse): void {
+    const time = now();
+    const remoteAddress = req.socket.remoteAddress; // gone once the socket is closed
+    let bytes = 0;
+    const write = res.write;
+    const end = res.end;
+    res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      bytes += byteLength(chunk, rest[0]);
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof res.write;
+    res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      bytes += byteLength(chunk, rest[0]);
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    } as typeof res.end;
+    let logged = false;
+    const done = (): void => {
+      if (logged) return;
+      logged = true;
+      count(`http.status.${res.statusCode}`);
+      if (accessLog === null) return;
+      const noBody = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+      log({
+        remoteAddress,
+        time,
+        requestLine: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+        status: res.statusCode,
+        bytes: noBody ? 0 : bytes,
+        referer: headerValue(req.headers.referer),
+        userAgent: headerValue(req.headers['user-agent']),
+      });
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  }
+
+  Object.defineProperty(server, 'connectionCount', { get: () => active });
+  server.mount = function (prefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>) {
+    const p = prefix === '/' ? '/' : '/' + prefix.replace(/^\/+|\/+$/g, '');
+    mounts.push({ prefix: p, handler });
+    mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+    return this;
+  };
+  let tracking = false;
+  server.accept = function (socket: Duplex) {
+    if (!tracking && !this.listening) {
+      // node:http sets up its connection list and timeout checks on 'listening'.
+      tracking = true;
+      this.emit('listening');
+    }
+    this.emit('connection', socket);
+  };
+  return server;
+}
+
+/** `socket.setTimeout(ms)` when the transport has it (net.Socket and tapstack's sockets do); 0 disarms. */
+function setSocketTimeout(socket: Duplex, ms: number): void {
+  const s = socket as Duplex & { setTimeout?: (ms: number) => unknown };
+  if (typeof s.setTimeout === 'function') s.setTimeout(ms);
+}
+
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return 0;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** The first line of what the client sent (for logging a bad request), at most 256 characters. */
+function firstLine(raw: Buffer | undefined): string | undefined {
+  if (raw === undefined || raw.length === 0) return undefined;
+  const text = raw.subarray(0, 512).toString('latin1');
+  const line = text.split(/\r?\n/, 1)[0] ?? '';
+  return line === '' ? undefined : line.slice(0, 256);
+}

@@ -1,0 +1,85 @@
+// The web server on tapstack's own TCP and sockets: two stacks on the memory wire, fake time.
+// CLASSIC-CAPTURES.md §1 with our server: the page, the favicon 404 on the same connection, the
+// server's FIN exactly keepAliveTimeout after the last response, TIME-WAIT on the server side.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, createServer, type Socket } from '../../lib/socket/index.js';
+import { createWebServer, bundledSiteRoot } from '../../lib/http/web-server.js';
+import { B_IP, makeTcpNet, settle } from '../helpers/tcp-net.js';
+
+/** A client connection on stack A collecting the raw response text. */
+function client(net: ReturnType<typeof makeTcpNet>, port = 80): { c: Socket; text: () => string; bytes: () => Buffer; ended: () => boolean } {
+  const c = connect(net.a.tcp, { host: B_IP, port, allowHalfOpen: true });
+  const chunks: Buffer[] = [];
+  let ended = false;
+  c.on('data', (d: Buffer) => chunks.push(d));
+  c.on('end', () => (ended = true));
+  c.on('error', () => undefined);
+  return { c, text: () => Buffer.concat(chunks).toString('latin1'), bytes: () => Buffer.concat(chunks), ended: () => ended };
+}
+
+t.test('the classic capture: page, favicon 404, server FIN after exactly the keep-alive timeout, TIME-WAIT on the server', async (t) => {
+  const net = makeTcpNet({ faults: { delayMs: 10 } });
+  const log: string[] = [];
+  const web = createWebServer({ accessLog: { write: (l: string) => log.push(l) }, counters: net.b.counters });
+  createServer(net.b.tcp, (s) => web.accept(s)).listen(80);
+  t.teardown(async () => {
+    web.closeAllConnections();
+    await net.close();
+  });
+  const k = client(net);
+  k.c.write('GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: test\r\n\r\n');
+  await settle(net.clock, () => k.text().includes('</html>'));
+  t.match(k.text(), /^HTTP\/1\.1 200 OK\r\n/);
+  t.match(k.text(), /\r\nKeep-Alive: timeout=5\r\n/);
+  const index = readFileSync(join(bundledSiteRoot(), 'index.html'), 'latin1');
+  t.ok(k.text().endsWith(index), 'the whole page, cut into MSS-sized segments and put back together');
+  k.c.write('GET /favicon.ico HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: test\r\n\r\n');
+  await settle(net.clock, () => /404 Not Found[\s\S]*<\/html>\n$/.test(k.text()));
+  const idleFrom = net.clock.now();
+  await settle(net.clock, () => k.ended(), 20_000, 5);
+  const waited = net.clock.now() - idleFrom;
+  // The response reached the client ~10 ms (wire delay) after the server finished it; the FIN takes 10 ms too.
+  t.ok(waited >= 5000 && waited <= 5050, `the server's FIN came after the 5 s keep-alive timeout (${waited} ms), not node's +1 s`);
+  t.equal(net.b.counters.get('http.close.idle'), 1);
+  k.c.end();
+  await settle(net.clock, () => net.b.counters.get('tcp.timeWait.entered') === 1, 5000, 5);
+  t.equal(net.b.counters.get('tcp.timeWait.entered'), 1, 'the server closed first: TIME-WAIT is on its side');
+  t.equal(net.a.counters.get('tcp.timeWait.entered'), 0);
+  t.match(log[0], /^10\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 \d+ "-" "test"\n$/);
+  t.match(log[1], /"GET \/favicon\.ico HTTP\/1\.1" 404 \d+ "-" "test"\n$/);
+  await settle(net.clock, () => web.connectionCount === 0, 5000, 5);
+});
+
+t.test('gzip, a range and the 4 MiB download over tapstack TCP', async (t) => {
+  const net = makeTcpNet();
+  const web = createWebServer({ accessLog: null });
+  createServer(net.b.tcp, (s) => web.accept(s)).listen(80);
+  t.teardown(async () => {
+    web.closeAllConnections();
+    await net.close();
+  });
+  const gz = client(net);
+  gz.c.write('GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n');
+  await settle(net.clock, () => gz.ended());
+  const raw = gz.bytes();
+  const split = raw.indexOf('\r\n\r\n');
+  t.match(raw.subarray(0, split).toString(), /\r\nContent-Encoding: gzip\r\n/);
+  t.equal(gunzipSync(raw.subarray(split + 4)).toString('latin1'), readFileSync(join(bundledSiteRoot(), 'index.html'), 'latin1'));
+
+  const dl = client(net);
+  dl.c.write('GET /download/4MiB.bin HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n');
+  await settle(net.clock, () => dl.ended(), 600_000, 1);
+  const all = dl.bytes();
+  const body = all.subarray(all.indexOf('\r\n\r\n') + 4);
+  t.equal(body.length, 4 * 1024 * 1024);
+  t.equal(createHash('sha256').update(body).digest('hex'), '64cf9505558063fb8ee9a413a73b7a28467840d9baedcabd8c6c499b9081e457');
+
+  const part = client(net);
+  part.c.write('GET /download/4MiB.bin HTTP/1.1\r\nHost: 10.0.0.2\r\nRange: bytes=4194000-\r\nConnection: close\r\n\r\n');
+  await settle(net.clock, () => part.ended());
+  t.match(part.text(), /^HTTP\/1\.1 206 Partial Content\r\n[\s\S]*\r\nContent-Range: bytes 4194000-4194303\/4194304\r\n/);
+});

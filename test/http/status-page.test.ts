@@ -1,0 +1,91 @@
+// The live status page: /_stack (HTML, refreshing, escaped) and /_stack.json (the snapshot).
+import t from 'tap';
+import { makeSite, start, get } from '../helpers/http-helpers.js';
+import { escapeHtml, renderStatusHtml, type StackStatus } from '../../lib/http/status-page.js';
+
+const EVIL = '<script>alert("x")</script>&\'';
+
+function snapshot(): StackStatus {
+  return {
+    interface: { tap: 'tap0', mac: '02:00:00:00:00:02', ip: '10.0.0.2', mtu: 1500, pathMtu: 1480 },
+    arp: [
+      { ip: '10.0.0.1', mac: '02:00:00:00:00:01', state: 'REACHABLE', expiresInMs: 59_000 },
+      { ip: '10.0.0.9', mac: null, state: 'INCOMPLETE', expiresInMs: 1000 },
+    ],
+    connections: [
+      {
+        local: '10.0.0.2:80', remote: '10.0.0.1:49312', state: 'ESTABLISHED',
+        sndUna: 1000, sndNxt: 2460, sndWnd: 64240, sndWscale: 7,
+        rcvNxt: 402, rcvWnd: 65535, rcvWscale: 7, mss: 1460,
+        srttMs: 0.42, rtoMs: 200, cwnd: 14600, ssthresh: 65535, retransmissions: 1, sackHoles: 0,
+      },
+    ],
+    timeWait: [{ local: '10.0.0.2:80', remote: '10.0.0.1:49300', expiresInMs: 41_234.5 }],
+    listeners: [{ port: 80, synQueue: 0, acceptQueue: 1, backlog: 128 }],
+    counters: { 'tcp.rx.segments': 10, [EVIL]: 1, 'arp.rx.request': 2 },
+  };
+}
+
+t.test('escapeHtml escapes the five special characters', async (t) => {
+  t.equal(escapeHtml(EVIL), '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
+  t.equal(escapeHtml(42), '42');
+});
+
+t.test('the HTML page: refresh, tables, every value escaped', async (t) => {
+  const s = snapshot();
+  s.interface.tap = EVIL;
+  s.connections[0]!.state = EVIL;
+  s.arp[0]!.state = EVIL;
+  const html = renderStatusHtml(s);
+  t.match(html, /<meta http-equiv="refresh" content="1">/);
+  t.notMatch(html, /<script>/, 'no injected markup');
+  t.notMatch(html, /alert\("x"\)/);
+  t.match(html, /&#60;script&#62;alert\(&#34;x&#34;\)/);
+  for (const caption of ['Interface', 'ARP cache', 'Connections', 'TIME-WAIT', 'Listeners', 'Counters']) {
+    t.match(html, new RegExp(`<caption>${caption}</caption>`), caption);
+  }
+  t.match(html, /<td>10\.0\.0\.1:49312<\/td>/);
+  t.match(html, /<td>41234\.5<\/td>/);
+  t.match(html, /<td>—<\/td>/, 'null shown as a dash');
+  const empty = renderStatusHtml({ ...snapshot(), connections: [], timeWait: [] }, 2);
+  t.match(empty, /content="2"/);
+  t.match(empty, /class="none">none</);
+});
+
+t.test('served at /_stack and /_stack.json; absent without a status function', async (t) => {
+  const site = makeSite();
+  let calls = 0;
+  const s = await start({ root: site.root, status: () => (calls++, snapshot()) });
+  const plain = await start({ root: site.root });
+  t.teardown(async () => {
+    await s.close();
+    await plain.close();
+    site.remove();
+  });
+  const html = await get(s.port, '/_stack');
+  t.equal(html.status, 200);
+  t.equal(html.headers['content-type'], 'text/html; charset=utf-8');
+  t.equal(html.headers['cache-control'], 'no-store');
+  t.match(html.body.toString(), /<caption>Connections<\/caption>/);
+  const json = await get(s.port, '/_stack.json?x=1');
+  t.equal(json.headers['content-type'], 'application/json; charset=utf-8');
+  const parsed = JSON.parse(json.body.toString()) as StackStatus;
+  t.same(parsed, snapshot(), 'the JSON is the snapshot');
+  t.same(Object.keys(parsed), ['interface', 'arp', 'connections', 'timeWait', 'listeners', 'counters']);
+  t.same(Object.keys(parsed.connections[0]!), [
+    'local', 'remote', 'state', 'sndUna', 'sndNxt', 'sndWnd', 'sndWscale', 'rcvNxt', 'rcvWnd', 'rcvWscale',
+    'mss', 'srttMs', 'rtoMs', 'cwnd', 'ssthresh', 'retransmissions', 'sackHoles',
+  ]);
+  const head = await get(s.port, '/_stack', {}, 'HEAD');
+  t.equal(head.status, 200);
+  t.equal(head.body.length, 0);
+  t.equal(head.headers['content-length'], html.headers['content-length']);
+  t.equal((await get(s.port, '/_stack', {}, 'POST')).status, 405);
+  t.equal(calls, 3, 'a fresh snapshot per GET/HEAD');
+  t.equal((await get(plain.port, '/_stack')).status, 404);
+  const broken = await start({ root: site.root, status: () => { throw new Error('no snapshot'); } });
+  t.equal((await get(broken.port, '/_stack')).status, 500, 'a failing snapshot is a 500');
+  t.equal((await get(broken.port, '/')).status, 200);
+  await broken.close();
+  t.equal((await get(plain.port, '/_stack.json')).status, 404);
+});
