@@ -17,6 +17,7 @@ import { TcpLayer } from './tcp/tcp-layer.js';
 import { createServer, type Socket } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
+import { statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 
@@ -91,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
+      status: statusOf(stack, tcp, config.tap),
     });
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
@@ -127,7 +129,7 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
-    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'})`] : []),
+    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}; live status /_stack)`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
     `Try: curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,

@@ -40,8 +40,8 @@ export interface ConnectionStatus {
   cwnd: number;
   ssthresh: number;
   retransmissions: number;
-  /** Holes in the SACK scoreboard (ranges the peer has not acknowledged between SACKed ones). */
-  sackHoles: number;
+  /** Holes in what we received: out-of-order blocks our SACK options report (RFC 2018). */
+  receiveHoles: number;
 }
 
 /** A connection in TIME-WAIT and the time left before it is forgotten. */
@@ -103,10 +103,10 @@ export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
     table(
       'Connections',
       ['local', 'remote', 'state', 'SND.UNA', 'SND.NXT', 'SND.WND', 'snd scale', 'RCV.NXT', 'RCV.WND', 'rcv scale',
-        'MSS', 'SRTT (ms)', 'RTO (ms)', 'cwnd', 'ssthresh', 'retransmissions', 'SACK holes'],
+        'MSS', 'SRTT (ms)', 'RTO (ms)', 'cwnd', 'ssthresh', 'retransmissions', 'receive holes'],
       s.connections.map((c) => [c.local, c.remote, c.state, c.sndUna, c.sndNxt, c.sndWnd, c.sndWscale, c.rcvNxt,
         c.rcvWnd, c.rcvWscale, c.mss, c.srttMs === null ? null : round(c.srttMs), round(c.rtoMs), c.cwnd, c.ssthresh,
-        c.retransmissions, c.sackHoles]),
+        c.retransmissions, c.receiveHoles]),
     ),
     table('TIME-WAIT', ['local', 'remote', 'expires in (ms)'], s.timeWait.map((t) => [t.local, t.remote, round(t.expiresInMs)])),
     table('Listeners', ['port', 'SYN queue', 'accept queue', 'backlog'], s.listeners.map((l) => [l.port, l.synQueue, l.acceptQueue, l.backlog])),

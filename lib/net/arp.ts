@@ -111,6 +111,16 @@ export class Arp {
     return [...this.#entries.values()].filter((e) => e.mac !== undefined).map((e) => ({ ip: ipToString(e.ip), mac: macToString(e.mac!), ageMs: now - e.updatedAt }));
   }
 
+  /** Every entry with its state for the status page: `reachable`, `stale` (expired) or `resolving`. */
+  snapshot(): { ip: string; mac: string | null; state: 'reachable' | 'stale' | 'resolving'; expiresInMs: number | null }[] {
+    const now = this.#d.clock.now();
+    return [...this.#entries.values()].map((e) => {
+      if (e.mac === undefined) return { ip: ipToString(e.ip), mac: null, state: 'resolving' as const, expiresInMs: null };
+      const left = e.updatedAt + this.#o.reachableMs - now;
+      return { ip: ipToString(e.ip), mac: macToString(e.mac), state: left > 0 ? ('reachable' as const) : ('stale' as const), expiresInMs: Math.max(0, left) };
+    });
+  }
+
   /**
    * Send `frame` (a complete Ethernet frame whose destination MAC is filled in here) to the
    * neighbour `nextHop`, resolving it first if needed; the frame is then owned by ARP.

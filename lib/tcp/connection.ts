@@ -93,6 +93,10 @@ export interface ConnectionInfo {
   bytesInFlight: number;
   unsent: number;
   readable: number;
+  /** Segments sent again (SYN, SYN-ACK, data or FIN), whatever the reason. */
+  retransmissions: number;
+  /** Holes in what we have received: out-of-order blocks waiting for the data before them. */
+  receiveHoles: number;
 }
 
 /** Is a before b in 32-bit timestamp space (RFC 7323 §5.3 uses the same modular compare)? */
@@ -201,6 +205,7 @@ export class TcpConnection implements FourTuple {
   // --- statistics ---
   bytesReceived = 0;
   bytesSent = 0;
+  retransmissions = 0;
 
   // --- pending user events ---
   #evEstablished = false;
@@ -498,6 +503,8 @@ export class TcpConnection implements FourTuple {
       bytesInFlight: seqDiff(this.sndNxt, this.sndUna),
       unsent: Math.max(0, this.sndBuf.length - seqDiff(this.sndNxt, this.#sndBufSeq)),
       readable: this.rcvBuf.readyBytes,
+      retransmissions: this.retransmissions,
+      receiveHoles: this.rcvBuf.outOfOrderBlocks,
     };
   }
 
@@ -557,6 +564,7 @@ export class TcpConnection implements FourTuple {
         this.rtt.backoff();
         this.#synRetransmitted = true;
         c.inc('tcp.tx.retransmit.syn');
+        this.retransmissions++;
         this.#sendSyn(now, true);
         this.timers.rtx = now + this.rtt.rto;
         return;
@@ -570,6 +578,7 @@ export class TcpConnection implements FourTuple {
         this.rtt.backoff();
         this.#synRetransmitted = true;
         c.inc('tcp.tx.retransmit.synAck');
+        this.retransmissions++;
         this.#sendSynAck(now, true);
         this.timers.rtx = now + this.rtt.rto;
         return;
@@ -1156,8 +1165,10 @@ export class TcpConnection implements FourTuple {
         this.#emit(this.sndNxt, flags, offset, len, now);
         const end = seqAdd(this.sndNxt, len + (withFin ? 1 : 0));
         this.rtxq.onSend(this.sndNxt, end, now, retransmission);
-        if (retransmission) c.inc(`tcp.tx.retransmit.${this.#rtxReason}`);
-        else this.bytesSent += len;
+        if (retransmission) {
+          c.inc(`tcp.tx.retransmit.${this.#rtxReason}`);
+          this.retransmissions++;
+        } else this.bytesSent += len;
         if (len > 0 && len < this.mss) this.#sndSml = end;
         if (withFin) this.finSeq = finPos;
         this.sndNxt = end;

@@ -87,6 +87,11 @@ export class TcpDemux implements ConnectionHost {
     return this.#conns.values();
   }
 
+  /** Every open listener. */
+  listeners(): IterableIterator<TcpListener> {
+    return this.#listeners.values();
+  }
+
   /** The listener on `port`, if any. */
   listener(port: number): TcpListener | undefined {
     return this.#listeners.get(port);

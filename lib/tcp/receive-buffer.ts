@@ -125,6 +125,11 @@ export class ReceiveBuffer {
     return out;
   }
 
+  /** Out-of-order blocks held, each with a hole before it. */
+  get outOfOrderBlocks(): number {
+    return this.#ooo.length;
+  }
+
   /** Bytes held out of order. */
   get outOfOrderBytes(): number {
     let n = 0;

@@ -62,6 +62,11 @@ export class TimeWaitTable {
     this.#entries.delete(key);
   }
 
+  /** Every entry, oldest first (for the status page). */
+  entries(): IterableIterator<TimeWaitEntry> {
+    return this.#entries.values();
+  }
+
   /** The earliest expiry, or Infinity. */
   nextDeadline(): number {
     const first = this.#entries.values().next();

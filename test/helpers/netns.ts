@@ -26,12 +26,17 @@ export function ensureTools(): string | undefined {
 }
 
 /** The tshark filter of NETWORK-TESTING.md: prints every malformed frame or bad checksum. */
-export async function tsharkProblems(pcapFile: string): Promise<RunResult> {
+export async function tsharkProblems(pcapFile: string, stackIp = '10.0.0.2'): Promise<RunResult> {
+  const problem = '_ws.malformed || _ws.expert.severity==error || ip.checksum.status==0 || tcp.checksum.status==0 || udp.checksum.status==0 || icmp.checksum.status==0';
+  // Linux writes a TCP checksum that folds to 0 as 0xFFFF (skb_checksum_help's CSUM_MANGLED_0):
+  // equal in one's complement (RFC 1071), flagged by Wireshark (RFC 1624). Forgiven for the
+  // kernel's frames only; ours must never do it.
+  const kernelMangledZero = `(tcp.checksum == 0xffff && ip.src != ${stackIp})`;
   return new Promise((resolve) => {
     const child = spawn('tshark', [
       '-n', '-r', pcapFile,
       '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',
-      '-Y', '_ws.malformed || _ws.expert.severity==error || ip.checksum.status==0 || tcp.checksum.status==0 || udp.checksum.status==0 || icmp.checksum.status==0',
+      '-Y', `(${problem}) && !${kernelMangledZero}`,
     ]);
     let stdout = '';
     let stderr = '';

@@ -17,7 +17,7 @@ function snapshot(): StackStatus {
         local: '10.0.0.2:80', remote: '10.0.0.1:49312', state: 'ESTABLISHED',
         sndUna: 1000, sndNxt: 2460, sndWnd: 64240, sndWscale: 7,
         rcvNxt: 402, rcvWnd: 65535, rcvWscale: 7, mss: 1460,
-        srttMs: 0.42, rtoMs: 200, cwnd: 14600, ssthresh: 65535, retransmissions: 1, sackHoles: 0,
+        srttMs: 0.42, rtoMs: 200, cwnd: 14600, ssthresh: 65535, retransmissions: 1, receiveHoles: 0,
       },
     ],
     timeWait: [{ local: '10.0.0.2:80', remote: '10.0.0.1:49300', expiresInMs: 41_234.5 }],
@@ -74,7 +74,7 @@ t.test('served at /_stack and /_stack.json; absent without a status function', a
   t.same(Object.keys(parsed), ['interface', 'arp', 'connections', 'timeWait', 'listeners', 'counters']);
   t.same(Object.keys(parsed.connections[0]!), [
     'local', 'remote', 'state', 'sndUna', 'sndNxt', 'sndWnd', 'sndWscale', 'rcvNxt', 'rcvWnd', 'rcvWscale',
-    'mss', 'srttMs', 'rtoMs', 'cwnd', 'ssthresh', 'retransmissions', 'sackHoles',
+    'mss', 'srttMs', 'rtoMs', 'cwnd', 'ssthresh', 'retransmissions', 'receiveHoles',
   ]);
   const head = await get(s.port, '/_stack', {}, 'HEAD');
   t.equal(head.status, 200);
