@@ -27,7 +27,11 @@ export function ensureTools(): string | undefined {
 
 /** The tshark filter of NETWORK-TESTING.md: prints every malformed frame or bad checksum. */
 export async function tsharkProblems(pcapFile: string, stackIp = '10.0.0.2'): Promise<RunResult> {
-  const problem = '_ws.malformed || _ws.expert.severity==error || ip.checksum.status==0 || tcp.checksum.status==0 || udp.checksum.status==0 || icmp.checksum.status==0';
+  // An ICMP error quotes the start of the offending datagram (RFC 792, RFC 1812 §4.3.2.3: up to
+  // 576 bytes), so the quoted TCP/UDP checksum cannot verify; its own checksums still must.
+  const icmpError = 'icmp.type in {3 4 5 11 12}';
+  const transport = '_ws.expert.severity==error || tcp.checksum.status==0 || udp.checksum.status==0';
+  const problem = `_ws.malformed || ip.checksum.status==0 || icmp.checksum.status==0 || (!(${icmpError}) && (${transport}))`;
   // Linux writes a TCP checksum that folds to 0 as 0xFFFF (skb_checksum_help's CSUM_MANGLED_0):
   // equal in one's complement (RFC 1071), flagged by Wireshark (RFC 1624). Forgiven for the
   // kernel's frames only; ours must never do it.
