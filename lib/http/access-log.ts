@@ -27,8 +27,21 @@ export interface AccessLogEntry {
   userAgent: string | undefined;
 }
 
+/** The last second formatted, reused: a busy server logs many lines per second. */
+let lastSecond = NaN;
+let lastText = '';
+
 /** `[21/Nov/2026:05:51:00 +0000]` for a time in ms since the epoch. */
 export function clfTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastText = formatClfTime(ms);
+    lastSecond = second;
+  }
+  return lastText;
+}
+
+function formatClfTime(ms: number): string {
   const d = new Date(ms);
   const p = (n: number): string => String(n).padStart(2, '0');
   return `[${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000]`;

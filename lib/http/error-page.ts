@@ -16,11 +16,15 @@ export function errorBody(status: number): string {
   );
 }
 
+/** The encoded error bodies, made once per status (404s are frequent: every favicon request). */
+const bodies = new Map<number, Buffer>();
+
 /** Answer `status` with the small HTML body (headers only for HEAD) plus `headers`. */
-export function sendError(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
-  const body = Buffer.from(errorBody(status));
+export function sendError(res: ServerResponse, status: number, headers?: Record<string, string>): void {
+  let body = bodies.get(status);
+  if (body === undefined) bodies.set(status, (body = Buffer.from(errorBody(status))));
   res.statusCode = status;
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  if (headers !== undefined) for (const k in headers) res.setHeader(k, headers[k]!);
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Content-Length', body.length);
   res.end(res.req?.method === 'HEAD' ? undefined : body);

@@ -14,8 +14,16 @@ export type TargetPath =
   /** Traversal, dotfile, encoded slash, backslash or NUL: answered 404 so nothing is revealed. */
   | { kind: 'forbidden' };
 
+/** A plain path: only unreserved characters and slashes, no query, no `%`; with no `/.` it needs no decoding or checks. */
+const PLAIN_PATH = /^\/[A-Za-z0-9_~/.-]*$/;
+
 /** Parse a request target (`req.url`) into safe segments; see TargetPath. */
 export function parseTarget(url: string): TargetPath {
+  if (PLAIN_PATH.test(url) && !url.includes('/.')) {
+    // The common case, answered as the general path below would: no segment starts with a dot.
+    const segments = url.split('/').filter((s) => s !== '');
+    return { kind: 'ok', segments, encoded: segments.slice(), trailingSlash: url.endsWith('/'), query: '' };
+  }
   let target = url;
   // RFC 9112 §3.2.2: servers must accept absolute-form; only the path part matters here.
   const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);

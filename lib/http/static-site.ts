@@ -2,15 +2,19 @@
 // small real servers do (lighttpd, nginx). It owns the file policy only: which path maps to
 // which file, validators and conditional requests, ranges, gzip, and the error pages. It does not
 // parse HTTP (llhttp does) nor handle connections, timeouts, limits or logging (web-server.ts).
-import { constants as fsConstants, realpathSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+// Path lookups, stats and small files' content come from an open-file cache (file-cache.ts,
+// trusted for 1 s by default), so a request for a cached small file touches no disk at all;
+// big files are opened and streamed from disk on every request.
+import { realpathSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Readable, type Duplex } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mimeTypeFor, isCompressible } from './mime.js';
-import { parseTarget, resolveInRoot } from './safe-path.js';
+import { parseTarget } from './safe-path.js';
 import { makeETag, weakETag, evaluatePreconditions, ifRangeAllows, parseRange } from './conditional.js';
 import { acceptsGzip, GzipCache } from './compression.js';
+import { FileCache, OPEN_FLAGS, fileInfo, sameFile, sameVersion, type FileCacheOptions, type FileInfo, type Lookup } from './file-cache.js';
 import { sendError } from './error-page.js';
 import type { VirtualFile } from './virtual-file.js';
 
@@ -33,31 +37,51 @@ export interface StaticSiteOptions {
   gzipInMemoryMaxBytes?: number;
   /** Budget of the gzipped-file cache (default 8 MiB). */
   gzipCacheBytes?: number;
+  /**
+   * The open-file cache (file-cache.ts): path resolution, stat and small files' content, trusted
+   * for `validMs` (default 1000 ms; a change on disk shows within that window; 0 disables it).
+   */
+  fileCache?: FileCacheOptions;
 }
 
-/** One file to answer with, from disk or memory. */
+/** One representation to answer with, from disk or memory. */
 interface Entity {
-  size: number;
-  mtimeMs: number;
-  contentType: string;
-  /** Cache key for the gzipped form. */
-  key: string;
-  /** A stream of bytes start..end inclusive; hands over any open file to the stream. */
-  stream(start: number, end: number): Readable;
-  readAll(): Promise<Buffer>;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly etag: string;
+  /** Last-Modified as sent. */
+  readonly lastModified: string;
+  readonly contentType: string;
+  readonly compressible: boolean;
+  /** Cache key for the gzipped form (includes the validator). */
+  readonly gzipKey: string;
+  /** The whole body when it is held in memory: sent with one write. */
+  readonly content: Buffer | undefined;
+  /** A stream of bytes start..end inclusive (hands over any open file to the stream); used when `content` is undefined. */
+  stream?(start: number, end: number): Readable;
+  /** The whole body; used when `content` is undefined. */
+  readAll?(): Promise<Buffer>;
+}
+
+/** The static site's request listener, with its open-file cache exposed for inspection. */
+export interface StaticSite {
+  (req: IncomingMessage, res: ServerResponse): void;
+  readonly fileCache: FileCache;
 }
 
 /** A node:http request listener serving `options.root`; it always answers (2xx, 3xx, 4xx or 500). */
-export function createStaticSite(options: StaticSiteOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createStaticSite(options: StaticSiteOptions): StaticSite {
   const rootReal = realpathSync(options.root);
   const indexFile = options.indexFile ?? 'index.html';
-  const virtualFiles = new Map(Object.entries(options.virtualFiles ?? {}));
+  const virtualFiles = new Map(Object.entries(options.virtualFiles ?? {}).map(([path, v]) => [path, virtualEntity(path, v)]));
   const cacheControl = options.cacheControl === undefined ? 'no-cache' : options.cacheControl;
   const gzipMin = options.gzipMinBytes ?? 256;
   const gzipInMemoryMax = options.gzipInMemoryMaxBytes ?? 1024 * 1024;
   const cache = new GzipCache(options.gzipCacheBytes);
+  const files = new FileCache(rootReal, options.fileCache);
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answer one request; `recheck` is set on the second pass after a big file turned out to be replaced. */
+  async function handle(req: IncomingMessage, res: ServerResponse, recheck = false): Promise<void> {
     const method = req.method ?? 'GET';
     if (method === 'OPTIONS') {
       res.writeHead(204, { Allow: ALLOWED_METHODS });
@@ -72,50 +96,65 @@ export function createStaticSite(options: StaticSiteOptions): (req: IncomingMess
     if (target.kind === 'bad') return sendError(res, 400);
     if (target.kind === 'forbidden') return sendError(res, 404);
 
-    const urlPath = '/' + target.segments.join('/');
-    const virtual = virtualFiles.get(urlPath);
-    if (virtual !== undefined && !target.trailingSlash) {
-      return serveEntity(req, res, virtualEntity(urlPath, virtual));
+    if (virtualFiles.size > 0 && !target.trailingSlash) {
+      const virtual = virtualFiles.get('/' + target.segments.join('/'));
+      if (virtual !== undefined) return serveEntity(req, res, virtual);
     }
 
-    const real = await resolveInRoot(rootReal, target.segments);
-    if (real === null) return sendError(res, 404);
-    let st;
-    try {
-      st = await stat(real);
-    } catch {
-      return sendError(res, 404);
-    }
-    let filePath = real;
-    if (st.isDirectory()) {
+    // Answers come synchronously from the cache while fresh; only a check waits.
+    const found = files.lookup(target.segments);
+    const what = found instanceof Promise ? await found : found;
+    let file: FileInfo;
+    let fileSegments = target.segments;
+    if (what.kind === 'none') return sendError(res, 404);
+    if (what.kind === 'dir') {
       if (!target.trailingSlash) {
         // Relative references in the index page resolve against the directory only with the slash.
         const location = '/' + target.encoded.join('/') + '/' + target.query;
         return sendError(res, 301, { Location: location });
       }
-      const index = await resolveInRoot(rootReal, [...target.segments, indexFile]);
-      if (index === null) return sendError(res, 404);
-      filePath = index;
+      fileSegments = [...target.segments, indexFile];
+      const index = files.lookup(fileSegments);
+      const indexWhat: Lookup = index instanceof Promise ? await index : index;
+      if (indexWhat.kind !== 'file') return sendError(res, 404);
+      file = indexWhat;
     } else if (target.trailingSlash) {
       return sendError(res, 404); // `/file.html/`: a file is not a directory
+    } else {
+      file = what;
     }
-    const entity = await openFile(filePath);
-    if (entity === null) return sendError(res, 404);
-    await serveEntity(req, res, entity.entity).finally(() => entity.release());
+    if (file.content !== undefined) return serveEntity(req, res, file);
+    // A big file: opened now, and its metadata taken from this descriptor.
+    const opened = await openFile(file);
+    if (opened === null || !sameFile(file, opened.stat)) {
+      // Gone, or another file is at that path now (replaced, or a directory on the way swapped for
+      // a symlink): forget the cached answer and check the whole path again before sending
+      // anything, so a cached "allowed" never serves a different file.
+      files.invalidate(fileSegments);
+      if (!recheck) {
+        await opened?.release();
+        return handle(req, res, true);
+      }
+      if (opened === null) return sendError(res, 404);
+    } else if (!sameVersion(file, opened.stat)) {
+      files.invalidate(fileSegments); // changed in place: served as it is now, metadata refreshed next time
+    }
+    await serveEntity(req, res, opened.entity).finally(() => opened.release());
   }
 
   async function serveEntity(req: IncomingMessage, res: ServerResponse, e: Entity): Promise<void> {
     const method = req.method ?? 'GET';
-    const etag = makeETag(e.size, e.mtimeMs);
-    const compressible = isCompressible(e.contentType);
+    const etag = e.etag;
+    const compressible = e.compressible;
     res.setHeader('Content-Type', e.contentType);
-    res.setHeader('Last-Modified', new Date(e.mtimeMs).toUTCString());
+    res.setHeader('Last-Modified', e.lastModified);
     res.setHeader('ETag', etag);
     res.setHeader('Accept-Ranges', 'bytes');
     if (cacheControl !== null) res.setHeader('Cache-Control', cacheControl);
     if (compressible) res.setHeader('Vary', 'Accept-Encoding');
 
-    const pre = evaluatePreconditions(method, req.headers, etag, e.mtimeMs);
+    const headers = req.headers;
+    const pre = evaluatePreconditions(method, headers, etag, e.mtimeMs);
     if (pre === 'not-modified') {
       res.statusCode = 304;
       res.removeHeader('Content-Type'); // RFC 9110 §15.4.5: only validators and cache headers
@@ -125,8 +164,8 @@ export function createStaticSite(options: StaticSiteOptions): (req: IncomingMess
     }
     if (pre === 'failed') return sendError(res, 412);
 
-    if (req.headers.range !== undefined && ifRangeAllows(firstValue(req.headers['if-range']), etag, e.mtimeMs)) {
-      const r = parseRange(req.headers.range, e.size);
+    if (headers.range !== undefined && ifRangeAllows(firstValue(headers['if-range']), etag, e.mtimeMs)) {
+      const r = parseRange(headers.range, e.size);
       if (r.kind === 'unsatisfiable') {
         return sendError(res, 416, { 'Content-Range': `bytes */${e.size}` });
       }
@@ -134,51 +173,67 @@ export function createStaticSite(options: StaticSiteOptions): (req: IncomingMess
         res.statusCode = 206;
         res.setHeader('Content-Range', `bytes ${r.start}-${r.end}/${e.size}`);
         res.setHeader('Content-Length', r.end - r.start + 1);
-        return send(req, res, () => [e.stream(r.start, r.end)]);
+        return send(req, res, e, r.start, r.end);
       }
     }
 
-    if (compressible && e.size >= gzipMin && acceptsGzip(req.headers['accept-encoding'])) {
+    if (compressible && e.size >= gzipMin && acceptsGzip(headers['accept-encoding'])) {
       res.setHeader('Content-Encoding', 'gzip');
       res.setHeader('ETag', weakETag(etag));
       if (e.size <= gzipInMemoryMax) {
-        const gz = await cache.get(`${e.key}\0${etag}`, () => e.readAll());
+        const content = e.content;
+        const gz = await cache.get(e.gzipKey, content !== undefined ? () => Promise.resolve(content) : () => e.readAll!());
         res.setHeader('Content-Length', gz.length);
         res.end(method === 'HEAD' ? undefined : gz);
         return;
       }
       // Length unknown until zlib is done: node:http sends it chunked (HTTP/1.1) or closes (HTTP/1.0).
-      return send(req, res, () => [e.stream(0, e.size - 1), createGzip()]);
+      if (method === 'HEAD') {
+        res.end();
+        return;
+      }
+      return pipe(res, e.content !== undefined ? Readable.from([e.content], { objectMode: false }) : e.stream!(0, e.size - 1), createGzip());
     }
     res.setHeader('Content-Length', e.size);
     if (e.size === 0) {
       res.end();
       return;
     }
-    return send(req, res, () => [e.stream(0, e.size - 1)]);
+    return send(req, res, e, 0, e.size - 1);
   }
 
-  return (req, res) => {
+  const site = ((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) {
         for (const h of ['Content-Encoding', 'Content-Range', 'ETag', 'Last-Modified', 'Accept-Ranges', 'Vary']) res.removeHeader(h);
         sendError(res, 500);
       } else res.destroy(err as Error);
     });
-  };
+  }) as StaticSite;
+  Object.defineProperty(site, 'fileCache', { value: files });
+  return site;
+}
+
+/** Send bytes start..end of `e` (nothing for HEAD): one write when in memory, else a stream. */
+function send(req: IncomingMessage, res: ServerResponse, e: Entity, start: number, end: number): Promise<void> | void {
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  if (e.content !== undefined) {
+    res.end(start === 0 && end === e.content.length - 1 ? e.content : e.content.subarray(start, end + 1));
+    return;
+  }
+  return pipe(res, e.stream!(start, end));
 }
 
 /**
- * Pipe a body (a source and optional transforms; nothing for HEAD) into the response; an error on
- * any of them after the headers went out cuts the connection, the only honest signal left.
+ * Pipe a body (a source and optional transforms) into the response; an error on any of them
+ * after the headers went out cuts the connection, the only honest signal left.
  */
-function send(req: IncomingMessage, res: ServerResponse, body: () => [Readable, ...Duplex[]]): Promise<void> {
-  if (req.method === 'HEAD') {
-    res.end();
-    return Promise.resolve();
-  }
+function pipe(res: ServerResponse, ...streams: [Readable, ...Duplex[]]): Promise<void> {
   return new Promise((resolve) => {
-    pipeline([...body(), res], () => resolve());
+    pipeline([...streams, res], () => resolve());
   });
 }
 
@@ -187,22 +242,32 @@ function* slices(buf: Buffer, size = 64 * 1024): Generator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, Math.min(buf.length, i + size));
 }
 
+/** A virtual file as an entity; its content is produced only when a body is sent (never for HEAD). */
 function virtualEntity(urlPath: string, v: VirtualFile): Entity {
+  const etag = makeETag(v.size, v.mtimeMs);
+  const contentType = v.contentType ?? mimeTypeFor(urlPath);
   return {
     size: v.size,
     mtimeMs: v.mtimeMs,
-    contentType: v.contentType ?? mimeTypeFor(urlPath),
-    key: `virtual:${urlPath}`,
+    etag,
+    lastModified: new Date(v.mtimeMs).toUTCString(),
+    contentType,
+    compressible: isCompressible(contentType),
+    gzipKey: `virtual:${urlPath}\0${etag}`,
+    content: undefined,
     stream: (start, end) => Readable.from(slices(v.content().subarray(start, end + 1)), { objectMode: false }),
     readAll: () => Promise.resolve(v.content()),
   };
 }
 
-/** Open a regular file without following a swapped-in symlink or blocking on a FIFO. */
-async function openFile(path: string): Promise<{ entity: Entity; release: () => Promise<void> } | null> {
+/**
+ * Open a big file to stream it, without following a swapped-in symlink or blocking on a FIFO;
+ * the response's metadata comes from this descriptor's fstat, so it matches the bytes sent.
+ */
+async function openFile(file: FileInfo): Promise<{ entity: Entity; stat: Stats; release: () => Promise<void> } | null> {
   let fh: FileHandle;
   try {
-    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+    fh = await open(file.path, OPEN_FLAGS);
   } catch {
     return null;
   }
@@ -215,18 +280,17 @@ async function openFile(path: string): Promise<{ entity: Entity; release: () => 
     await release();
     return null;
   }
+  const info = sameVersion(file, st) ? file : fileInfo(file.path, st, undefined);
   const entity: Entity = {
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    contentType: mimeTypeFor(path),
-    key: `file:${path}`,
+    ...info,
+    content: undefined,
     stream: (start, end) => {
       handedOver = true;
       return fh.createReadStream({ start, end, autoClose: true });
     },
     readAll: () => fh.readFile(),
   };
-  return { entity, release };
+  return { entity, stat: st, release };
 }
 
 

@@ -11,7 +11,7 @@
 // (call `next()` to fall through), then `/_stack` and `/_stack.json` when `status` is given,
 // then the static site under `root`.
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import createDebug from 'debug';
@@ -64,7 +64,7 @@ export interface WebServerOptions {
    * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`.
    */
   counters?: Counters;
-  /** Further static-site options (cache control, gzip thresholds). */
+  /** Further static-site options: cache control, gzip thresholds, the open-file cache (`fileCache: { validMs: 0 }` turns it off). */
   site?: Omit<StaticSiteOptions, 'root' | 'virtualFiles'>;
 }
 
@@ -113,6 +113,23 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
   const closing = new WeakSet<Duplex>();
 
+  /**
+   * The response class: announces the idle timeout and counts body bytes for the access log in
+   * its methods, so a request allocates no wrappers (see announceKeepAlive, countBodyBytes).
+   */
+  class WebResponse extends ServerResponse {
+    /** Body bytes written so far (counted only when there is an access log). */
+    bodyBytes = 0;
+    /** When the request arrived (wall clock), for the access log. */
+    startedAt = 0;
+    /** The client's address, kept because it is gone once the socket is closed. */
+    remoteAddress: string | undefined = undefined;
+    /** Whether the response's end was already accounted (idle timer, counters, log). */
+    accounted = false;
+  }
+  announceKeepAlive(WebResponse.prototype, keepAliveTimeoutMs);
+  if (accessLog !== null) countBodyBytes(WebResponse.prototype);
+
   // node checks the two timeouts on this period; a quarter of the shorter keeps the cut-off close.
   const shortest = Math.min(...[headersTimeoutMs, requestTimeoutMs].filter((ms) => ms > 0));
   const checkEveryMs = Number.isFinite(shortest) ? Math.min(1000, Math.max(10, Math.floor(shortest / 4))) : 1000;
@@ -122,7 +139,8 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     requestTimeout: requestTimeoutMs,
     connectionsCheckingInterval: checkEveryMs,
     requireHostHeader: true, // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400
-  }) as WebServer;
+    ServerResponse: WebResponse,
+  }) as unknown as WebServer;
 
   /** Half-close (FIN) after `data`, then wait for the client's FIN at most lingerTimeoutMs. */
   function closeFirst(socket: Duplex, data?: Buffer): void {
@@ -228,56 +246,70 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     armIdle(socket); // a connection that never sends a request is idle too
   });
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  /**
+   * The end of a response ('finish', or 'close' when the connection went first), once: re-arm the
+   * idle timeout when nothing else is in flight, count the status, write the access-log line.
+   * One shared listener (`this` is the response), so a request allocates no closures for it.
+   */
+  function responseDone(this: WebResponse): void {
+    if (this.accounted) return;
+    this.accounted = true;
+    const req = this.req;
+    const socket = req.socket;
+    const n = (inFlight.get(socket) ?? 1) - 1;
+    inFlight.set(socket, n);
+    if (n === 0 && !socket.destroyed) armIdle(socket);
+    count(`http.status.${this.statusCode}`);
+    if (accessLog === null) return;
+    const noBody = req.method === 'HEAD' || this.statusCode === 204 || this.statusCode === 304;
+    log({
+      remoteAddress: this.remoteAddress,
+      time: this.startedAt,
+      requestLine: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+      status: this.statusCode,
+      bytes: noBody ? 0 : this.bodyBytes,
+      referer: headerValue(req.headers.referer),
+      userAgent: headerValue(req.headers['user-agent']),
+    });
+  }
+
+  server.on('request', (req: IncomingMessage, res: WebResponse) => {
     const socket = req.socket;
     if (closing.has(socket)) return; // already answered 408/400 and closing
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
     setSocketTimeout(socket, 0);
-    let counted = true;
-    const settle = (): void => {
-      if (!counted) return;
-      counted = false;
-      const n = (inFlight.get(socket) ?? 1) - 1;
-      inFlight.set(socket, n);
-      if (n === 0 && !socket.destroyed) armIdle(socket);
-    };
-    res.once('finish', settle);
-    res.once('close', settle);
+    if (accessLog !== null) {
+      res.startedAt = now();
+      res.remoteAddress = socket.remoteAddress; // gone once the socket is closed
+    }
+    res.on('finish', responseDone);
+    res.on('close', responseDone);
     count('http.requests');
     res.setHeader('Server', 'tapstack');
-    announceKeepAlive(res);
-    track(req, res);
     const url = req.url ?? '/';
     if (url.length > maxUriLength) return sendError(res, 414);
-    const path = url.split('?', 1)[0]!;
-    const mounted = mounts.find((m) => m.prefix === '/' || path === m.prefix || path.startsWith(m.prefix + '/'));
+    let mounted: (typeof mounts)[number] | undefined;
+    if (mounts.length > 0) {
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      mounted = mounts.find((m) => m.prefix === '/' || path === m.prefix || path.startsWith(m.prefix + '/'));
+    }
     if (mounted !== undefined) {
-      guard(res, () => mounted.handler(req, res));
+      const handler = mounted.handler;
+      guard(res, () => handler(req, res));
+      return;
+    }
+    const handler = options.handler;
+    if (handler === undefined && statusPage === undefined) {
+      site(req, res); // never throws: it answers every failure itself
       return;
     }
     const builtIn = (): void => {
       if (statusPage?.(req, res) === true) return;
       site(req, res);
     };
-    const handler = options.handler;
     guard(res, handler === undefined ? builtIn : () => handler(req, res, builtIn));
   });
-
-  /**
-   * Announce the idle timeout as node and Apache do (`Keep-Alive: timeout=5`, whole seconds,
-   * RFC 9112 Appendix C.2.2), added last, when the headers go out, and only if the connection stays open.
-   */
-  function announceKeepAlive(res: ServerResponse): void {
-    if (keepAliveTimeoutMs < 1000) return;
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      const conn = String(this.getHeader('connection') ?? '').toLowerCase();
-      if (this.shouldKeepAlive && conn !== 'close' && !this.hasHeader('keep-alive')) {
-        this.setHeader('Keep-Alive', `timeout=${Math.floor(keepAliveTimeoutMs / 1000)}`);
-      }
-      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as typeof res.writeHead;
-  }
 
   /** Run a user handler so that its failure answers 500 instead of taking the server down. */
   function guard(res: ServerResponse, run: () => void | Promise<void>): void {
@@ -299,42 +331,6 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     if (accessLog !== null) accessLog.write(formatAccessLog(entry));
   }
 
-  /** Count body bytes as they are written; log and count once when the response finishes or the connection goes. */
-  function track(req: IncomingMessage, res: ServerResponse): void {
-    const time = now();
-    const remoteAddress = req.socket.remoteAddress; // gone once the socket is closed
-    let bytes = 0;
-    const write = res.write;
-    const end = res.end;
-    res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-      bytes += byteLength(chunk, rest[0]);
-      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as typeof res.write;
-    res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-      bytes += byteLength(chunk, rest[0]);
-      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-    } as typeof res.end;
-    let logged = false;
-    const done = (): void => {
-      if (logged) return;
-      logged = true;
-      count(`http.status.${res.statusCode}`);
-      if (accessLog === null) return;
-      const noBody = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
-      log({
-        remoteAddress,
-        time,
-        requestLine: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
-        status: res.statusCode,
-        bytes: noBody ? 0 : bytes,
-        referer: headerValue(req.headers.referer),
-        userAgent: headerValue(req.headers['user-agent']),
-      });
-    };
-    res.once('finish', done);
-    res.once('close', done);
-  }
-
   Object.defineProperty(server, 'connectionCount', { get: () => active });
   server.mount = function (prefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>) {
     const p = prefix === '/' ? '/' : '/' + prefix.replace(/^\/+|\/+$/g, '');
@@ -352,6 +348,37 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     this.emit('connection', socket);
   };
   return server;
+}
+
+/**
+ * Announce the idle timeout as node and Apache do (`Keep-Alive: timeout=5`, whole seconds,
+ * RFC 9112 Appendix C.2.2), added last, when the headers go out, and only if the connection stays open.
+ */
+function announceKeepAlive(proto: ServerResponse, keepAliveTimeoutMs: number): void {
+  if (keepAliveTimeoutMs < 1000) return;
+  const value = `timeout=${Math.floor(keepAliveTimeoutMs / 1000)}`;
+  const writeHead = ServerResponse.prototype.writeHead;
+  proto.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (this.shouldKeepAlive && !this.hasHeader('keep-alive')) {
+      const conn = this.getHeader('connection');
+      if (conn === undefined || String(conn).toLowerCase() !== 'close') this.setHeader('Keep-Alive', value);
+    }
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof proto.writeHead;
+}
+
+/** Count body bytes as they are written (into `bodyBytes`), for the access log. */
+function countBodyBytes(proto: ServerResponse & { bodyBytes: number }): void {
+  const write = ServerResponse.prototype.write;
+  const end = ServerResponse.prototype.end;
+  proto.write = function (this: ServerResponse & { bodyBytes: number }, chunk: unknown, ...rest: unknown[]) {
+    this.bodyBytes += byteLength(chunk, rest[0]);
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof proto.write;
+  proto.end = function (this: ServerResponse & { bodyBytes: number }, chunk?: unknown, ...rest: unknown[]) {
+    this.bodyBytes += byteLength(chunk, rest[0]);
+    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as typeof proto.end;
 }
 
 /** `socket.setTimeout(ms)` when the transport has it (net.Socket and tapstack's sockets do); 0 disarms. */
