@@ -35,6 +35,10 @@ export function statusOf(stack: Stack, tcp: TcpLayer, tapName: string): () => St
           ssthresh: i.ssthresh,
           retransmissions: i.retransmissions,
           receiveHoles: i.receiveHoles,
+          congestionControl: i.congestionControl,
+          recovery: i.recovery,
+          pipe: i.pipe,
+          sackHoles: i.sackHoles,
         };
       }),
       timeWait: [...tcp.core.timeWait.entries()].map((e) => ({

@@ -42,6 +42,14 @@ export interface ConnectionStatus {
   retransmissions: number;
   /** Holes in what we received: out-of-order blocks our SACK options report (RFC 2018). */
   receiveHoles: number;
+  /** Congestion control in use ('cubic', 'newreno'). */
+  congestionControl?: string;
+  /** Loss recovery in progress: 'sack' (RFC 6675), 'newreno' (RFC 6582) or 'none'. */
+  recovery?: string;
+  /** RFC 6675 pipe: bytes the sender estimates in flight. */
+  pipe?: number;
+  /** Holes in the sender's SACK scoreboard (un-SACKed ranges below the highest SACKed byte). */
+  sackHoles?: number;
 }
 
 /** A connection in TIME-WAIT and the time left before it is forgotten. */
@@ -103,10 +111,11 @@ export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
     table(
       'Connections',
       ['local', 'remote', 'state', 'SND.UNA', 'SND.NXT', 'SND.WND', 'snd scale', 'RCV.NXT', 'RCV.WND', 'rcv scale',
-        'MSS', 'SRTT (ms)', 'RTO (ms)', 'cwnd', 'ssthresh', 'retransmissions', 'receive holes'],
+        'MSS', 'SRTT (ms)', 'RTO (ms)', 'cwnd', 'ssthresh', 'retransmissions', 'receive holes',
+        'cc', 'recovery', 'pipe', 'SACK holes'],
       s.connections.map((c) => [c.local, c.remote, c.state, c.sndUna, c.sndNxt, c.sndWnd, c.sndWscale, c.rcvNxt,
         c.rcvWnd, c.rcvWscale, c.mss, c.srttMs === null ? null : round(c.srttMs), round(c.rtoMs), c.cwnd, c.ssthresh,
-        c.retransmissions, c.receiveHoles]),
+        c.retransmissions, c.receiveHoles, c.congestionControl ?? null, c.recovery ?? null, c.pipe ?? null, c.sackHoles ?? null]),
     ),
     table('TIME-WAIT', ['local', 'remote', 'expires in (ms)'], s.timeWait.map((t) => [t.local, t.remote, round(t.expiresInMs)])),
     table('Listeners', ['port', 'SYN queue', 'accept queue', 'backlog'], s.listeners.map((l) => [l.port, l.synQueue, l.acceptQueue, l.backlog])),

@@ -49,9 +49,11 @@ export interface TcpConfig {
   timestamps: boolean;
   /** Offer/accept RFC 2018 SACK-permitted. */
   sack: boolean;
+  /** RFC 8985 RACK-TLP: time-based loss detection and tail loss probes on top of RFC 6675 (SACK only). */
+  rack: boolean;
   /** Out-of-order queue bound in segments (besides the window). */
   maxOutOfOrderSegments: number;
-  /** Congestion control name ('reno'; issue 4 adds 'newreno' and 'cubic'). */
+  /** Congestion control: 'cubic' (RFC 9438, default as in Linux) or 'newreno' (RFC 5681/6582; 'reno' is an alias). */
   congestionControl: string;
   /** Initial congestion window in segments (RFC 6928: 10). */
   initialCwndSegments: number;
@@ -87,8 +89,9 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  rack: true,
   maxOutOfOrderSegments: 256,
-  congestionControl: 'reno',
+  congestionControl: 'cubic',
   initialCwndSegments: 10,
   ephemeralLow: 49152,
   ephemeralHigh: 65535,

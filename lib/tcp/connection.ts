@@ -4,15 +4,20 @@
 // `onTimer`. LISTEN lives in the demux (a listener is not a connection) and so does TIME-WAIT
 // (a compact table entry, see time-wait.ts); every other state is handled here.
 //
-// Sender structure, and where issue 4 (SACK scoreboard, RFC 6675, NewReno/CUBIC) plugs in:
-// bytes live in `sndBuf` (any range can be (re)sent); every transmission is recorded in `rtxq`
-// (records carry `sacked`/`lost` marks for a scoreboard, and Karn-safe send times); window
-// arithmetic is the `CongestionControl` interface's (`cc`), chosen by name in the config.
-// Loss recovery today is go-back-N on RTO (`#onRetransmitTimeout`) plus Reno fast retransmit on
-// the third duplicate ACK (`#onDupAck`); incoming SACK blocks are parsed and counted in
-// `#processAck`, where the scoreboard will consume them, and `#output` is where NextSeg's
-// choice (holes before new data) goes. The receiver keeps its out-of-order queue in `rcvBuf`
-// and already sends SACK blocks (most recent first, RFC 2018 §4); D-SACK is issue 4's.
+// Sender structure and loss recovery: bytes live in `sndBuf` (any range can be (re)sent, and
+// nothing is freed before it is cumulatively acknowledged, so a reneging receiver costs only
+// time); every transmission is recorded in `rtxq` (Karn-safe send times); window arithmetic is
+// the `CongestionControl` interface's (`cc`: CUBIC or NewReno, by name in the config).
+// Incoming SACK blocks feed the scoreboard `sack` in `#processAck` (D-SACK blocks are counted
+// and left out). With SACK, loss recovery is RFC 6675's (`#enterSackRecovery`,
+// `#sackRecoveryOutput`: NextSeg rules 1–4 with the rescue retransmission, sending paced by
+// RFC 6937 PRR), with RACK-TLP (RFC 8985: time-based loss marks, lost retransmissions, tail loss
+// probes; config `rack`); without SACK, RFC 6582 NewReno (`#onDupAck`, partial ACKs in
+// `#ackAdvances`). The first two duplicate ACKs allow limited transmit (RFC 3042). An RTO clears the scoreboard, collapses cwnd and
+// goes back to SND.UNA in slow start, skipping what the (re-learnt) scoreboard shows SACKed;
+// with timestamps, an RTO found spurious by the Eifel test (RFC 3522) is undone (RFC 4015).
+// The receiver keeps its out-of-order queue in `rcvBuf` and sends SACK blocks (most recent
+// first, RFC 2018 §4) and D-SACK blocks for duplicates (RFC 2883).
 import createDebug from 'debug';
 import type { Counters } from '../counters.js';
 import {
@@ -26,13 +31,14 @@ import {
   writeTcpHeader,
   writeTcpOptions,
 } from '../wire/tcp.js';
-import { type Seq, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from '../wire/seq.js';
+import { type Seq, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from '../wire/seq.js';
 import type { TcpConfig } from './config.js';
 import { type CongestionControl, createCongestionControl } from './congestion.js';
 import type { FourTuple } from './isn.js';
 import { ReceiveBuffer } from './receive-buffer.js';
-import { RetransmitQueue } from './retransmit-queue.js';
+import { RetransmitQueue, type SentSegment } from './retransmit-queue.js';
 import { RttEstimator } from './rtt.js';
+import { DUP_THRESH, SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { ConnectionTimers } from './timers.js';
 import { type ConnectionEvents, TcpError, type TcpState } from './types.js';
@@ -97,6 +103,16 @@ export interface ConnectionInfo {
   retransmissions: number;
   /** Holes in what we have received: out-of-order blocks waiting for the data before them. */
   receiveHoles: number;
+  /** The congestion controller's name ('cubic', 'newreno'). */
+  congestionControl: string;
+  /** Loss recovery in progress: RFC 6675 SACK recovery, RFC 6582 NewReno, or none. */
+  recovery: 'sack' | 'newreno' | 'none';
+  /** RFC 6675 pipe: bytes estimated in the network (FlightSize without SACK). */
+  pipe: number;
+  /** Holes in the sender's SACK scoreboard (un-SACKed ranges below the highest SACKed byte). */
+  sackHoles: number;
+  /** Bytes the peer has SACKed above SND.UNA. */
+  sackedBytes: number;
 }
 
 /** Is a before b in 32-bit timestamp space (RFC 7323 §5.3 uses the same modular compare)? */
@@ -160,6 +176,8 @@ export class TcpConnection implements FourTuple {
   readonly sndBuf: SendBuffer;
   readonly rcvBuf: ReceiveBuffer;
   readonly rtxq = new RetransmitQueue();
+  /** The sender's SACK scoreboard (RFC 6675). */
+  readonly sack = new SackScoreboard();
   readonly rtt: RttEstimator;
   readonly cc: CongestionControl;
   /** Sequence number of sndBuf's byte 0. */
@@ -178,7 +196,37 @@ export class TcpConnection implements FourTuple {
   /** Why go-back-N is retransmitting: counter suffix. */
   #rtxReason = 'rto';
   #dupAcks = 0;
+  /** RFC 6582 `recover` / RFC 6675 RecoveryPoint: HighData when recovery (or an RTO) began. */
   #recover: Seq;
+  /** In RFC 6675 SACK loss recovery. */
+  #sackRecovery = false;
+  /** In RFC 6582 NewReno fast recovery. */
+  #newRenoRecovery = false;
+  /** RFC 6582 §3.2 step 5: only the first partial ACK restarts the retransmission timer. */
+  #firstPartialAck = true;
+  /** RFC 6675 HighRxt (one past the highest octet retransmitted in this recovery). */
+  #highRxt: Seq;
+  /** RFC 6675 RescueRxt (one past), undefined outside recovery. */
+  #rescueRxt: Seq | undefined;
+  /** Highest cumulative ACK seen (TLP bookkeeping). */
+  #ackSeen: Seq;
+  /** RFC 3522: TSval of the first RTO retransmission, for the Eifel spurious-timeout test. */
+  #rtoTsVal: number | undefined;
+  /** RACK (RFC 8985 §6.2): transmission order, send time and RTT of the latest-sent delivered segment. */
+  #rackOrder = -1;
+  #rackRtt = Infinity;
+  #minRtt = Infinity;
+  /** rtxq order when recovery began: records retransmitted after it are "retransmitted in this recovery". */
+  #recoveryOrder = 0;
+  /** RFC 6937 PRR: data delivered and sent since recovery began, FlightSize then, and what this ACK allows. */
+  #prrDelivered = 0;
+  #prrOut = 0;
+  #recoverFs = 0;
+  #prrSndcnt = 0;
+  /** A tail loss probe is out (RFC 8985 §7: one per tail). */
+  #tlpOut = false;
+  /** A D-SACK block (RFC 2883) for the next ACK. */
+  #dsack: { left: Seq; right: Seq } | undefined;
   #synRetransmitted = false;
   /** When data was last sent (for the RFC 5681 §4.1 idle restart); -1 = never. */
   #lastSendAt = -1;
@@ -234,6 +282,8 @@ export class TcpConnection implements FourTuple {
     this.sndMax = init.iss;
     this.#sndSml = init.iss;
     this.#recover = init.iss;
+    this.#highRxt = init.iss;
+    this.#ackSeen = init.iss;
     this.#sndBufSeq = seqAdd(init.iss, 1);
     this.tsOffset = init.tsOffset;
     this.pmtu = init.mtu;
@@ -494,7 +544,7 @@ export class TcpConnection implements FourTuple {
       srtt: this.rtt.srtt,
       rttvar: this.rtt.rttvar,
       rto: this.rtt.rto,
-      cwnd: this.cc.cwnd,
+      cwnd: Math.round(this.cc.cwnd),
       ssthresh: this.cc.ssthresh,
       sndWscale: this.sndWscale,
       rcvWscale: this.rcvWscale,
@@ -505,7 +555,18 @@ export class TcpConnection implements FourTuple {
       readable: this.rcvBuf.readyBytes,
       retransmissions: this.retransmissions,
       receiveHoles: this.rcvBuf.outOfOrderBlocks,
+      congestionControl: this.cc.name,
+      recovery: this.#sackRecovery ? 'sack' : this.#newRenoRecovery ? 'newreno' : 'none',
+      pipe: this.#currentPipe(),
+      sackHoles: this.sack.empty ? 0 : this.sack.holes(this.sndUna, this.mss).length,
+      sackedBytes: this.sack.sackedBytes,
     };
+  }
+
+  /** RFC 6675 SetPipe with the current HighRxt (outside recovery: FlightSize minus SACKed and lost). */
+  #currentPipe(): number {
+    if (this.sack.empty) return Math.max(0, seqDiff(this.sndMax, this.sndUna));
+    return this.#sackRecovery ? this.#recoveryPipe() : this.sack.pipe(this.sndUna, this.sndMax, this.sndUna, this.mss);
   }
 
   /** RCV.WND as last advertised. */
@@ -536,6 +597,14 @@ export class TcpConnection implements FourTuple {
     if (this.timers.persist <= now) {
       this.timers.persist = Infinity;
       this.#onPersist(now);
+    }
+    if (this.timers.rack <= now) {
+      this.timers.rack = Infinity;
+      this.#onRackTimer(now);
+    }
+    if (this.timers.tlp <= now) {
+      this.timers.tlp = Infinity;
+      this.#onTlp(now);
     }
     if (this.timers.keepAlive <= now) {
       this.timers.keepAlive = Infinity;
@@ -591,11 +660,30 @@ export class TcpConnection implements FourTuple {
       this.#enterClosed(now, new TcpError('ETIMEDOUT', 'read ETIMEDOUT'));
       return;
     }
+    const repeated = this.#retries > 0;
     this.#retries++;
     c.inc('tcp.rto.expired');
+    if (this.#sackRecovery || this.#newRenoRecovery) c.inc('tcp.rto.duringRecovery');
+    // RFC 4015 §3.1 / RFC 3522: before the first cut, keep what to restore and the TSval that
+    // tells a spurious timeout (the ACK echoes an older TSval than the retransmission's).
+    if (!repeated) {
+      this.cc.saveForUndo();
+      this.#rtoTsVal = this.tsOk ? (Math.floor(now) + this.tsOffset) >>> 0 : undefined;
+    } else this.#rtoTsVal = undefined;
     // RFC 6298 §5.4–5.6 and RFC 5681 §3.1: retransmit the earliest unacknowledged segment,
-    // back off, collapse cwnd; go-back-N resends the rest as ACKs come back.
-    this.cc.onRto(seqDiff(this.sndMax, this.sndUna), this.mss);
+    // back off, collapse cwnd; go-back-N resends the rest in slow start as ACKs come back.
+    // RFC 6675 §5.1 / RFC 6582: recovery ends and RecoveryPoint = HighData, so the duplicate
+    // ACKs this go-back-N draws cannot start a new fast recovery. RFC 2018 §8: the receiver may
+    // have reneged, so the scoreboard is cleared; the ACKs that follow rebuild it and the
+    // go-back-N skips what they show SACKed (no retransmission storm).
+    this.cc.onRto(seqDiff(this.sndMax, this.sndUna), this.mss, now, repeated);
+    this.#sackRecovery = false;
+    this.#newRenoRecovery = false;
+    this.#recover = this.sndMax;
+    this.sack.clear();
+    this.timers.tlp = Infinity;
+    this.timers.rack = Infinity;
+    this.#tlpOut = false;
     this.rtt.backoff();
     this.rtxq.clear();
     this.sndNxt = this.sndUna;
@@ -790,7 +878,11 @@ export class TcpConnection implements FourTuple {
       }
       // SEG.SEQ = RCV.NXT−1 without data: a keep-alive or Linux-style window probe, answered below.
       if (len === 0 && segSeq === seqAdd(this.rcvNxt, -1)) c.inc('tcp.rx.keepAliveProbe');
-      else c.inc(len > 0 && seqLt(lastSeq, this.rcvNxt) ? 'tcp.rx.duplicate' : 'tcp.rx.outOfWindow');
+      else if (len > 0 && seqLt(lastSeq, this.rcvNxt)) {
+        c.inc('tcp.rx.duplicate');
+        // RFC 2883: tell the sender which data arrived twice.
+        if (payload.length > 0) this.#noteDsack(segSeq, seqAdd(segSeq, payload.length));
+      } else c.inc('tcp.rx.outOfWindow');
       this.#sendAck(now);
       return;
     }
@@ -826,6 +918,7 @@ export class TcpConnection implements FourTuple {
     // edge does not fit (RFC 9293 §3.10.7.4 "trimmed to include only the new data").
     if (seqLt(segSeq, this.rcvNxt)) {
       const cut = Math.min(seqDiff(this.rcvNxt, segSeq), payload.length);
+      if (cut > 0) this.#noteDsack(segSeq, seqAdd(segSeq, cut));
       payload = payload.subarray(cut);
       segSeq = seqAdd(segSeq, cut);
       c.inc('tcp.rx.partialDuplicate');
@@ -902,12 +995,25 @@ export class TcpConnection implements FourTuple {
     }
     const win = seg.window << this.sndWscale;
     const oldWnd = this.sndWnd;
-    // Issue 4's SACK scoreboard hooks in here: mark `rtxq` records covered by these blocks.
-    if (this.sackOk && seg.options.sack !== undefined) c.inc('tcp.rx.sackBlocks', seg.options.sack.length);
+    const blocks = this.sackOk ? seg.options.sack : undefined;
+    let newlySacked = 0;
+    const unaBefore = this.sndUna;
+    if (blocks !== undefined && blocks.length > 0) {
+      c.inc('tcp.rx.sackBlocks', blocks.length);
+      // RFC 2883 §4: a first block at or below the cumulative ACK, or inside the second block,
+      // reports a duplicate (D-SACK): counted, not a scoreboard entry.
+      const b0 = blocks[0]!;
+      const b1 = blocks[1];
+      const dsack = seqLe(b0.right, ack) || (b1 !== undefined && seqGe(b0.left, b1.left) && seqLe(b0.right, b1.right));
+      if (dsack) c.inc('tcp.rx.dsack');
+      newlySacked = this.sack.update(dsack ? blocks.slice(1) : blocks, seqMax(ack, this.sndUna), this.sndMax);
+    }
     if (seqGt(ack, this.sndUna)) {
       this.#ackAdvances(seg, now);
-    } else if (ack === this.sndUna && pureAck && seqLt(this.sndUna, this.sndMax) && win === oldWnd) {
-      this.#onDupAck(now);
+    } else if (ack === this.sndUna && seqLt(this.sndUna, this.sndMax)) {
+      // RFC 6675 §2: with SACK, a duplicate ACK is one that SACKs new data; without, RFC 5681 §2.
+      const dup = blocks !== undefined && blocks.length > 0 ? newlySacked > 0 : pureAck && win === oldWnd;
+      if (dup) this.#onDupAck(now);
     }
     // Window update (RFC 9293 §3.10.7.4 fifth, ESTABLISHED): only from newer segments.
     if (seqLt(this.sndWl1, segSeq) || (this.sndWl1 === segSeq && seqLe(this.sndWl2, ack))) {
@@ -921,6 +1027,32 @@ export class TcpConnection implements FourTuple {
         this.#persistBackoff = 0;
       }
     }
+    // RACK (RFC 8985 §6.2): what was sent before a delivered segment and is older than an RTT
+    // plus the reordering window is lost.
+    let rackLost = false;
+    if (newlySacked > 0 || seqGt(ack, this.#ackSeen)) this.#tlpOut = false;
+    this.#ackSeen = seqMax(this.#ackSeen, ack);
+    if (this.#cfg.rack && this.sackOk && this.#canSendData()) {
+      this.#rackUpdate(now, newlySacked > 0);
+      if (this.sndNxt === this.sndMax && (!this.sack.empty || this.#sackRecovery)) rackLost = this.#rackDetect(now);
+      else this.timers.rack = Infinity;
+    }
+    // RFC 6675 §5: loss recovery starts on DupThresh duplicate ACKs or when the scoreboard says
+    // the first unacknowledged segment is lost (or RACK found a loss) — once per window
+    // (RecoveryPoint, §5.1).
+    if (
+      this.sackOk &&
+      !this.#sackRecovery &&
+      !this.#newRenoRecovery &&
+      seqLt(this.sndUna, this.sndMax) &&
+      seqGe(this.sndUna, this.#recover) &&
+      this.sndNxt === this.sndMax &&
+      (this.#dupAcks >= DUP_THRESH || rackLost || (!this.sack.empty && this.sack.isLost(this.sndUna, this.mss)))
+    ) {
+      this.#enterSackRecovery(now);
+    }
+    // RFC 6937 PRR: how much this ACK lets recovery send (DeliveredData = newly ACKed + newly SACKed).
+    if (this.#sackRecovery) this.#prrUpdate(Math.max(0, seqDiff(this.sndUna, unaBefore)) + newlySacked);
     const finAcked = this.finSeq !== undefined && seqGt(this.sndUna, this.finSeq);
     switch (this.state) {
       case 'FIN-WAIT-1':
@@ -951,6 +1083,7 @@ export class TcpConnection implements FourTuple {
     }
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    this.sack.ackTo(ack);
     // RTT (RFC 7323 §4 from TSecr; else RFC 6298 §3 Karn: only never-retransmitted segments).
     const sentAt = this.rtxq.onAck(ack);
     const ecr = seg.options.ts?.ecr;
@@ -961,42 +1094,359 @@ export class TcpConnection implements FourTuple {
       this.rtt.sample(now - sentAt);
     }
     this.#retries = 0;
+    let restartTimer = true;
+    if (this.#rtoTsVal !== undefined) {
+      // RFC 3522 §3.2 Eifel detection: the first ACK after a timeout echoes a TSval older than
+      // the retransmission's, so the original arrived: the timeout was spurious. RFC 4015 §3.2:
+      // undo the window cut and go on with new data instead of go-back-N.
+      if (ecr !== undefined && ecr !== 0 && tsBefore(ecr, this.#rtoTsVal)) {
+        this.#counters.inc('tcp.rto.spurious');
+        this.cc.undo();
+        this.sndNxt = this.sndMax;
+        this.#recover = this.sndUna;
+      }
+      this.#rtoTsVal = undefined;
+    }
     if (this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED') {
-      if (this.cc.inRecovery) {
-        // Reno leaves recovery on the first ACK of new data (RFC 5681 §3.2 step 6);
-        // NewReno's partial-ACK rule (RFC 6582) arrives with issue 4.
-        this.cc.exitRecovery(this.mss);
-        if (seqLt(ack, this.#recover)) this.#counters.inc('tcp.recovery.partialAck');
+      if (this.#sackRecovery) {
+        if (seqGe(ack, this.#recover)) {
+          // RFC 6675 §5 (C): the cumulative ACK reached RecoveryPoint: recovery is over.
+          this.#sackRecovery = false;
+          this.cc.exitRecovery(this.mss);
+          this.#counters.inc('tcp.recovery.done');
+        } else {
+          this.#counters.inc('tcp.recovery.partialAck');
+          if (seqLt(this.#highRxt, ack)) this.#highRxt = ack;
+        }
+      } else if (this.#newRenoRecovery) {
+        if (seqGe(ack, this.#recover)) {
+          // RFC 6582 §3.2 step 6 full ACK, option 1: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
+          this.#newRenoRecovery = false;
+          const fs = seqDiff(this.sndMax, this.sndUna);
+          this.cc.exitRecovery(this.mss, Math.min(this.cc.ssthresh, Math.max(fs, this.mss) + this.mss));
+          this.#counters.inc('tcp.recovery.done');
+        } else {
+          // RFC 6582 §3.2 step 5 partial ACK: retransmit the first unacknowledged segment,
+          // deflate by the amount acknowledged, add back one SMSS if that was a full segment.
+          this.#counters.inc('tcp.recovery.partialAck');
+          this.#retransmitRange(this.sndUna, this.mss, now, 'partialAck');
+          this.cc.inflate(-acked + (acked >= this.mss ? this.mss : 0), this.mss);
+          restartTimer = this.#firstPartialAck;
+          this.#firstPartialAck = false;
+        }
       } else {
         this.cc.onAck({ acked, flight, mss: this.mss, now, srtt: this.rtt.srtt });
       }
     }
     this.#dupAcks = 0;
     // RFC 6298 §5.2/§5.3: stop the timer when all is acknowledged, else restart it.
-    this.timers.rtx = seqGe(this.sndUna, this.sndMax) ? Infinity : now + this.rtt.rto;
+    if (seqGe(this.sndUna, this.sndMax)) this.timers.rtx = Infinity;
+    else if (restartTimer || this.timers.rtx === Infinity) this.timers.rtx = now + this.rtt.rto;
     if (seqGe(this.sndUna, this.sndMax)) this.#persistBackoff = 0;
   }
 
-  /** RFC 5681 §3.2: the third duplicate ACK triggers fast retransmit and fast recovery. */
+  /**
+   * A duplicate ACK. With SACK, recovery entry is decided in `#processAck` (RFC 6675 §5); without,
+   * the third one starts RFC 6582 NewReno fast retransmit / fast recovery, and each further one
+   * inflates cwnd (step 4). The first two allow limited transmit (RFC 3042, in `#output`).
+   */
   #onDupAck(now: number): void {
     this.#dupAcks++;
     this.#counters.inc('tcp.rx.dupAck');
-    if (this.cc.inRecovery) {
+    if (this.#newRenoRecovery) {
       this.cc.onDupAckInRecovery(this.mss);
       return;
     }
-    if (this.#dupAcks !== 3) return;
-    this.#counters.inc('tcp.tx.retransmit.fast');
-    this.#recover = this.sndMax;
-    this.cc.enterRecovery(seqDiff(this.sndMax, this.sndUna), this.mss, now);
-    const offset = seqDiff(this.sndUna, this.#sndBufSeq);
-    const len = Math.min(this.mss, this.sndBuf.length - offset);
-    const fin = this.finSeq !== undefined && len >= 0 && seqAdd(this.sndUna, Math.max(0, len)) === this.finSeq;
-    if (len > 0 || fin) {
-      this.#emit(this.sndUna, ACK | (fin ? FIN : 0), offset, Math.max(0, len), now);
-      this.rtxq.onSend(this.sndUna, seqAdd(this.sndUna, Math.max(0, len) + (fin ? 1 : 0)), now, true);
-      this.timers.rtx = now + this.rtt.rto;
+    if (this.sackOk || this.#sackRecovery || this.#dupAcks !== DUP_THRESH) return;
+    // RFC 6582 §3.2 step 2: only if the ACK covers more than `recover` (not the same window again).
+    if (!seqGt(this.sndUna, this.#recover) || this.sndNxt !== this.sndMax) {
+      this.#counters.inc('tcp.recovery.notEntered');
+      return;
     }
+    this.#counters.inc('tcp.recovery.newreno');
+    this.#recover = this.sndMax;
+    this.#newRenoRecovery = true;
+    this.#firstPartialAck = true;
+    // Step 3: ssthresh (eq. 4 or CUBIC's beta), retransmit, cwnd = ssthresh + 3*SMSS.
+    this.cc.enterRecovery(seqDiff(this.sndMax, this.sndUna), this.mss, now);
+    this.cc.inflate(3 * this.mss, this.mss);
+    if (this.#retransmitRange(this.sndUna, this.mss, now, 'fast') > 0) this.timers.rtx = now + this.rtt.rto;
+  }
+
+  /**
+   * RFC 6675 §5 step 4: enter SACK loss recovery. RecoveryPoint = HighData, the controller cuts
+   * (ssthresh = cwnd), the first segment presumed lost (at HighACK) goes out at once, and
+   * HighRxt = RescueRxt = its end; `#output` then sends by pipe and NextSeg.
+   */
+  #enterSackRecovery(now: number): void {
+    this.#counters.inc('tcp.recovery.sack');
+    this.#recover = this.sndMax;
+    this.#sackRecovery = true;
+    this.#recoveryOrder = this.rtxq.lastOrder;
+    this.timers.tlp = Infinity;
+    this.#recoverFs = Math.max(this.mss, seqDiff(this.sndMax, this.sndUna));
+    this.#prrDelivered = 0;
+    this.#prrOut = 0;
+    this.#prrSndcnt = 0;
+    this.cc.enterRecovery(seqDiff(this.sndMax, this.sndUna), this.mss, now);
+    const firstSacked = this.sack.nextSackedAfter(this.sndUna);
+    const room = firstSacked === undefined ? this.mss : Math.min(this.mss, seqDiff(firstSacked, this.sndUna));
+    const n = this.#retransmitRange(this.sndUna, room, now, 'fast');
+    this.#prrOut += n;
+    this.#highRxt = seqAdd(this.sndUna, n);
+    this.#rescueRxt = this.#highRxt;
+    if (n > 0) this.timers.rtx = now + this.rtt.rto;
+  }
+
+  /** Is this transmission record entirely SACKed? */
+  #isSacked(r: SentSegment): boolean {
+    const b = this.sack.blockAt(r.start);
+    return b !== undefined && seqLe(r.end, b.end);
+  }
+
+  /** RACK step 2 for one delivered record: the latest-sent one sets RACK's order and RTT. */
+  #rackConsider(r: SentSegment, now: number): void {
+    if (r.order <= this.#rackOrder) return;
+    const rtt = now - r.sentAt;
+    // A retransmission ACKed sooner than the minimum RTT was delivered by its original (RFC 8985 §6.2 step 2).
+    if (r.retransmitted && rtt < this.#minRtt) return;
+    this.#rackOrder = r.order;
+    this.#rackRtt = rtt;
+    if (rtt < this.#minRtt) this.#minRtt = rtt;
+  }
+
+  #rackUpdate(now: number, scanSacked: boolean): void {
+    const d = this.rtxq.lastDelivered;
+    if (d !== undefined) this.#rackConsider(d, now);
+    if (scanSacked) for (const r of this.rtxq.segments) if (r.order > this.#rackOrder && this.#isSacked(r)) this.#rackConsider(r, now);
+  }
+
+  /**
+   * RACK detection (RFC 8985 §6.2 steps 4–5, transmission order standing in for send-time ties):
+   * a record sent before the latest delivered one and older than RACK.rtt + reo_wnd is lost;
+   * the next record to age arms the reorder timer. A retransmission can be lost again this way
+   * too, which RFC 6675 alone cannot see. Returns true if anything was newly marked.
+   */
+  #rackDetect(now: number): boolean {
+    if (this.#rackOrder < 0) return false;
+    const srtt = this.rtt.srtt ?? 0;
+    const rtt = Number.isFinite(this.#rackRtt) ? this.#rackRtt : srtt;
+    const reo = Number.isFinite(this.#minRtt) ? Math.min(this.#minRtt / 4, srtt) : 0;
+    let any = false;
+    let wait = Infinity;
+    for (const r of this.rtxq.segments) {
+      if (r.lost || r.order >= this.#rackOrder || seqLt(r.start, this.sndUna) || this.#isSacked(r)) continue;
+      const left = r.sentAt + rtt + reo - now;
+      if (left <= 0) {
+        r.lost = true;
+        any = true;
+        this.#counters.inc(r.retransmitted ? 'tcp.recovery.lostRetransmission' : 'tcp.rack.lost');
+      } else if (left < wait) wait = left;
+    }
+    this.timers.rack = wait === Infinity ? Infinity : now + wait;
+    return any;
+  }
+
+  /** The RACK reorder timer fired: mark what has aged, recover, send. */
+  #onRackTimer(now: number): void {
+    if (!this.#canSendData() || !this.sackOk || this.sndNxt !== this.sndMax) return;
+    if (!this.#rackDetect(now)) return;
+    if (!this.#sackRecovery && !this.#newRenoRecovery && seqGe(this.sndUna, this.#recover) && seqLt(this.sndUna, this.sndMax)) this.#enterSackRecovery(now);
+    this.#output(now);
+  }
+
+  /** RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone segment). */
+  #armTlp(now: number): void {
+    const srtt = this.rtt.srtt;
+    if (
+      !this.#cfg.rack || !this.sackOk || this.#sackRecovery || this.#newRenoRecovery || this.#tlpOut || srtt === undefined ||
+      !this.#canSendData() || this.sndNxt !== this.sndMax || !seqLt(this.sndUna, this.sndMax)
+    ) {
+      this.timers.tlp = Infinity;
+      return;
+    }
+    let pto = 2 * srtt + 2;
+    if (seqDiff(this.sndMax, this.sndUna) <= this.mss) pto += 200;
+    const at = now + Math.max(10, pto);
+    this.timers.tlp = at < this.timers.rtx ? at : Infinity;
+  }
+
+  /** RFC 8985 §7.3: the probe — new data if the window allows, else the last segment again. */
+  #onTlp(now: number): void {
+    if (!this.#canSendData() || this.#sackRecovery || this.#newRenoRecovery || this.sndNxt !== this.sndMax || !seqLt(this.sndUna, this.sndMax)) return;
+    let n = this.#sendNewSegment(now);
+    if (n === 0) {
+      const last = this.rtxq.segments[this.rtxq.segments.length - 1];
+      if (last !== undefined) n = this.#retransmitRange(last.start, Math.min(this.mss, seqDiff(last.end, last.start)), now, 'tlp');
+    }
+    if (n === 0) return;
+    this.#counters.inc('tcp.tx.tlp');
+    this.#tlpOut = true;
+    this.timers.rtx = now + this.rtt.rto;
+  }
+
+  /** Pipe during recovery, per record: un-SACKed, not lost (RACK or IsLost), or retransmitted in this recovery. */
+  #recoveryPipe(): number {
+    const holes = this.sack.holes(this.sndUna, this.mss);
+    let pipe = 0;
+    let hi = 0;
+    for (const r of this.rtxq.segments) {
+      if (seqLe(r.end, this.sndUna) || r.lost || this.#isSacked(r)) continue;
+      if (!(r.retransmitted && r.order > this.#recoveryOrder)) {
+        while (hi < holes.length && seqLe(holes[hi]!.end, r.start)) hi++;
+        const h = holes[hi];
+        if (h !== undefined && h.lost && seqGe(r.start, h.start) && seqLt(r.start, h.end)) continue;
+      }
+      pipe += seqDiff(r.end, seqMax(r.start, this.sndUna));
+    }
+    return pipe;
+  }
+
+  /** The first part of [start, end) not retransmitted in this recovery (RFC 6675's HighRxt, per record). */
+  #retransmitFirstUnsent(start: Seq, end: Seq, now: number): number {
+    let s = seqMax(start, this.sndUna);
+    for (const r of this.rtxq.segments) {
+      if (seqLe(r.end, s)) continue;
+      if (seqGe(r.start, end)) break;
+      if (r.retransmitted && r.order > this.#recoveryOrder) {
+        s = seqMax(s, r.end);
+        continue;
+      }
+      const from = seqMax(s, r.start);
+      const to = seqMin(end, r.end);
+      if (seqLt(from, to)) {
+        const n = this.#retransmitRange(from, Math.min(this.mss, seqDiff(to, from)), now, 'sack');
+        if (n > 0) {
+          if (seqGt(seqAdd(from, n), this.#highRxt)) this.#highRxt = seqAdd(from, n);
+          return n;
+        }
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * RFC 6937 §3 Proportional Rate Reduction on each ACK in recovery: while pipe > ssthresh, send
+   * in proportion to what was delivered (ssthresh / RecoverFS); below it, slow-start back up to
+   * ssthresh but no faster than delivery + 1 SMSS (PRR-SSRB). RFC 6675's "cwnd − pipe" alone
+   * would burst a whole window's worth after a large loss and lose the retransmissions again.
+   */
+  #prrUpdate(delivered: number): void {
+    this.#prrDelivered += delivered;
+    const pipe = this.#recoveryPipe();
+    const ssthresh = this.cc.ssthresh;
+    let sndcnt: number;
+    if (pipe > ssthresh) sndcnt = Math.ceil((this.#prrDelivered * ssthresh) / this.#recoverFs) - this.#prrOut;
+    else sndcnt = Math.min(ssthresh - pipe, Math.max(this.#prrDelivered - this.#prrOut, delivered) + this.mss);
+    this.#prrSndcnt = Math.max(0, sndcnt);
+  }
+
+  /** RFC 6675 §5 (C) with RFC 6937: send what PRR allows, each segment chosen by NextSeg. */
+  #sackRecoveryOutput(now: number): boolean {
+    let sent = false;
+    for (let guard = 0; guard < 4096 && this.#prrSndcnt > 0; guard++) {
+      const n = this.#nextSeg(now);
+      if (n === 0) break;
+      this.#prrSndcnt -= n;
+      this.#prrOut += n;
+      sent = true;
+    }
+    return sent;
+  }
+
+  /** RFC 6675 §4 NextSeg, sending the segment it picks; returns the sequence space sent (0: none). */
+  #nextSeg(now: number): number {
+    const mss = this.mss;
+    // (0) What RACK marked lost (a lost retransmission included) goes first.
+    for (const r of this.rtxq.segments) {
+      if (r.lost && seqGe(r.start, this.sndUna) && !this.#isSacked(r)) {
+        r.lost = false;
+        const n = this.#retransmitRange(r.start, Math.min(mss, seqDiff(r.end, r.start)), now, r.retransmitted ? 'lost' : 'rack');
+        if (n > 0) return n;
+      }
+    }
+    const holes = this.sack.holes(this.sndUna, mss);
+    // (1) The first un-SACKed octet that IsLost, not yet retransmitted in this recovery.
+    for (const h of holes) {
+      if (!h.lost) continue;
+      const n = this.#retransmitFirstUnsent(h.start, h.end, now);
+      if (n > 0) return n;
+    }
+    // (2) New data, if the receiver's window allows.
+    const n2 = this.#sendNewSegment(now);
+    if (n2 > 0) return n2;
+    // (3) An un-SACKed octet below the highest SACKed one, lost or not, not yet retransmitted.
+    for (const h of holes) {
+      const n = this.#retransmitFirstUnsent(h.start, h.end, now);
+      if (n > 0) return n;
+    }
+    // (4) Rescue retransmission, once per recovery: the highest outstanding un-SACKed segment;
+    // HighRxt stays, RescueRxt = RecoveryPoint.
+    if (this.#rescueRxt === undefined || seqGe(this.sndUna, this.#rescueRxt)) {
+      const high = this.sack.highSacked;
+      let start: Seq | undefined;
+      let end: Seq | undefined;
+      if (high === undefined || seqLt(high, this.sndMax)) {
+        end = this.sndMax;
+        start = seqMax(high ?? this.sndUna, seqAdd(end, -mss));
+      } else {
+        const last = holes[holes.length - 1];
+        if (last !== undefined) {
+          end = last.end;
+          start = seqMax(last.start, seqAdd(end, -mss));
+        }
+      }
+      if (start !== undefined && end !== undefined && seqLt(start, end)) {
+        this.#rescueRxt = this.#recover;
+        return this.#retransmitRange(start, seqDiff(end, start), now, 'rescue');
+      }
+    }
+    return 0;
+  }
+
+  /** Retransmit [start, start + maxLen) (and the FIN right after it, if sent before); returns sequence space sent. */
+  #retransmitRange(start: Seq, maxLen: number, now: number, reason: string): number {
+    const offset = seqDiff(start, this.#sndBufSeq);
+    const room = seqDiff(this.sndMax, start);
+    if (offset < 0 || room <= 0) return 0;
+    const dataLen = Math.max(0, Math.min(maxLen, this.sndBuf.length - offset, room));
+    const fin = this.finSeq !== undefined && seqAdd(start, dataLen) === this.finSeq && room > dataLen;
+    if (dataLen === 0 && !fin) return 0;
+    const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 && offset + dataLen === this.sndBuf.length ? PSH : 0);
+    this.#emit(start, flags, offset, dataLen, now);
+    const n = dataLen + (fin ? 1 : 0);
+    this.rtxq.onSend(start, seqAdd(start, n), now, true);
+    this.#counters.inc(`tcp.tx.retransmit.${reason}`);
+    this.retransmissions++;
+    if (this.timers.rtx === Infinity) this.timers.rtx = now + this.rtt.rto;
+    this.#lastSendAt = now;
+    return n;
+  }
+
+  /** One new segment (NextSeg rule 2): up to SMSS within the peer's window, the FIN with the last data. */
+  #sendNewSegment(now: number): number {
+    if (this.sndNxt !== this.sndMax) return 0;
+    const offset = seqDiff(this.sndNxt, this.#sndBufSeq);
+    const avail = Math.max(0, this.sndBuf.length - offset);
+    const finPending = this.finQueued && this.finSeq === undefined;
+    if (avail === 0 && !finPending) return 0;
+    const len = Math.min(avail, this.mss, Math.max(0, this.sndWnd - seqDiff(this.sndNxt, this.sndUna)));
+    if (len < avail && len < this.mss) return 0;
+    const withFin = finPending && len === avail;
+    if (len === 0 && !withFin) return 0;
+    const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
+    this.#emit(this.sndNxt, flags, offset, len, now);
+    const n = len + (withFin ? 1 : 0);
+    const end = seqAdd(this.sndNxt, n);
+    this.rtxq.onSend(this.sndNxt, end, now, false);
+    this.bytesSent += len;
+    if (withFin) this.finSeq = seqAdd(this.#sndBufSeq, this.sndBuf.length);
+    this.sndNxt = end;
+    this.sndMax = end;
+    if (this.timers.rtx === Infinity) this.timers.rtx = now + this.rtt.rto;
+    this.timers.persist = Infinity;
+    this.#lastSendAt = now;
+    return n;
   }
 
   /** Seventh and eighth steps: queue text, then a FIN in sequence. */
@@ -1036,6 +1486,8 @@ export class TcpConnection implements FourTuple {
         // Out of order: keep it (bounded by the window and a segment count) and ACK at once
         // so the sender sees a duplicate ACK (RFC 5681 §4.2, RFC 9293 §3.10.7.4).
         c.inc('tcp.rx.outOfOrder');
+        const segEnd = seqAdd(segSeq, payload.length);
+        if (this.rcvBuf.covers(segSeq, segEnd)) this.#noteDsack(segSeq, segEnd);
         if (!this.rcvBuf.insertOutOfOrder(segSeq, Buffer.from(payload))) c.inc('tcp.rx.outOfOrderDropped');
         this.#ackNow = true;
       }
@@ -1056,6 +1508,13 @@ export class TcpConnection implements FourTuple {
       this.#oooFin = undefined;
       this.#processFin(now);
     }
+  }
+
+  /** Duplicate data [left, right) arrived: the next ACK carries it as a D-SACK block (RFC 2883 §4). */
+  #noteDsack(left: Seq, right: Seq): void {
+    if (!this.sackOk) return;
+    this.#dsack = { left, right };
+    this.#ackNow = true;
   }
 
   /** Eighth step: the FIN is in sequence (RFC 9293 §3.10.7.4 eighth). */
@@ -1146,22 +1605,47 @@ export class TcpConnection implements FourTuple {
         if (this.cc.cwnd < before) c.inc('tcp.cwnd.idleRestart');
         this.#lastSendAt = now;
       }
-      for (;;) {
-        const flight = seqDiff(this.sndNxt, this.sndUna);
+      if (this.#sackRecovery) sent = this.#sackRecoveryOutput(now);
+      for (; !this.#sackRecovery; ) {
+        // Go-back-N after an RTO skips what the scoreboard shows SACKed (no retransmission storm).
+        let retransmission = seqLt(this.sndNxt, this.sndMax);
+        let capped = false;
+        if (retransmission && !this.sack.empty) {
+          const b = this.sack.blockAt(this.sndNxt);
+          if (b !== undefined) {
+            this.sndNxt = seqMin(b.end, this.sndMax);
+            c.inc('tcp.tx.skippedSacked');
+            continue;
+          }
+        }
+        const outstanding = seqDiff(this.sndNxt, this.sndUna);
+        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe); otherwise
+        // FlightSize as RFC 5681 / RFC 3042 count it.
+        const flight = this.sack.empty || !retransmission ? outstanding : outstanding - this.sack.sackedBetween(this.sndUna, this.sndNxt);
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+        const lt = this.#dupAcks > 0 && this.#dupAcks < DUP_THRESH && !this.#newRenoRecovery && !retransmission ? this.#dupAcks * this.mss : 0;
         const offset = seqDiff(this.sndNxt, this.#sndBufSeq);
         const avail = Math.max(0, this.sndBuf.length - offset);
-        const usable = Math.min(this.sndWnd, this.cc.cwnd) - flight;
-        const len = Math.min(avail, this.mss, Math.max(0, usable));
+        const usable = Math.floor(Math.min(this.sndWnd - outstanding, this.cc.cwnd + lt - flight));
+        let len = Math.min(avail, this.mss, Math.max(0, usable));
+        if (retransmission && !this.sack.empty) {
+          const nb = this.sack.nextSackedAfter(this.sndNxt);
+          if (nb !== undefined && seqLt(nb, this.sndMax) && seqDiff(nb, this.sndNxt) < len) {
+            len = seqDiff(nb, this.sndNxt);
+            capped = true;
+          }
+        }
         const finPos = seqAdd(this.#sndBufSeq, this.sndBuf.length);
         const withFin = this.finQueued && offset + len === this.sndBuf.length && seqLe(this.sndNxt, finPos) && seqAdd(this.sndNxt, len) === finPos;
         if (len === 0 && !withFin) break;
-        if (len > 0 && len < this.mss && !withFin && !force && !this.#mayPartial(len, avail, flight)) {
+        if (len > 0 && len < this.mss && !withFin && !force && !capped && !this.#mayPartial(len, avail, flight)) {
           c.inc(len === avail ? 'tcp.tx.nagleHeld' : 'tcp.tx.swsHeld');
           break;
         }
+        if (lt > 0 && flight + len > this.cc.cwnd) c.inc('tcp.tx.limitedTransmit');
         force = false;
         const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
-        const retransmission = seqLt(this.sndNxt, this.sndMax);
+        retransmission = seqLt(this.sndNxt, this.sndMax);
         this.#emit(this.sndNxt, flags, offset, len, now);
         const end = seqAdd(this.sndNxt, len + (withFin ? 1 : 0));
         this.rtxq.onSend(this.sndNxt, end, now, retransmission);
@@ -1181,6 +1665,7 @@ export class TcpConnection implements FourTuple {
       }
     }
     if (!sent && this.#ackNow && !this.#deferAck) this.#sendAck(now);
+    this.#armTlp(now);
     // The persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight to bring an ACK.
     if (this.#canSendData() && this.timers.persist === Infinity && this.timers.rtx === Infinity && this.sndNxt === this.sndUna) {
       const avail = this.sndBuf.length - seqDiff(this.sndNxt, this.#sndBufSeq);
@@ -1279,10 +1764,18 @@ export class TcpConnection implements FourTuple {
       if (active ? this.#cfg.timestamps : this.tsOk) o.ts = { val: tsVal, ecr: active ? 0 : this.tsRecent };
     } else {
       if (this.tsOk) o.ts = { val: tsVal, ecr: this.tsRecent };
-      if (this.sackOk && flags & ACK && this.rcvBuf.hasOutOfOrder) {
+      if (this.sackOk && flags & ACK && (this.rcvBuf.hasOutOfOrder || this.#dsack !== undefined)) {
+        // RFC 2018 §3: at most 4 blocks, 3 beside timestamps (and what the MTU leaves room for).
         const room = this.pmtu - 40 - len - (this.tsOk ? TS_LEN : 0);
         const max = Math.min(this.tsOk ? 3 : 4, Math.floor((room - 4) / 8));
-        const blocks = this.rcvBuf.sackBlocks(max);
+        const blocks: Array<{ left: Seq; right: Seq }> = [];
+        if (this.#dsack !== undefined && max > 0) {
+          // RFC 2883 §4: the D-SACK block first, once; the usual SACK blocks follow.
+          blocks.push(this.#dsack);
+          this.#dsack = undefined;
+          this.#counters.inc('tcp.tx.dsack');
+        }
+        for (const b of this.rcvBuf.sackBlocks(max - blocks.length)) blocks.push(b);
         if (blocks.length > 0) o.sack = blocks;
       }
     }

@@ -8,6 +8,8 @@ interface OooRange {
   start: Seq;
   end: Seq;
   chunks: Buffer[];
+  /** When it last received a segment (a counter): SACK blocks are reported most recent first. */
+  stamp: number;
 }
 
 /** Bytes for the application plus the out-of-order queue. */
@@ -19,6 +21,7 @@ export class ReceiveBuffer {
   #oooSegments = 0;
   /** The range that received the most recent segment (RFC 2018 §4: reported first). */
   #recent: OooRange | undefined;
+  #stamp = 0;
 
   /** @param capacity the receive buffer size (SO_RCVBUF); @param maxOooSegments the out-of-order queue bound. */
   constructor(
@@ -62,6 +65,7 @@ export class ReceiveBuffer {
     const cur = this.#ooo[i];
     if (cur !== undefined && seqLe(cur.start, start) && seqLe(end, cur.end)) {
       this.#recent = cur;
+      cur.stamp = ++this.#stamp;
       return true;
     }
     if (this.#oooSegments >= this.maxOooSegments) return false;
@@ -85,7 +89,7 @@ export class ReceiveBuffer {
       j++;
     }
     pieces.push(...before, data, ...after);
-    const merged: OooRange = { start: newStart, end, chunks: pieces };
+    const merged: OooRange = { start: newStart, end, chunks: pieces, stamp: ++this.#stamp };
     this.#ooo.splice(i, j - i, merged);
     this.#oooSegments += pieces.length;
     this.#recent = merged;
@@ -112,17 +116,23 @@ export class ReceiveBuffer {
 
   /**
    * SACK blocks for our ACKs (RFC 2018 §4): the block holding the most recently received segment
-   * first, then the others in ascending order, at most `max`.
+   * first, then "the most recently reported SACK blocks" — the others by recency of their last
+   * segment, newest first (the RFC's page 8–9 examples) — at most `max`.
    */
   sackBlocks(max: number): Array<{ left: Seq; right: Seq }> {
     const out: Array<{ left: Seq; right: Seq }> = [];
-    if (max <= 0) return out;
-    if (this.#recent !== undefined && this.#ooo.includes(this.#recent)) out.push({ left: this.#recent.start, right: this.#recent.end });
-    for (const r of this.#ooo) {
+    if (max <= 0 || this.#ooo.length === 0) return out;
+    const byRecency = this.#ooo.length === 1 ? this.#ooo : [...this.#ooo].sort((x, y) => y.stamp - x.stamp);
+    for (const r of byRecency) {
       if (out.length >= max) break;
-      if (r !== this.#recent) out.push({ left: r.start, right: r.end });
+      out.push({ left: r.start, right: r.end });
     }
     return out;
+  }
+
+  /** True if [start, end) is entirely held out of order already (a duplicate: D-SACK, RFC 2883). */
+  covers(start: Seq, end: Seq): boolean {
+    return this.#ooo.some((r) => seqLe(r.start, start) && seqLe(end, r.end));
   }
 
   /** Out-of-order blocks held, each with a hole before it. */

@@ -14,13 +14,23 @@ export interface SentSegment {
   retransmitted: boolean;
   /** Reserved for the SACK scoreboard: the peer has SACKed the whole range. */
   sacked: boolean;
-  /** Reserved for loss detection: deemed lost, to be retransmitted. */
+  /** Deemed lost again after a retransmission (see the connection's lost-retransmission check). */
   lost: boolean;
+  /** Transmission order (increases with every send): "sent after" without clock ties (RFC 8985 §6.2 uses time). */
+  order: number;
 }
 
 /** Segments sent and not yet cumulatively acknowledged, in sequence order. */
 export class RetransmitQueue {
   readonly segments: SentSegment[] = [];
+  #order = 0;
+  /** The most recently sent record that a cumulative ACK removed (RACK's delivered segment, RFC 8985 §6.2). */
+  lastDelivered: SentSegment | undefined;
+
+  /** The transmission order of the latest send. */
+  get lastOrder(): number {
+    return this.#order;
+  }
 
   /**
    * Record a transmission of [start, end). A range overlapping recorded ones (a retransmission)
@@ -29,7 +39,7 @@ export class RetransmitQueue {
   onSend(start: Seq, end: Seq, now: number, retransmitted: boolean): void {
     const last = this.segments[this.segments.length - 1];
     if (last === undefined || seqGe(start, last.end)) {
-      this.segments.push({ start, end, sentAt: now, retransmitted, sacked: false, lost: false });
+      this.segments.push({ start, end, sentAt: now, retransmitted, sacked: false, lost: false, order: ++this.#order });
       return;
     }
     for (const s of this.segments) {
@@ -38,9 +48,10 @@ export class RetransmitQueue {
         s.retransmitted = true;
         s.sentAt = now;
         s.lost = false;
+        s.order = ++this.#order;
       }
     }
-    if (seqGt(end, last.end)) this.segments.push({ start: last.end, end, sentAt: now, retransmitted: true, sacked: false, lost: false });
+    if (seqGt(end, last.end)) this.segments.push({ start: last.end, end, sentAt: now, retransmitted: true, sacked: false, lost: false, order: ++this.#order });
   }
 
   /**
@@ -53,6 +64,7 @@ export class RetransmitQueue {
     for (const s of this.segments) {
       if (seqLe(s.end, ack)) {
         if (!s.retransmitted) sampleSentAt = s.sentAt;
+        if (this.lastDelivered === undefined || s.order > this.lastDelivered.order) this.lastDelivered = s;
         n++;
       } else {
         if (seqLt(s.start, ack)) s.start = ack;
@@ -66,6 +78,7 @@ export class RetransmitQueue {
   /** Forget everything (after an RTO, go-back-N resends and re-records). */
   clear(): void {
     this.segments.length = 0;
+    this.lastDelivered = undefined;
   }
 
   /** Bytes of sequence space recorded from `from` on. */

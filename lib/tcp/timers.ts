@@ -15,10 +15,14 @@ export class ConnectionTimers {
   keepAlive = Infinity;
   /** FIN-WAIT-2 lifetime of an orphaned connection. */
   finWait2 = Infinity;
+  /** Tail loss probe (RFC 8985 §7): PTO. */
+  tlp = Infinity;
+  /** RACK reordering-window timer (RFC 8985 §6.2 step 5). */
+  rack = Infinity;
 
   /** The earliest armed deadline, or Infinity. */
   next(): number {
-    return Math.min(this.rtx, this.persist, this.delack, this.keepAlive, this.finWait2);
+    return Math.min(this.rtx, this.persist, this.delack, this.keepAlive, this.finWait2, this.tlp, this.rack);
   }
 
   /** Stop them all. */
@@ -28,5 +32,7 @@ export class ConnectionTimers {
     this.delack = Infinity;
     this.keepAlive = Infinity;
     this.finWait2 = Infinity;
+    this.tlp = Infinity;
+    this.rack = Infinity;
   }
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { type CongestionControl, RenoCongestionControl } from '../../lib/tcp/congestion.js';
+import { type CongestionControl, NewRenoCongestionControl } from '../../lib/tcp/congestion.js';
 import { IsnGenerator } from '../../lib/tcp/isn.js';
 import { ReceiveBuffer } from '../../lib/tcp/receive-buffer.js';
 import { RetransmitQueue } from '../../lib/tcp/retransmit-queue.js';
@@ -91,22 +91,29 @@ t.test('RttEstimator: RFC 6298 §2 formulas, bounds, backoff', async (t) => {
   t.equal(r.rto, 200 > r.srtt! + 4 * r.rttvar ? 200 : Math.round(r.srtt! + 4 * r.rttvar), 'backoff cleared by a sample');
 });
 
-t.test('Reno (RFC 5681): IW10, slow start, congestion avoidance, fast recovery, RTO', async (t) => {
-  const c: CongestionControl = new RenoCongestionControl(10);
+t.test('NewReno (RFC 5681 + RFC 3465): IW10, ABC slow start, congestion avoidance, recovery, RTO', async (t) => {
+  const c: CongestionControl = new NewRenoCongestionControl(10);
   c.init(1000, 0);
   t.equal(c.cwnd, 10_000);
   c.onAck({ acked: 3000, flight: 10_000, mss: 1000, now: 0, srtt: 10 });
-  t.equal(c.cwnd, 11_000, 'slow start: +min(acked, SMSS) (ABC L=1)');
+  t.equal(c.cwnd, 12_000, 'slow start: +min(acked, 2 SMSS) (RFC 3465 ABC, L = 2)');
+  c.onAck({ acked: 1000, flight: 10_000, mss: 1000, now: 0, srtt: 10 });
+  t.equal(c.cwnd, 13_000, 'one segment acked: +1 SMSS');
   c.enterRecovery(11_000, 1000, 0);
-  t.same([c.ssthresh, c.cwnd, c.inRecovery], [5500, 8500, true]);
+  t.same([c.ssthresh, c.cwnd, c.inRecovery], [5500, 5500, true], 'ssthresh = FlightSize/2, cwnd = ssthresh');
+  c.inflate(3000, 1000);
   c.onDupAckInRecovery(1000);
-  t.equal(c.cwnd, 9500);
+  t.equal(c.cwnd, 9500, 'NewReno inflation: +3 SMSS, +1 SMSS per further duplicate');
   c.exitRecovery(1000);
   t.same([c.cwnd, c.inRecovery], [5500, false]);
   for (let i = 0; i < 5; i++) c.onAck({ acked: 1100, flight: 5500, mss: 1000, now: 0, srtt: 10 });
   t.equal(c.cwnd, 6500, 'congestion avoidance: +1 SMSS per cwnd of ACKed bytes');
   c.onRto(6000, 1000);
   t.same([c.ssthresh, c.cwnd], [3000, 1000]);
+  c.onRto(6000, 1000, 0, true);
+  t.same([c.ssthresh, c.cwnd], [3000, 1000], 'a repeated timeout keeps ssthresh (RFC 5681 §3.1 note)');
+  c.onAck({ acked: 3000, flight: 1000, mss: 1000, now: 0, srtt: 10 });
+  t.equal(c.cwnd, 2000, 'after an RTO, ABC L = 1 SMSS (RFC 3465 §2.3)');
 });
 
 t.test('SYN cookies: round trip, MSS table, forged and stale cookies', async (t) => {

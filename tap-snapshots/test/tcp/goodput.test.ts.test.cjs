@@ -1,0 +1,45 @@
+/* IMPORTANT
+ * This snapshot file is auto-generated, but designed for humans.
+ * It should be checked into source control and tracked carefully.
+ * Re-generate by setting TAP_SNAPSHOT=1 and running tests.
+ * Make sure to inspect the output below.  Do not ignore changes!
+ */
+'use strict'
+exports[`test/tcp/goodput.test.ts > TAP > 2 MiB transfers over 20 ms RTT, 100 Mbit/s bottleneck: byte-exact; goodput table (Mbit/s) > goodput table 1`] = `
+cubic+sack (default: RFC 6675 + RACK-TLP) — goodput Mbit/s (RTO retransmissions / all retransmissions)
+            loss              8K             64K            256K              1M
+            0.0%      2.30 (0/0)     23.56 (0/0)     59.92 (0/0)  43.24 (0/1059)
+            0.5%      2.26 (0/6)     19.78 (0/9)     50.84 (0/7)  43.02 (0/1009)
+            1.0%     2.22 (0/15)    13.62 (0/15)    37.12 (0/14)    55.55 (0/54)
+            2.0%     2.12 (0/38)     6.27 (0/35)     7.07 (0/31)     8.18 (0/30)
+            5.0%     1.54 (8/75)     3.04 (0/80)     3.43 (0/80)     3.43 (0/80)
+           10.0%   0.76 (30/178)   1.31 (12/160)   1.38 (10/166)   1.38 (10/166)
+
+cubic+sack, RFC 6675 only (no RACK-TLP) — goodput Mbit/s (RTO retransmissions / all retransmissions)
+            loss              8K             64K            256K              1M
+            0.0%      2.30 (0/0)     23.56 (0/0)     59.92 (0/0) 21.73 (535/842)
+            0.5%      2.25 (0/6)     19.78 (0/9)     50.84 (0/7) 16.98 (525/825)
+            1.0%     2.20 (0/15)    13.62 (0/15)    37.12 (0/14)    55.55 (0/54)
+            2.0%     2.09 (0/30)     5.96 (0/37)     7.04 (0/34)     7.94 (0/31)
+            5.0%    1.42 (17/85)    2.39 (10/89)   2.38 (15/100)    2.47 (13/99)
+           10.0%   0.51 (70/180)   0.85 (65/170)   1.19 (43/156)   1.19 (43/156)
+
+newreno+sack — goodput Mbit/s (RTO retransmissions / all retransmissions)
+            loss              8K             64K            256K              1M
+            0.0%      2.30 (0/0)     23.56 (0/0)     59.92 (0/0)   59.49 (0/264)
+            0.5%      2.19 (0/6)     10.59 (0/9)     44.86 (0/5)   50.84 (0/434)
+            1.0%     2.09 (0/14)     7.88 (0/11)    11.78 (0/11)    46.35 (0/51)
+            2.0%     1.81 (1/33)     4.88 (0/32)     4.47 (0/39)     4.47 (0/39)
+            5.0%     1.38 (3/77)     2.47 (0/76)     2.68 (0/80)     2.63 (1/83)
+           10.0%   0.79 (28/166)   1.08 (19/171)   1.00 (20/176)   1.00 (20/176)
+
+cubic, no sack (NewReno recovery, RFC 6582) — goodput Mbit/s (RTO retransmissions / all retransmissions)
+            loss              8K             64K            256K              1M
+            0.0%      2.30 (0/0)     23.56 (0/0)     59.92 (0/0) 11.05 (842/864)
+            0.5%      2.21 (0/6)     14.61 (0/6)     46.35 (0/4) 10.95 (711/720)
+            1.0%     2.15 (0/11)     13.73 (0/8)     9.23 (0/13) 10.69 (492/505)
+            2.0%     1.76 (7/36)     4.62 (3/28)     6.19 (4/27)     7.21 (0/32)
+            5.0%    1.02 (42/81)    2.54 (11/82)    2.58 (23/94)    2.58 (23/94)
+           10.0%  0.39 (122/191)   0.78 (90/189)   0.78 (90/189)   0.78 (90/189)
+
+`
