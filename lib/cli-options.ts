@@ -13,10 +13,14 @@ export const USAGE = `Usage: tapstack [options]
   --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
                       (default: the tap's MTU)
   --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark)
-  --trace             one line per packet on stderr
+  --trace             one line per packet on stderr (relative TCP numbers, TCP state changes)
+  --explain           --trace, with one or two plain sentences under each packet on what it
+                      is and why its numbers are what they are
+  --lang LANG         language of --explain: en (default) or zh
   --loss P            drop each frame with probability P (0..1) between tap and stack
   --delay MS          delay each frame by MS milliseconds between tap and stack
   --seed N            seed for --loss/--delay (default: random)
+  --cc NAME           TCP congestion control: cubic (RFC 9438, default) or newreno
   --port N            HTTP port of the web server (default 80; 0 turns it off)
   --root DIR          directory the web server serves (default: the bundled teaching site)
   --keepalive-timeout MS
@@ -39,9 +43,14 @@ export type CliConfig = {
   pathMtu: number | undefined;
   pcap: string | undefined;
   trace: boolean;
+  /** Explanations under each traced packet (implies trace). */
+  explain: boolean;
+  lang: 'en' | 'zh';
   loss: number;
   delayMs: number;
   seed: number | undefined;
+  /** TCP congestion control: 'cubic' (default) or 'newreno'. */
+  cc: 'cubic' | 'newreno';
   httpPort: number;
   root: string | undefined;
   keepAliveTimeoutMs: number;
@@ -70,9 +79,12 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'path-mtu': { type: 'string' },
         pcap: { type: 'string' },
         trace: { type: 'boolean', default: false },
+        explain: { type: 'boolean', default: false },
+        lang: { type: 'string', default: 'en' },
         loss: { type: 'string', default: '0' },
         delay: { type: 'string', default: '0' },
         seed: { type: 'string' },
+        cc: { type: 'string', default: 'cubic' },
         port: { type: 'string', default: '80' },
         root: { type: 'string' },
         'keepalive-timeout': { type: 'string', default: '5000' },
@@ -90,6 +102,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
   const hostText = values['host-ip'];
   const host = hostText === 'none' ? null : cidr('--host-ip', hostText);
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
+  if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
+  if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
   return {
     tap: values.tap,
     ip: own.ip,
@@ -99,10 +113,13 @@ export function parseCliArgs(argv: string[]): CliConfig {
     hostIpText: host === null ? null : hostText,
     pathMtu: values['path-mtu'] === undefined ? undefined : int('--path-mtu', values['path-mtu'], 68, 65535),
     pcap: values.pcap,
-    trace: values.trace,
+    trace: values.trace || values.explain,
+    explain: values.explain,
+    lang: values.lang,
     loss: num('--loss', values.loss, 0, 1),
     delayMs: num('--delay', values.delay, 0, 60_000),
     seed: values.seed === undefined ? undefined : int('--seed', values.seed, 0, 0xffffffff),
+    cc: values.cc,
     httpPort: int('--port', values.port, 0, 65535),
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),

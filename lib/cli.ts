@@ -11,9 +11,11 @@ import type { Link } from './link/link.js';
 import { TapLink } from './link/tap-link.js';
 import { PcapLink } from './link/pcap-writer.js';
 import { TracerLink } from './link/tracer.js';
+import { TraceNarrator } from './explain/index.js';
 import { FaultLink } from './link/fault-link.js';
 import { Stack } from './stack.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
+import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, type Socket } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
@@ -75,7 +77,10 @@ export async function main(argv: string[]): Promise<number> {
     const faultRng = config.seed === undefined ? rng : new SeededRng(config.seed);
     link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs });
   }
-  if (config.trace) link = new TracerLink(link, process.stderr, { clock });
+  // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
+  const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
+  const narrator = new TraceNarrator({ clock, explain: config.explain, lang: config.lang, timeWaitMs, ...(config.pathMtu !== undefined ? { pathMtu: Math.min(config.pathMtu, tap.mtu) } : { pathMtu: tap.mtu }) });
+  if (config.trace) link = new TracerLink(link, process.stderr, { clock, narrator });
 
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
@@ -83,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
-  const tcp = new TcpLayer(stack);
+  const tcp = new TcpLayer(stack, { congestionControl: config.cc });
   startServices(stack, tcp);
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {

@@ -1,5 +1,6 @@
 // A Link decorator that prints one line per frame in both directions (the CLI's --trace):
-// `RX`/`TX`, an optional timestamp from the Clock, then the format.ts summary.
+// `RX`/`TX`, an optional timestamp from the Clock, then the format.ts summary — or, with a
+// narrator (teaching mode, lib/explain), whatever lines the narrator makes of each frame.
 import type { Clock } from '../clock.js';
 import { formatFrame, type FormatOptions } from '../wire/format.js';
 import type { Link } from './link.js';
@@ -7,10 +8,24 @@ import type { Link } from './link.js';
 /** Where trace lines go: a callback, or a writable stream (a newline is appended). */
 export type TraceSink = ((line: string) => void) | { write(chunk: string): unknown };
 
+/**
+ * Turns frames into trace lines (lib/explain's TraceNarrator: relative numbers, TCP states,
+ * explanations). `stamp` is the line prefix (`0.001234 ` or '').
+ */
+export interface FrameNarrator {
+  frame(dir: 'RX' | 'TX', frame: Buffer, stamp: string): string[];
+  /** Called once by the tracer: where lines that come later (a timer's) go, and their stamp. */
+  attach?(emit: (line: string) => void, stamp: () => string): void;
+  /** The tracer is closing: stop timers. */
+  close?(): void;
+}
+
 /** Options of `TracerLink`. */
 export interface TracerOptions extends FormatOptions {
   /** When given, each line starts with seconds since the tracer was created (`0.001234`). */
   clock?: Clock;
+  /** Replaces the one-line summary with the narrator's lines. */
+  narrator?: FrameNarrator;
 }
 
 /** Wraps a Link and reports every frame sent and received to a sink, then passes it on unchanged. */
@@ -25,6 +40,7 @@ export class TracerLink implements Link {
     this.#opts = opts;
     this.#start = opts.clock?.now() ?? 0;
     this.#emit = typeof sink === 'function' ? sink : (line) => void sink.write(line + '\n');
+    opts.narrator?.attach?.(this.#emit, () => this.#stamp());
   }
 
   get mac(): Buffer {
@@ -48,12 +64,21 @@ export class TracerLink implements Link {
   }
 
   close(): Promise<void> {
+    this.#opts.narrator?.close?.();
     return this.#inner.close();
   }
 
-  #trace(dir: 'RX' | 'TX', frame: Buffer): void {
+  #stamp(): string {
     const clock = this.#opts.clock;
-    const ts = clock === undefined ? '' : `${((clock.now() - this.#start) / 1000).toFixed(6)} `;
-    this.#emit(`${ts}${dir} ${formatFrame(frame, this.#opts)}`);
+    return clock === undefined ? '' : `${((clock.now() - this.#start) / 1000).toFixed(6)} `;
+  }
+
+  #trace(dir: 'RX' | 'TX', frame: Buffer): void {
+    const narrator = this.#opts.narrator;
+    if (narrator !== undefined) {
+      for (const line of narrator.frame(dir, frame, this.#stamp())) this.#emit(line);
+      return;
+    }
+    this.#emit(`${this.#stamp()}${dir} ${formatFrame(frame, this.#opts)}`);
   }
 }

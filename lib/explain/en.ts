@@ -1,0 +1,99 @@
+// English phrasing of teaching mode's facts (notes.ts): one or two plain sentences per fact.
+import type { AckPart, End, Phrasebook } from './notes.js';
+
+const role = (e: End): string => `the ${e.role} (${e.who})`;
+const Role = (e: End): string => `The ${e.role} (${e.who})`;
+const secs = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+const ms = (v: number): string => (v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
+const pkt = (no: number | undefined): string => (no === undefined ? '' : ` (#${no})`);
+
+function part(p: AckPart): string {
+  if (p.kind === 'syn') return `1 for the SYN${pkt(p.no)}`;
+  if (p.kind === 'fin') return `1 for the FIN${pkt(p.no)}`;
+  return `${p.len} bytes${p.what !== undefined ? ` of "${p.what}"` : ''}${pkt(p.no)}`;
+}
+
+function parts(ps: AckPart[]): string {
+  if (ps.length <= 4) return ps.map(part).join(' + ');
+  const bytes = ps.reduce((t, p) => t + p.len, 0);
+  return `${part(ps[0]!)} + … + ${part(ps[ps.length - 1]!)} (${ps.length} segments, ${bytes} bytes in all)`;
+}
+
+/** The English table. */
+export const en: Phrasebook = {
+  arpRequest: (n) => `ARP request, broadcast to every host on the link: ${n.asker} needs the MAC address of ${n.target} before it can send it an IP packet.`,
+  arpGratuitous: (n) => `Gratuitous ARP: ${n.ip} announces its own MAC address, so neighbours update their caches (and anyone else using ${n.ip} would notice).`,
+  arpReply: (n) => `ARP reply, sent only to the asker: ${n.ip} is at ${n.mac}. ${n.to} caches this, so its next packets need no ARP.`,
+  echoRequest: (n) =>
+    `ping: ICMP echo request id=${n.id} seq=${n.seq} from ${n.from} with ${n.data} bytes of data; the IP packet is 20 (IP header) + 8 (ICMP header) + ${n.data} = ${n.ipLen} bytes${n.df ? ', with DF (Don\'t Fragment) set: no router may cut it into fragments' : ''}.`,
+  dfFits: (n) => `${n.ipLen} ≤ ${n.mtu}, the path MTU: it fits, so it is delivered whole.`,
+  dfTooBig: (n) => `${n.ipLen} > ${n.mtu}, the path MTU, and DF forbids fragmenting it: it will be dropped and answered with ICMP "fragmentation needed".`,
+  echoReply: (n) => `Echo reply from ${n.from}${n.request !== undefined ? ` to #${n.request}` : ''}, carrying the same ${n.data} bytes back${n.rttMs !== undefined ? `; round trip ${ms(n.rttMs)}` : ''}.`,
+  fragNeeded: (n) =>
+    `ICMP type 3 code 4, "fragmentation needed and DF set", from ${n.from}: the ${n.quotedLen}-byte packet${pkt(n.request)} is larger than the next hop's MTU of ${n.mtu} and DF forbids cutting it, so it was dropped. The sender learns the path MTU: the largest ping payload that fits is ${n.mtu} − 20 − 8 = ${n.maxPayload} bytes.`,
+  unreachable: (n) =>
+    n.what === 'port'
+      ? `ICMP port unreachable from ${n.from}: nothing listens on ${n.about} (UDP has no connection to refuse, so ICMP says it).`
+      : `ICMP ${n.what} unreachable from ${n.from}${n.about !== '' ? ` about ${n.about}` : ''}: the packet could not be delivered.`,
+  fragment: (n) => `An IP fragment of datagram id=${n.id}: ${n.len} bytes at offset ${n.offset}${n.more ? ', MF (more fragments follow)' : ', the last one'}; the receiver puts the pieces back together before handing them up.`,
+  udp: (n) => `UDP datagram of ${n.len} bytes to port ${n.port}${n.service !== undefined ? ` (${n.service})` : ''}: no connection, no sequence numbers, no retransmission — each datagram stands alone.`,
+  ipv6: () => `IPv6 (the host's own neighbour/router chatter); tapstack speaks IPv4 only and drops it.`,
+  malformed: (n) => `Could not be read (${n.reason}).`,
+
+  syn: (n) =>
+    `Handshake 1/3: ${role(n.from)} asks to open a connection. Its initial sequence number is random (${n.isn}); the trace counts from it, so it shows as Seq=0, and the SYN itself uses up that one number: the first data byte will be Seq=1.`,
+  synOptions: (n) => {
+    const o: string[] = [];
+    if (n.mss !== undefined) o.push(`MSS=${n.mss} (it accepts segments of up to ${n.mss} data bytes: ${n.mss + 40} MTU − 20 IP − 20 TCP)`);
+    if (n.sackOk) o.push('SACK_PERM (it understands selective acknowledgements)');
+    if (n.ts) o.push('TSval/TSecr (timestamps, 12 bytes in every later segment, to measure round trips)');
+    if (n.wscale !== undefined) o.push(`WS=${2 ** Math.min(n.wscale, 14)} (multiply its later windows by 2^${n.wscale})`);
+    return o.length === 0 ? 'No options.' : `Options: ${o.join('; ')}.`;
+  },
+  synAck: (n) => `Handshake 2/3: ${role(n.from)} accepts and sends its own SYN: its own random ISN (${n.isn}) shows as Seq=0 and this SYN also uses up one number.`,
+  mssChosen: (n) =>
+    `Each side announced its MSS (${n.theirs} and ${n.mine}); each sends at most the other's, here ${n.mss} bytes per segment${n.ts ? `, of which timestamps take 12: ${n.data} bytes of data` : ''}.`,
+  handshakeDone: (n) => `Handshake 3/3: with this ACK both sides know both ISNs; the connection is ESTABLISHED.${n.data ? ' This ACK already carries the first data.' : ' No data yet, so Len=0.'}`,
+
+  data: (n) =>
+    `${n.len} bytes of data${n.what !== undefined ? `: "${n.what}"` : ''} from ${role(n.from)}, bytes ${n.first}–${n.last} of its stream${n.firstData ? ' (they start at 1 because the SYN used 0)' : ''}; its next segment will start at Seq=${n.next} = ${n.first} + ${n.len}.`,
+  push: () => 'PSH: the sender has nothing more queued for now — the receiver should hand the data to the application at once.',
+  fullSized: (n) =>
+    `A full-sized segment: the message is longer than one segment may carry, so TCP cuts it into pieces of ${n.len} bytes${n.ts ? ` (${n.len} = MSS ${n.mss} − 12 bytes of timestamp option)` : ` (the MSS)`}.`,
+  windowScaled: (n) => `Win=${n.win} is scaled: × 2^${n.shift} (window scale option in the SYNs) = ${n.bytes} bytes may be sent before waiting for an ACK.`,
+  zeroWindow: () => 'Zero window: the receiver\'s buffer is full; the sender must stop and probe until the window opens.',
+  windowUpdate: (n) => `Window update: same ACK, new window — the receiver has room for ${n.bytes} bytes now.`,
+  keepAlive: () => 'A keep-alive probe: one byte below what the peer already acknowledged, to check that the idle connection is still there; the peer answers with a duplicate ACK.',
+
+  ack: (n) => {
+    if (n.parts === undefined) return `Ack=${n.ack}: everything before byte ${n.ack} has arrived (${n.ack - n.base} more than the last ACK said); the next byte expected is ${n.ack}.`;
+    const sum = `Ack=${n.ack} = ${n.base} + ${parts(n.parts)}`;
+    const fin = n.parts.some((p) => p.kind === 'fin') ? ' A FIN consumes one sequence number, like a SYN.' : '';
+    return `${sum}: the next byte expected.${fin}${n.needed ? ' It tells the sender the data arrived; without it, the sender would resend.' : ''}`;
+  },
+  dupAck: (n) =>
+    `Duplicate ACK #${n.count}: Ack=${n.ack} again, so something after byte ${n.ack} arrived while byte ${n.ack} itself is still missing.${n.count === 3 ? ' Three duplicates: the sender resends the missing segment now (fast retransmit) instead of waiting for its timer.' : ''}`,
+  sack: (n) =>
+    `SACK ${n.blocks.map((b) => `${b.left}–${b.right}`).join(', ')}: these bytes arrived beyond ${n.holes.length > 1 ? 'the holes' : 'the hole'}, so only ${n.holes.map((h) => `${h.from}–${h.to}`).join(' and ')} ${n.holes.length > 1 ? 'need' : 'needs'} resending (selective acknowledgement).`,
+  dsack: (n) => `D-SACK ${n.left}–${n.right}: that block is at or below the ACK: it reports bytes that arrived twice — a retransmission that was not needed.`,
+  outOfOrder: (n) => `A hole: byte ${n.expected} was expected but this segment starts at ${n.got}; bytes ${n.expected}–${n.got - 1} were lost or delayed, so the receiver keeps this one aside and repeats its ACK.`,
+  retransmission: (n) => {
+    const of = `${n.len > 0 ? `bytes ${n.seq}–${n.seq + n.len - 1}` : 'the same segment'}${n.of !== undefined ? `, first sent as #${n.of}` : ''}`;
+    if (n.why === 'dupAcks') return `Retransmission of ${of}: fast retransmit after ${n.dupAcks} duplicate ACKs, without waiting for the timer.`;
+    if (n.why === 'sack') return `Retransmission of ${of}: the receiver's SACK blocks show later data arrived, so this hole is filled at once (fast retransmit, SACK recovery).`;
+    return `Retransmission of ${of}: no ACK came${n.afterMs !== undefined ? ` within ${ms(n.afterMs)}` : ''}, so the retransmission timer (RTO) fired and the segment is sent again.`;
+  },
+  fin: (n) =>
+    n.merged
+      ? `FIN together with the ACK of the peer's FIN: ${role(n.from)} has no more to send either, so the close takes three segments instead of four. The FIN uses number ${n.seq}; the peer will answer Ack=${n.seq + 1}.`
+      : n.second
+        ? `FIN: ${role(n.from)} has no more data either and closes its side too — segments 3 and 4 of the four-way close. The FIN uses number ${n.seq}; the peer will answer Ack=${n.seq + 1}.`
+        : `FIN: ${role(n.from)} has no more data to send${n.idleMs !== undefined ? ` (after ${secs(n.idleMs)} idle${n.from.role === 'server' ? ', the keep-alive timeout' : ''})` : ''} and closes its direction first. A FIN consumes one sequence number (${n.seq}), so the peer will acknowledge it with Ack=${n.seq + 1}.`,
+  finInTimeWait: (n) =>
+    `The same FIN again: the last ACK must have been lost, so the peer is still waiting in LAST-ACK. This is what TIME-WAIT is for: ${role(n.end)} still remembers the connection, acknowledges the FIN once more, and starts its ${secs(n.ms)} over.`,
+  rst: (n) => (n.refused ? `RST: nothing listens on that port at ${n.from.who}: the connection is refused.` : `RST from ${role(n.from)}: the connection is aborted at once; no FIN exchange, no TIME-WAIT.`),
+
+  timeWait: (n) =>
+    `${Role(n.end)} closed first, so it waits in TIME-WAIT for 2×MSL = ${secs(n.ms)}${n.local ? '' : ' (its own timer; Linux uses 60 s)'}: if the last ACK is lost, the peer's resent FIN can still be answered, and stray old segments die out before these ports are reused.`,
+  timeWaitOver: (n) => `${secs(n.ms)} of TIME-WAIT are over: the connection is forgotten.`,
+};

@@ -1,0 +1,98 @@
+// 教学模式的中文说法（简体）：与 en.ts 同一张表，同一批事实（notes.ts），每条一两句话。
+import type { AckPart, End, Phrasebook } from './notes.js';
+
+const roleName = (e: End): string => `${e.role === 'client' ? '客户端' : '服务器'}（${e.who}）`;
+const secs = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} 秒`;
+const ms = (v: number): string => (v < 10 ? `${v.toFixed(1)} 毫秒` : `${Math.round(v)} 毫秒`);
+const pkt = (no: number | undefined): string => (no === undefined ? '' : `（#${no}）`);
+
+function part(p: AckPart): string {
+  if (p.kind === 'syn') return `SYN 占用的 1${pkt(p.no)}`;
+  if (p.kind === 'fin') return `FIN 占用的 1${pkt(p.no)}`;
+  return `${p.len} 字节${p.what !== undefined ? `（“${p.what}”）` : ''}${pkt(p.no)}`;
+}
+
+function parts(ps: AckPart[]): string {
+  if (ps.length <= 4) return ps.map(part).join(' + ');
+  const bytes = ps.reduce((t, p) => t + p.len, 0);
+  return `${part(ps[0]!)} + … + ${part(ps[ps.length - 1]!)}（共 ${ps.length} 个报文段，${bytes} 字节）`;
+}
+
+/** 中文表。 */
+export const zh: Phrasebook = {
+  arpRequest: (n) => `ARP 请求，广播给链路上所有主机：${n.asker} 要先知道 ${n.target} 的 MAC 地址，才能给它发 IP 包。`,
+  arpGratuitous: (n) => `免费 ARP（gratuitous ARP）：${n.ip} 主动宣告自己的 MAC 地址，邻居据此更新缓存（若有别的主机也在用 ${n.ip}，也会发现冲突）。`,
+  arpReply: (n) => `ARP 应答，只发给提问者：${n.ip} 的 MAC 地址是 ${n.mac}。${n.to} 把它记进 ARP 缓存，之后的包就不用再问了。`,
+  echoRequest: (n) =>
+    `ping：${n.from} 发出 ICMP 回显请求（id=${n.id} seq=${n.seq}），带 ${n.data} 字节数据；IP 包总长 = 20（IP 首部）+ 8（ICMP 首部）+ ${n.data} = ${n.ipLen} 字节${n.df ? '，并设置了 DF（禁止分片）：途中任何路由器都不得把它切成分片' : ''}。`,
+  dfFits: (n) => `${n.ipLen} ≤ 路径 MTU ${n.mtu}：放得下，整包送达。`,
+  dfTooBig: (n) => `${n.ipLen} > 路径 MTU ${n.mtu}，而 DF 又禁止分片：这个包会被丢弃，并回一个 ICMP“需要分片”差错报文。`,
+  echoReply: (n) => `${n.from} 的 ICMP 回显应答${n.request !== undefined ? `（回应 #${n.request}）` : ''}，原样带回 ${n.data} 字节数据${n.rttMs !== undefined ? `；往返时间 ${ms(n.rttMs)}` : ''}。`,
+  fragNeeded: (n) =>
+    `ICMP 类型 3 代码 4，“需要分片但设置了 DF”，来自 ${n.from}：这个 ${n.quotedLen} 字节的包${pkt(n.request)}超过了下一跳的 MTU ${n.mtu}，DF 又不许分片，只能丢弃。发送方由此得知路径 MTU：ping 能带的最大数据量是 ${n.mtu} − 20 − 8 = ${n.maxPayload} 字节。`,
+  unreachable: (n) =>
+    n.what === 'port'
+      ? `${n.from} 回 ICMP 端口不可达：${n.about} 上没有程序在监听（UDP 没有连接可拒绝，只能由 ICMP 告知）。`
+      : `${n.from} 回 ICMP ${n.what === 'protocol' ? '协议' : n.what === 'host' ? '主机' : n.what === 'net' ? '网络' : ''}不可达${n.about !== '' ? `（关于 ${n.about}）` : ''}：这个包无法送达。`,
+  fragment: (n) => `IP 分片，属于标识 id=${n.id} 的数据报：偏移 ${n.offset} 处的 ${n.len} 字节${n.more ? '，MF=1（后面还有分片）' : '，这是最后一片'}；接收方先把各片重组，再交给上层。`,
+  udp: (n) => `UDP 数据报，${n.len} 字节，发往端口 ${n.port}${n.service !== undefined ? `（${n.service}）` : ''}：没有连接、没有序列号、也不重传——每个数据报各自独立。`,
+  ipv6: () => 'IPv6 报文（主机自己的邻居发现/路由器请求等）；tapstack 只支持 IPv4，直接丢弃。',
+  malformed: (n) => `无法解析（${n.reason}）。`,
+
+  syn: (n) =>
+    `三次握手第 1 步：${roleName(n.from)}请求建立连接。它的初始序列号（ISN）是随机的（${n.isn}），抓包里按相对序列号从它数起，所以显示 Seq=0；SYN 本身要占用这一个序列号，第一个数据字节将是 Seq=1。`,
+  synOptions: (n) => {
+    const o: string[] = [];
+    if (n.mss !== undefined) o.push(`最大报文段长度 MSS=${n.mss}（每个报文段最多收 ${n.mss} 字节数据：MTU ${n.mss + 40} − 20 IP − 20 TCP）`);
+    if (n.sackOk) o.push('SACK_PERM（支持选择确认 SACK）');
+    if (n.ts) o.push('TSval/TSecr（时间戳选项，之后每个报文段多占 12 字节，用来测往返时间）');
+    if (n.wscale !== undefined) o.push(`WS=${2 ** Math.min(n.wscale, 14)}（窗口缩放：之后通告的窗口要乘以 2^${n.wscale}）`);
+    return o.length === 0 ? '没有选项。' : `选项：${o.join('；')}。`;
+  },
+  synAck: (n) => `三次握手第 2 步：${roleName(n.from)}同意连接，同时发出自己的 SYN：它自己的随机 ISN（${n.isn}）显示为 Seq=0，这个 SYN 同样占用一个序列号。`,
+  mssChosen: (n) =>
+    `双方各自通告了 MSS（${n.theirs} 和 ${n.mine}），发送时以对方的为上限，这里每个报文段最多 ${n.mss} 字节${n.ts ? `，其中时间戳占 12 字节，实际数据 ${n.data} 字节` : ''}。`,
+  handshakeDone: (n) => `三次握手第 3 步：这个 ACK 之后双方都知道了彼此的初始序列号，连接进入 ESTABLISHED。${n.data ? '这个 ACK 已经顺带捎上了第一批数据。' : '还没有数据，所以 Len=0。'}`,
+
+  data: (n) =>
+    `${roleName(n.from)}发来 ${n.len} 字节数据${n.what !== undefined ? `：“${n.what}”` : ''}，是它的字节流中第 ${n.first}–${n.last} 字节${n.firstData ? '（从 1 开始，因为 SYN 占用了 0）' : ''}；下一个报文段将从 Seq=${n.next} = ${n.first} + ${n.len} 开始。`,
+  push: () => 'PSH：发送方暂时没有更多数据了——接收方应立即把数据交给应用程序。',
+  fullSized: (n) =>
+    `满长度报文段：这条消息一个报文段装不下，TCP 把它切成每段 ${n.len} 字节${n.ts ? `（${n.len} = MSS ${n.mss} − 12 字节时间戳选项）` : '（即 MSS）'}。`,
+  windowScaled: (n) => `Win=${n.win} 要按窗口缩放计算：× 2^${n.shift}（SYN 里的窗口缩放选项）= ${n.bytes} 字节，即不等确认最多可发这么多。`,
+  zeroWindow: () => '零窗口：接收方缓冲区满了，发送方必须停下，定期发探测，直到窗口重新打开。',
+  windowUpdate: (n) => `窗口更新：确认号不变，窗口变了——接收方现在能再收 ${n.bytes} 字节。`,
+  keepAlive: () => '保活探测（keep-alive）：序列号比对方已确认的少 1，用来检查空闲的连接是否还在；对方会回一个重复 ACK。',
+
+  ack: (n) => {
+    if (n.parts === undefined) return `Ack=${n.ack}：第 ${n.ack} 字节之前的都收到了（比上一个确认号多 ${n.ack - n.base}），下一个期望的字节是 ${n.ack}。`;
+    const sum = `确认号 Ack=${n.ack} = ${n.base} + ${parts(n.parts)}`;
+    const fin = n.parts.some((p) => p.kind === 'fin') ? 'FIN 和 SYN 一样要占用一个序列号。' : '';
+    return `${sum}，也就是期望收到的下一个字节的序号。${fin}${n.needed ? '它告诉发送方数据已收到；没有它，发送方会重传。' : ''}`;
+  },
+  dupAck: (n) =>
+    `重复 ACK #${n.count}：又是 Ack=${n.ack}，说明第 ${n.ack} 字节之后的数据到了，而第 ${n.ack} 字节本身还没到。${n.count === 3 ? '已经三个重复 ACK：发送方不等超时，立即重传丢失的报文段（快速重传）。' : ''}`,
+  sack: (n) =>
+    `选择确认 SACK ${n.blocks.map((b) => `${b.left}–${b.right}`).join('、')}：空洞之后的这些字节已经收到，只需重传 ${n.holes.map((h) => `${h.from}–${h.to}`).join(' 和 ')}。`,
+  dsack: (n) => `D-SACK ${n.left}–${n.right}：这个块不高于确认号，说明这些字节收到了两次——那次重传其实没有必要。`,
+  outOfOrder: (n) => `出现空洞：期望第 ${n.expected} 字节，这个报文段却从 ${n.got} 开始；第 ${n.expected}–${n.got - 1} 字节丢了或晚到，接收方先把它存起来，并重复发送原来的 ACK。`,
+  retransmission: (n) => {
+    const of = `${n.len > 0 ? `第 ${n.seq}–${n.seq + n.len - 1} 字节` : '同一个报文段'}${n.of !== undefined ? `（最初是 #${n.of}）` : ''}`;
+    if (n.why === 'dupAcks') return `重传${of}：收到 ${n.dupAcks} 个重复 ACK 后立即重传，不等定时器（快速重传）。`;
+    if (n.why === 'sack') return `重传${of}：对方的 SACK 块表明后面的数据已到，立即补上这个空洞（快速重传，SACK 恢复）。`;
+    return `重传${of}：${n.afterMs !== undefined ? `${ms(n.afterMs)}内` : ''}没有等到 ACK，重传定时器（RTO）超时，于是重发这个报文段。`;
+  },
+  fin: (n) =>
+    n.merged
+      ? `FIN 和对对方 FIN 的 ACK 合在同一个报文段里：${roleName(n.from)}也没有数据要发了，所以这次挥手只用三个报文段而不是四个。这个 FIN 占用序列号 ${n.seq}，对方会回 Ack=${n.seq + 1}。`
+      : n.second
+        ? `FIN：${roleName(n.from)}也没有数据要发了，关闭自己这一方向——四次挥手的第 3、4 个报文段。这个 FIN 占用序列号 ${n.seq}，对方会回 Ack=${n.seq + 1}。`
+        : `FIN：${roleName(n.from)}没有数据要发了${n.idleMs !== undefined ? `（空闲了 ${secs(n.idleMs)}${n.from.role === 'server' ? '，到了 keep-alive 超时' : ''}）` : ''}，先关闭自己这个方向，四次挥手开始。FIN 占用一个序列号（${n.seq}），所以对方会用 Ack=${n.seq + 1} 来确认。`,
+  finInTimeWait: (n) =>
+    `又是同一个 FIN：说明最后那个 ACK 丢了，对方还停在 LAST-ACK 等待。这正是 TIME-WAIT 的用处：${roleName(n.end)}还记得这个连接，于是再确认一次这个 FIN，并重新开始 ${secs(n.ms)}的等待。`,
+  rst: (n) => (n.refused ? `RST：${n.from.who} 上没有程序监听这个端口，连接被拒绝。` : `${roleName(n.from)}发出 RST：连接立即中止，没有 FIN 交换，也没有 TIME-WAIT。`),
+
+  timeWait: (n) =>
+    `${roleName(n.end)}是先关闭的一方，所以进入 TIME-WAIT 状态，等待 2×MSL = ${secs(n.ms)}${n.local ? '' : '（它自己计时；Linux 是 60 秒）'}：万一最后的 ACK 丢了，对方重传的 FIN 还能得到回应；同时让这个连接的旧报文在网络中消失，之后才能复用这对端口。`,
+  timeWaitOver: (n) => `${secs(n.ms)}的 TIME-WAIT 结束了：这个连接被彻底清除。`,
+};

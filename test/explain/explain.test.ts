@@ -1,0 +1,94 @@
+// Teaching mode (issue 6): the trace and explanation lines of the classic captures, scripted over
+// two real stacks on fake time (scenarios.ts), match the golden files in both languages; the
+// traced states of tapstack's own end are exactly the states its TCP core went through; relative
+// numbering is per connection and per direction.
+// Regenerate the goldens after an intended change: TAPSTACK_UPDATE_GOLDEN=1 npx tap test/explain/explain.test.ts
+import t, { type Test } from 'tap';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { connect, createServer } from '../../lib/socket/index.js';
+import { classic, clientCloses, icmpPathMtu, lossWithSack, lostFinalAck, threeWayClose } from './scenarios.js';
+import { makeExplainNet, settle } from './harness.js';
+import type { ExplainNet } from './harness.js';
+
+const UPDATE = process.env.TAPSTACK_UPDATE_GOLDEN === '1';
+
+function golden(t: Test, name: string, text: string): void {
+  const file = new URL(`./golden/${name}.txt`, import.meta.url);
+  if (UPDATE || !existsSync(file)) {
+    writeFileSync(file, text);
+    t.comment(`wrote golden ${name}.txt`);
+  }
+  t.equal(text, readFileSync(file, 'utf8'), `${name}.txt`);
+}
+
+/** The `to` states of tapstack's end (10.0.0.2) as the trace shows them. */
+function tracedStates(net: ExplainNet): string[] {
+  return net
+    .render('en', false)
+    .split('\n')
+    .map((l) => /^[\d.]+ state (10\.0\.0\.2:\d+) \S+ -> (\S+)$/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => `${m[1]} ${m[2]}`);
+}
+
+const scenarios: [string, () => Promise<ExplainNet>][] = [
+  ['classic', classic],
+  ['client-closes', clientCloses],
+  ['three-way-close', threeWayClose],
+  ['loss-sack', lossWithSack],
+  ['icmp-pmtu', icmpPathMtu],
+  ['lost-final-ack', lostFinalAck],
+];
+
+for (const [name, make] of scenarios) {
+  t.test(name, async (t) => {
+    const net = await make();
+    t.teardown(() => net.close());
+    golden(t, `${name}.en`, net.render('en'));
+    golden(t, `${name}.zh`, net.render('zh'));
+    if (name === 'classic') golden(t, `${name}.trace`, net.render('en', false));
+    // Our own end's states are exact: the same transitions the TCP core made, in order (the core
+    // creates passive connections in CLOSED, the trace starts them in LISTEN; TIME-WAIT's end is
+    // the table's, not a transition).
+    const traced = tracedStates(net).filter((s, i, all) => !(s.endsWith(' CLOSED') && i > 0 && all[i - 1]!.endsWith(' TIME-WAIT') && all[i - 1]!.split(' ')[0] === s.split(' ')[0]));
+    t.same(traced, net.realStates, 'traced states of 10.0.0.2 = its TCP core\'s');
+  });
+}
+
+t.test('the classic capture says what the learner asks about', async (t) => {
+  const net = await classic();
+  t.teardown(() => net.close());
+  const en = net.render('en');
+  t.match(en, /RX #\d+ 10\.0\.0\.1:\d+ > 10\.0\.0\.2:80 \[PSH, ACK\] Seq=1 Ack=1 Win=\d+ Len=401 /, 'the 401-byte request');
+  t.match(en, /TX #\d+ 10\.0\.0\.2:80 > 10\.0\.0\.1:\d+ \[ACK\] Seq=1 Ack=402 .*\n {4}↳ Ack=402 = 1 \+ 401 bytes of "GET \/ HTTP\/1\.1"/, 'ack 402 = 1 + 401');
+  t.match(en, /Len=1448 .*\n.*\n {4}↳ A full-sized segment: .*1448 = MSS 1460 − 12 bytes of timestamp option/, 'MSS-sized pieces, 1448 = 1460 - 12');
+  t.match(en, /"HTTP\/1\.1 404 Not Found"/, 'the favicon 404');
+  t.match(en, /state 10\.0\.0\.2:80 FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The server \(10\.0\.0\.2:80\) closed first, so it waits in TIME-WAIT for 2×MSL = 60 s/);
+  t.match(en, /state 10\.0\.0\.2:80 TIME-WAIT -> CLOSED/);
+  const zh = net.render('zh');
+  t.match(zh, /确认号 Ack=402 = 1 \+ 401 字节（“GET \/ HTTP\/1\.1”）/);
+  t.match(zh, /三次握手第 1 步/);
+  t.match(zh, /TIME-WAIT 状态，等待 2×MSL = 60 秒/);
+});
+
+t.test('relative numbers are per connection and per direction', async (t) => {
+  const net = makeExplainNet({ seed: 11 });
+  t.teardown(() => net.close());
+  createServer(net.b.tcp, (s) => s.on('data', (d: Buffer) => s.write(Buffer.concat([d, d])))).listen(7);
+  const got = [0, 0];
+  for (const i of [0, 1]) {
+    const c = connect(net.a.tcp, { host: '10.0.0.2', port: 7 });
+    c.on('data', (d: Buffer) => (got[i]! += d.length));
+    c.write(i === 0 ? 'hello' : 'hi there');
+  }
+  await settle(net.clock, () => got[0] === 10 && got[1] === 16);
+  const lines = net.render('en', false).split('\n');
+  const syns = lines.filter((l) => /\[SYN\] Seq=0 Win/.test(l));
+  const synAcks = lines.filter((l) => /\[SYN, ACK\] Seq=0 Ack=1 Win/.test(l));
+  t.equal(syns.length, 2, 'each connection\'s client starts at 0');
+  t.equal(synAcks.length, 2, 'each server side starts at 0 too, acknowledging 1');
+  t.ok(lines.some((l) => /> 10\.0\.0\.2:7 \[PSH, ACK\] Seq=1 Ack=1 .*Len=5 /.test(l)), 'first connection: data at 1');
+  t.ok(lines.some((l) => /> 10\.0\.0\.2:7 \[PSH, ACK\] Seq=1 Ack=1 .*Len=8 /.test(l)), 'second connection: data at 1 as well');
+  t.ok(lines.some((l) => /^[\d.]+ TX #\d+ 10\.0\.0\.2:7 > .*Seq=1 Ack=6 .*Len=10 /.test(l)), 'echo of connection 1: its own numbering');
+  t.ok(lines.some((l) => /^[\d.]+ TX #\d+ 10\.0\.0\.2:7 > .*Seq=1 Ack=9 .*Len=16 /.test(l)), 'echo of connection 2: its own numbering');
+});
