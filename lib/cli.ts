@@ -16,7 +16,7 @@ import { FaultLink } from './link/fault-link.js';
 import { Stack } from './stack.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
-import { createServer, type Socket } from './socket/index.js';
+import { createServer, startDiscardService, startEchoService } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
 import { statusOf } from './status.js';
@@ -121,10 +121,8 @@ export async function main(argv: string[]): Promise<number> {
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
 function startServices(stack: Stack, tcp: TcpLayer): void {
   const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
-  // A peer's reset is its business: count it (the TCP layer does) and never crash on it.
-  const quiet = (s: Socket): Socket => s.on('error', () => {});
-  createServer(tcp, (s) => quiet(s).pipe(s)).listen(7);
-  createServer(tcp, (s) => quiet(s).on('end', () => s.end()).resume()).listen(9);
+  startEchoService(tcp, 7);
+  startDiscardService(tcp, 9);
 }
 
 function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {

@@ -11,6 +11,14 @@ t.test('defaults are the documented ones', async (t) => {
   t.equal(c.pathMtu, undefined);
   t.equal(c.trace, false);
   t.equal(c.loss, 0);
+  t.equal(c.cc, 'cubic', 'CUBIC by default, as in Linux');
+  t.equal(c.httpPort, 80);
+  t.equal(c.keepAliveTimeoutMs, 5000);
+});
+
+t.test('--cc picks the congestion control; anything else is a usage error', async (t) => {
+  t.equal(parseCliArgs(['--cc', 'newreno']).cc, 'newreno');
+  t.throws(() => parseCliArgs(['--cc', 'bbr']), { name: 'UsageError', message: /--cc: expected cubic or newreno/ });
 });
 
 t.test('flags are parsed and validated', async (t) => {

@@ -29,7 +29,7 @@ export function ensureTools(): string | undefined {
 export async function tsharkProblems(pcapFile: string, stackIp = '10.0.0.2'): Promise<RunResult> {
   // An ICMP error quotes the start of the offending datagram (RFC 792, RFC 1812 §4.3.2.3: up to
   // 576 bytes), so the quoted TCP/UDP checksum cannot verify; its own checksums still must.
-  const icmpError = 'icmp.type in {3 4 5 11 12}';
+  const icmpError = 'icmp.type in {3, 4, 5, 11, 12}';
   const transport = '_ws.expert.severity==error || tcp.checksum.status==0 || udp.checksum.status==0';
   const problem = `_ws.malformed || ip.checksum.status==0 || icmp.checksum.status==0 || (!(${icmpError}) && (${transport}))`;
   // Linux writes a TCP checksum that folds to 0 as 0xFFFF (skb_checksum_help's CSUM_MANGLED_0):
@@ -46,7 +46,8 @@ export async function tsharkProblems(pcapFile: string, stackIp = '10.0.0.2'): Pr
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    // A filter tshark cannot parse prints nothing: make that a visible problem, never a pass.
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: code === 0 ? stdout : `tshark failed (${code}): ${stderr}`, stderr }));
   });
 }
 

@@ -152,18 +152,3 @@ t.test('TimeWaitTable: expiry order, restart, eviction of the oldest', async (t)
   t.equal(tw.size, 1);
 });
 
-t.test('RelativeSeqFormatter: Wireshark-style relative Seq/Ack/SLE/SRE after the SYNs', async (t) => {
-  const { RelativeSeqFormatter } = await import('../../lib/tcp/relative-format.js');
-  const { serializeTcp, TCP_FLAGS: F } = await import('../../lib/wire/tcp.js');
-  const { parseIp } = await import('../../lib/wire/ip-address.js');
-  const c = parseIp('10.0.0.1');
-  const s = parseIp('10.0.0.2');
-  const f = new RelativeSeqFormatter();
-  const seg = (src: number, dst: number, sp: number, dp: number, sq: number, ack: number, flags: number, opts = {}, len = 0) =>
-    f.format(src, dst, serializeTcp({ srcPort: sp, dstPort: dp, seq: seq(sq), ack: seq(ack), flags, window: 100, options: opts, payload: Buffer.alloc(len) }, src, dst));
-  t.equal(seg(c, s, 49312, 80, 5000, 0, F.SYN, { mss: 1460, sackPermitted: true, wscale: 7 }), '10.0.0.1:49312 > 10.0.0.2:80 [SYN] Seq=0 Win=100 Len=0 MSS=1460 SACK_PERM WS=128');
-  t.equal(seg(s, c, 80, 49312, 900, 5001, F.SYN | F.ACK), '10.0.0.2:80 > 10.0.0.1:49312 [SYN, ACK] Seq=0 Ack=1 Win=100 Len=0');
-  t.equal(seg(c, s, 49312, 80, 5001, 901, F.PSH | F.ACK, {}, 401), '10.0.0.1:49312 > 10.0.0.2:80 [PSH, ACK] Seq=1 Ack=1 Win=100 Len=401');
-  t.equal(seg(c, s, 49312, 80, 5402, 1607, F.ACK, { sack: [{ left: seq(1128), right: seq(1607) }] }), '10.0.0.1:49312 > 10.0.0.2:80 [ACK] Seq=402 Ack=707 Win=100 Len=0 SLE=228 SRE=707');
-  t.match(seg(c, s, 1, 2, 7, 0, F.RST), /Seq=7 /, 'unknown flow: absolute');
-});
