@@ -16,6 +16,7 @@ import { Explainer } from '../../lib/explain/explainer.js';
 import { LANGUAGES, renderEntry, renderStates, type Lang } from '../../lib/explain/index.js';
 import type { TraceEntry } from '../../lib/explain/explainer.js';
 import type { StateChange } from '../../lib/explain/notes.js';
+import { tick } from '../helpers/tcp-net.js';
 
 /** A Link decorator that silently loses the frames `drop` picks (both directions). */
 export class DropLink implements Link {
@@ -120,24 +121,7 @@ export function makeExplainNet(opts: { seed?: number; delayMs?: number; pathMtu?
   };
 }
 
-/** Let microtasks, nextTicks and immediates run. */
-export function tick(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
-
-/** Run fake time in `stepMs` steps until `cond()` holds (throws after `maxMs`). */
-export async function settle(clock: FakeClock, cond: () => boolean, maxMs = 120_000, stepMs = 1): Promise<void> {
-  const end = clock.now() + maxMs;
-  for (;;) {
-    for (let i = 0; i < 3; i++) {
-      clock.advance(0);
-      await tick();
-      if (cond()) return;
-    }
-    if (clock.now() >= end) throw new Error(`settle: condition not met after ${maxMs} ms of fake time`);
-    clock.advance(stepMs);
-  }
-}
+export { settle } from '../helpers/tcp-net.js';
 
 /** Run fake time for `ms` (timers and the event loop in between). */
 export async function run(clock: FakeClock, ms: number, stepMs = 1): Promise<void> {
