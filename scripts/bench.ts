@@ -1,8 +1,9 @@
 // `npm run bench` (as root): tapstack against the Linux kernel in the same run, on this machine.
 // tapstack serves from a TAP in one namespace; the kernel reference serves the same Node code on
 // a veth pair between two namespaces. Measured: 100 MiB to discard, 100 MiB each way through
-// echo, node:http keep-alive requests/s (wrk) and new connections/s (ab), ping RTT; then goodput
-// under nft random loss (1 %, 5 %: `--losses`, `--loss-mib`) against kernel-to-kernel, as a ratio.
+// echo, the web server (node:http, bundled site) keep-alive requests/s (wrk) and new
+// connections/s (ab), ping RTT; then goodput under nft random loss
+// (1 %, 5 %: `--losses`, `--loss-mib`) against kernel-to-kernel, as a ratio.
 // Every load is bounded in bytes and seconds; every namespace is deleted at the end.
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ async function cleanup(): Promise<void> {
 process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 type Target = { name: string; ip: string; client: Netns };
-type Row = { what: string; unit: string; stack: number; kernel: number; higherIsBetter: boolean };
+type Row = { what: string; unit: string; stack: number; kernel: number };
 
 async function startServer(ns: Netns, mode: 'stack' | 'kernel'): Promise<RunningStack> {
   const server = new RunningStack(ns.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench-server.js'), mode]));
@@ -174,11 +175,11 @@ try {
   await kernelServer.stop();
 
   const rows: Row[] = [
-    { what: `${MIB} MiB to discard`, unit: 'Mbit/s', stack: ours.discard!, kernel: theirs.discard!, higherIsBetter: true },
-    { what: `${MIB} MiB each way through echo`, unit: 'Mbit/s', stack: ours.echo!, kernel: theirs.echo!, higherIsBetter: true },
-    { what: `node:http keep-alive (wrk -c10 ${SECONDS}s)`, unit: 'req/s', stack: ours.wrk!, kernel: theirs.wrk!, higherIsBetter: true },
-    { what: `node:http new connections (ab -n ${REQUESTS} -c10)`, unit: 'req/s', stack: ours.ab!, kernel: theirs.ab!, higherIsBetter: true },
-    { what: 'ping RTT (average of 20)', unit: 'ms', stack: ours.rtt!, kernel: theirs.rtt!, higherIsBetter: false },
+    { what: `${MIB} MiB to discard`, unit: 'Mbit/s', stack: ours.discard!, kernel: theirs.discard! },
+    { what: `${MIB} MiB each way through echo`, unit: 'Mbit/s', stack: ours.echo!, kernel: theirs.echo! },
+    { what: `web server, keep-alive (wrk -c10 ${SECONDS}s)`, unit: 'req/s', stack: ours.wrk!, kernel: theirs.wrk! },
+    { what: `web server, new connections (ab -n ${REQUESTS} -c10)`, unit: 'req/s', stack: ours.ab!, kernel: theirs.ab! },
+    { what: 'ping RTT (average of 20)', unit: 'ms', stack: ours.rtt!, kernel: theirs.rtt! },
   ];
   const w = Math.max(...rows.map((r) => r.what.length));
   console.log(`\n${'measure'.padEnd(w)}  ${'tapstack'.padStart(12)}  ${'kernel'.padStart(12)}  ratio (tapstack / kernel)`);
