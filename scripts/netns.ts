@@ -44,9 +44,9 @@ export class Netns {
   }
 
   /** Run a command inside the namespace and wait for it (bounded by `timeoutMs`). */
-  run(argv: string[], opts: { timeoutMs?: number; input?: Buffer | string } = {}): Promise<RunResult> {
+  run(argv: string[], opts: { timeoutMs?: number; input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
     return new Promise((resolve) => {
-      const child = this.spawn(argv);
+      const child = this.spawn(argv, { env: opts.env });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout!.on('data', (b: Buffer) => out.push(b));
@@ -67,9 +67,9 @@ export class Netns {
     return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
-  /** Start a long-running command in the namespace; it is killed (by pid) on teardown. */
-  spawn(argv: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** Start a long-running command in the namespace (environment: `env`, default ours); it is killed (by pid) on teardown. */
+  spawn(argv: string[], opts: { env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.name, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     this.#children.add(child);
     child.on('exit', () => this.#children.delete(child));
     return child;

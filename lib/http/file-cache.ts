@@ -46,24 +46,50 @@ export interface FileCacheOptions {
   now?: () => number;
 }
 
-/** A regular file inside the root, with what a response needs precomputed. */
-export interface FileInfo {
-  readonly kind: 'file';
-  /** Its real path. */
-  readonly path: string;
+/**
+ * What a response needs of one representation (a file, or the static site's in-memory files),
+ * precomputed: size, validators and type.
+ */
+export interface Representation {
   readonly size: number;
   readonly mtimeMs: number;
-  readonly ino: number;
-  readonly dev: number;
   readonly etag: string;
   /** Last-Modified as sent. */
   readonly lastModified: string;
   readonly contentType: string;
   readonly compressible: boolean;
-  /** Key of its gzipped form (path and validator). */
+  /** Key of its gzipped form (names the representation and includes the validator). */
   readonly gzipKey: string;
-  /** The whole content when small enough to be held; undefined: open and stream it. */
+  /** The whole content when held in memory; undefined: it is opened and streamed. */
   readonly content: Buffer | undefined;
+}
+
+/**
+ * The Representation of `size` bytes last modified at `mtimeMs`: ETag and Last-Modified from
+ * those, compressibility from `contentType`; `key` (e.g. `file:<real path>`) names it in the
+ * gzip cache.
+ */
+export function representation(key: string, size: number, mtimeMs: number, contentType: string, content: Buffer | undefined): Representation {
+  const etag = makeETag(size, mtimeMs);
+  return {
+    size,
+    mtimeMs,
+    etag,
+    lastModified: new Date(mtimeMs).toUTCString(),
+    contentType,
+    compressible: isCompressible(contentType),
+    gzipKey: `${key}\0${etag}`,
+    content,
+  };
+}
+
+/** A regular file inside the root, with what a response needs precomputed. */
+export interface FileInfo extends Representation {
+  readonly kind: 'file';
+  /** Its real path. */
+  readonly path: string;
+  readonly ino: number;
+  readonly dev: number;
 }
 
 /** What a path under the root is: nothing servable (missing, outside, hidden, special), a directory, or a file. */
@@ -87,22 +113,7 @@ interface Entry {
 
 /** Metadata of a file from a stat, with validators and type precomputed. */
 export function fileInfo(path: string, st: Stats, content: Buffer | undefined): FileInfo {
-  const etag = makeETag(st.size, st.mtimeMs);
-  const contentType = mimeTypeFor(path);
-  return {
-    kind: 'file',
-    path,
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    ino: st.ino,
-    dev: st.dev,
-    etag,
-    lastModified: new Date(st.mtimeMs).toUTCString(),
-    contentType,
-    compressible: isCompressible(contentType),
-    gzipKey: `file:${path}\0${etag}`,
-    content,
-  };
+  return { kind: 'file', path, ino: st.ino, dev: st.dev, ...representation(`file:${path}`, st.size, st.mtimeMs, mimeTypeFor(path), content) };
 }
 
 /** True when `st` is the same file (inode and device) as `f`, whatever its content now. */

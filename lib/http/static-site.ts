@@ -10,11 +10,22 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Readable, type Duplex } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { mimeTypeFor, isCompressible } from './mime.js';
+import { mimeTypeFor } from './mime.js';
 import { parseTarget } from './safe-path.js';
-import { makeETag, weakETag, evaluatePreconditions, ifRangeAllows, parseRange } from './conditional.js';
+import { weakETag, evaluatePreconditions, ifRangeAllows, parseRange } from './conditional.js';
 import { acceptsGzip, GzipCache } from './compression.js';
-import { FileCache, OPEN_FLAGS, fileInfo, sameFile, sameVersion, type FileCacheOptions, type FileInfo, type Lookup } from './file-cache.js';
+import {
+  FileCache,
+  OPEN_FLAGS,
+  fileInfo,
+  representation,
+  sameFile,
+  sameVersion,
+  type FileCacheOptions,
+  type FileInfo,
+  type Lookup,
+  type Representation,
+} from './file-cache.js';
 import { sendError } from './error-page.js';
 import type { VirtualFile } from './virtual-file.js';
 
@@ -44,19 +55,8 @@ export interface StaticSiteOptions {
   fileCache?: FileCacheOptions;
 }
 
-/** One representation to answer with, from disk or memory. */
-interface Entity {
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly etag: string;
-  /** Last-Modified as sent. */
-  readonly lastModified: string;
-  readonly contentType: string;
-  readonly compressible: boolean;
-  /** Cache key for the gzipped form (includes the validator). */
-  readonly gzipKey: string;
-  /** The whole body when it is held in memory: sent with one write. */
-  readonly content: Buffer | undefined;
+/** One representation to answer with, from disk or memory; `content`, when set, is sent with one write. */
+interface Entity extends Representation {
   /** A stream of bytes start..end inclusive (hands over any open file to the stream); used when `content` is undefined. */
   stream?(start: number, end: number): Readable;
   /** The whole body; used when `content` is undefined. */
@@ -244,17 +244,8 @@ function* slices(buf: Buffer, size = 64 * 1024): Generator<Buffer> {
 
 /** A virtual file as an entity; its content is produced only when a body is sent (never for HEAD). */
 function virtualEntity(urlPath: string, v: VirtualFile): Entity {
-  const etag = makeETag(v.size, v.mtimeMs);
-  const contentType = v.contentType ?? mimeTypeFor(urlPath);
   return {
-    size: v.size,
-    mtimeMs: v.mtimeMs,
-    etag,
-    lastModified: new Date(v.mtimeMs).toUTCString(),
-    contentType,
-    compressible: isCompressible(contentType),
-    gzipKey: `virtual:${urlPath}\0${etag}`,
-    content: undefined,
+    ...representation(`virtual:${urlPath}`, v.size, v.mtimeMs, v.contentType ?? mimeTypeFor(urlPath), undefined),
     stream: (start, end) => Readable.from(slices(v.content().subarray(start, end + 1)), { objectMode: false }),
     readAll: () => Promise.resolve(v.content()),
   };

@@ -6,6 +6,7 @@ import { Counters } from '../../lib/counters.js';
 import { SeededRng } from '../../lib/rng.js';
 import type { TcpConfig } from '../../lib/tcp/config.js';
 import type { TcpConnection } from '../../lib/tcp/connection.js';
+import type { TcpListener } from '../../lib/tcp/demux.js';
 import { type IpHandler, type StackLike, TcpLayer } from '../../lib/tcp/tcp-layer.js';
 import { parseIp } from '../../lib/wire/ip-address.js';
 import { type Seq, seq, seqAdd, seqDiff } from '../../lib/wire/seq.js';
@@ -187,6 +188,29 @@ export class ScriptedPeer {
   }
 
   /**
+   * The peer sends a SYN (with `synOptions`) to `localPort` and takes our SYN-ACK (which must be
+   * one); learns our ISN from it, so `rcv` acknowledges our SYN. Our side is in SYN-RECEIVED.
+   */
+  sendSyn(synOptions: TcpOptions = { mss: 1460 }): Out {
+    this.send({ flags: 'S', options: synOptions, ack: 0 });
+    const synAck = this.next();
+    if (synAck.flags !== 'SA') throw new Error(`expected SYN-ACK, got ${synAck.flags}`);
+    this.ourIss = synAck.seq;
+    this.rcv = seqAdd(synAck.seq, 1);
+    this.useTs = synOptions.ts !== undefined && synAck.options.ts !== undefined;
+    return synAck;
+  }
+
+  /**
+   * Passive open up to SYN-RECEIVED: listen on `localPort`, the peer sends a SYN, we answer
+   * SYN-ACK (see `sendSyn`). The peer's ACK is left to the test; `handshakePassive` sends it.
+   */
+  passiveOpen(synOptions: TcpOptions = { mss: 1460 }, backlog?: number): { listener: TcpListener; synAck: Out } {
+    const listener = this.tcp.listen(this.localPort, { backlog });
+    return { listener, synAck: this.sendSyn(synOptions) };
+  }
+
+  /**
    * Passive open: listen on `localPort`, peer sends SYN (with `synOptions`), we answer SYN-ACK,
    * peer ACKs. Returns the accepted connection (ESTABLISHED) and our SYN-ACK.
    */
@@ -196,25 +220,30 @@ export class ScriptedPeer {
     l.onConnection = (ll) => {
       conn = ll.accept();
     };
-    this.send({ flags: 'S', options: synOptions, ack: 0 });
-    const synAck = this.next();
-    if (synAck.flags !== 'SA') throw new Error(`expected SYN-ACK, got ${synAck.flags}`);
-    this.ourIss = synAck.seq;
-    this.rcv = seqAdd(synAck.seq, 1);
-    this.useTs = synOptions.ts !== undefined && synAck.options.ts !== undefined;
+    const synAck = this.sendSyn(synOptions);
     this.send({ flags: 'A' });
     if (conn === undefined) throw new Error('no connection accepted');
     return { conn, synAck };
   }
 
-  /** Active open to the peer: we send SYN, peer answers SYN-ACK with `synAckOptions`, we ACK. */
-  handshakeActive(synAckOptions: TcpOptions = { mss: 1460 }): { conn: TcpConnection; syn: Out; ack: Out } {
+  /**
+   * Active open up to SYN-SENT: we connect to the peer and send our SYN (which must be one); the
+   * peer learns our port and ISN from it, so `rcv` acknowledges it. The answer is left to the
+   * test; `handshakeActive` sends the SYN-ACK.
+   */
+  activeOpen(): { conn: TcpConnection; syn: Out } {
     const conn = this.tcp.connect({ host: PEER, port: this.port });
     const syn = this.next();
     if (syn.flags !== 'S') throw new Error(`expected SYN, got ${syn.flags}`);
     this.localPort = syn.seg.srcPort;
     this.ourIss = syn.seq;
     this.rcv = seqAdd(syn.seq, 1);
+    return { conn, syn };
+  }
+
+  /** Active open to the peer: we send SYN, peer answers SYN-ACK with `synAckOptions`, we ACK. */
+  handshakeActive(synAckOptions: TcpOptions = { mss: 1460 }): { conn: TcpConnection; syn: Out; ack: Out } {
+    const { conn, syn } = this.activeOpen();
     const opts = { ...synAckOptions };
     if (opts.ts !== undefined) opts.ts = { val: this.tsNow(), ecr: syn.options.ts?.val ?? 0 };
     this.send({ flags: 'SA', options: opts });

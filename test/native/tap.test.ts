@@ -1,14 +1,16 @@
 // The TAP addon and its TS wrappers (native/tap.c, lib/link/tap.ts, lib/link/tap-link.ts).
 // Argument errors are tested here directly (no root needed). Everything that touches a real
 // tap runs in a child process (fixtures/tap-child.ts) inside a network namespace this test
-// creates and deletes: TUNSETIFF looks the name up in the caller's namespace. Without root or
-// /dev/net/tun those tests are skipped with the reason printed, never silently passed.
+// creates and deletes (Netns, scripts/netns.ts): TUNSETIFF looks the name up in the caller's
+// namespace. Without root or /dev/net/tun those tests are skipped with the reason printed,
+// never silently passed.
 import t, { type Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Tap, tapAddon } from '../../lib/link/tap.js';
+import { Netns, tsLoaderArgs, type RunResult } from '../helpers/netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, 'fixtures', 'tap-child.ts');
@@ -63,54 +65,22 @@ if (missing !== undefined) {
 
 // --- real TAP devices ------------------------------------------------------------------------
 
-let nsCounter = 0;
+type ChildResult = RunResult & { out: Map<string, unknown> };
 
-/** A fresh namespace `ts-nat-<pid>-<n>` (lo up, no IPv6 chatter), deleted on teardown. */
-function netns(t: Test): string {
-  const name = `ts-nat-${process.pid}-${++nsCounter}`;
-  const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
-  if (add.status !== 0) throw new Error(`ip netns add ${name}: ${add.stderr}`);
-  t.teardown(() => {
-    spawnSync('ip', ['netns', 'del', name]);
-  });
-  spawnSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-  for (const key of ['all', 'default']) spawnSync('ip', ['netns', 'exec', name, 'sysctl', '-qw', `net.ipv6.conf.${key}.disable_ipv6=1`]);
-  return name;
-}
-
-/** The TypeScript loader this test runs under, for the child (tap's own, from our execArgv). */
-function loaderArgs(): string[] {
-  const fromTap = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
-  return fromTap.length > 0 ? fromTap : [`--import=${import.meta.resolve('@tapjs/typescript/import')}`];
-}
-
-type ChildResult = { code: number | null; signal: NodeJS.Signals | null; ms: number; out: Map<string, unknown>; stdout: string; stderr: string };
-
-/** Run one fixture scenario inside `ns`; SIGKILL (by pid) after `timeoutMs` means it hung. */
-function runChild(ns: string, args: string[], opts: { prefix?: string[]; timeoutMs?: number } = {}): Promise<ChildResult> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const argv = ['netns', 'exec', ns, ...(opts.prefix ?? []), process.execPath, ...loaderArgs(), fixture, ...args];
-    const child = spawn('ip', argv, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DEBUG: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const out = new Map<string, unknown>();
-      for (const line of stdout.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const { k, v } = JSON.parse(line) as { k: string; v: unknown };
-        out.set(k, v);
-      }
-      resolve({ code, signal, ms: Date.now() - t0, out, stdout, stderr });
-    });
-  });
+/**
+ * Run one fixture scenario inside `ns`, under `prefix` (e.g. setpriv) when given; SIGKILL (by
+ * pid) after `timeoutMs` means it hung. `out` holds the `{"k":…,"v":…}` lines it printed.
+ */
+async function runChild(ns: Netns, args: string[], opts: { prefix?: string[]; timeoutMs?: number } = {}): Promise<ChildResult> {
+  const argv = [...(opts.prefix ?? []), process.execPath, ...tsLoaderArgs(), fixture, ...args];
+  const r = await ns.run(argv, { timeoutMs: opts.timeoutMs, env: { ...process.env, DEBUG: '' } });
+  const out = new Map<string, unknown>();
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const { k, v } = JSON.parse(line) as { k: string; v: unknown };
+    out.set(k, v);
+  }
+  return { ...r, out };
 }
 
 function checkClean(t: Test, r: ChildResult, what: string): void {
@@ -124,7 +94,7 @@ const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 function realTapTests(): void {
   t.test('TapLink creates tap0, configures the kernel side, receives its ARP, answers it, releases', async (t) => {
-    const ns = netns(t);
+    const ns = Netns.create(t);
     const r = await runChild(ns, ['link']);
     checkClean(t, r, 'link scenario');
     const props = r.out.get('props') as Record<string, unknown>;
@@ -143,11 +113,11 @@ function realTapTests(): void {
     t.equal(released.fd, -1);
     t.same(r.out.get('afterClose'), { dropped: 1 }, 'send() after close() counts a drop, does not throw');
     t.equal(r.out.get('end'), 'link');
-    t.equal(spawnSync('ip', ['-n', ns, 'link', 'show', 'tap0']).status, 1, 'the tap we created is gone');
+    t.equal(spawnSync('ip', ['-n', ns.name, 'link', 'show', 'tap0']).status, 1, 'the tap we created is gone');
   });
 
   t.test('Tap is a Duplex: for await reads frames, write() writes one, release() ends the loop', async (t) => {
-    const ns = netns(t);
+    const ns = Netns.create(t);
     const r = await runChild(ns, ['stream']);
     checkClean(t, r, 'stream scenario');
     t.match(r.out.get('props'), { name: 'tap0', isUp: true, ipv4: '10.0.0.1/24', mtu: 1500, isTap: true });
@@ -162,8 +132,8 @@ function realTapTests(): void {
   });
 
   t.test('a persistent tap: attach, EBUSY for a second opener, offloads reset on every attach', async (t) => {
-    const ns = netns(t);
-    const add = spawnSync('ip', ['-n', ns, 'tuntap', 'add', 'dev', 'tapp', 'mode', 'tap'], { encoding: 'utf8' });
+    const ns = Netns.create(t);
+    const add = spawnSync('ip', ['-n', ns.name, 'tuntap', 'add', 'dev', 'tapp', 'mode', 'tap'], { encoding: 'utf8' });
     t.equal(add.status, 0, `ip tuntap add: ${add.stderr}`);
     const r = await runChild(ns, ['persistent']);
     checkClean(t, r, 'persistent scenario');
@@ -181,11 +151,11 @@ function realTapTests(): void {
       t.match(r.out.get('offloadAfterRelease'), /tx-checksumming: on/, 'a persistent tap remembers offloads');
       t.match(r.out.get('offloadReattach'), /tx-checksumming: off.*tcp-segmentation-offload: off/, 'attach sets TUNSETOFFLOAD 0');
     }
-    t.equal(spawnSync('ip', ['-n', ns, 'link', 'show', 'tapp']).status, 0, 'the persistent tap is still there');
+    t.equal(spawnSync('ip', ['-n', ns.name, 'link', 'show', 'tapp']).status, 0, 'the persistent tap is still there');
   });
 
   t.test('without root, or without CAP_NET_ADMIN, opening fails and says what is needed', async (t) => {
-    const ns = netns(t);
+    const ns = Netns.create(t);
     const r = await runChild(ns, ['noperm', 'nobody']);
     checkClean(t, r, 'as nobody');
     t.match(r.out.get('open'), { code: 'EACCES', syscall: 'open', message: /^opening \/dev\/net\/tun needs root or CAP_NET_ADMIN/ });
@@ -200,7 +170,7 @@ function realTapTests(): void {
   });
 
   t.test('a tap deleted while being read: an error event, then the process ends', async (t) => {
-    const ns = netns(t);
+    const ns = Netns.create(t);
     const r = await runChild(ns, ['deleted']);
     checkClean(t, r, 'deleted scenario');
     t.match(r.out.get('error'), { code: 'EBADFD', syscall: 'read', message: /tap tap0: reading failed/ });
@@ -208,7 +178,7 @@ function realTapTests(): void {
   });
 
   t.test('an unref()ed reader does not keep the process alive; a ref()ed one does', async (t) => {
-    const ns = netns(t);
+    const ns = Netns.create(t);
     const r = await runChild(ns, ['unref']);
     checkClean(t, r, 'unref scenario');
     t.equal(r.out.get('aliveWhileReading'), true, 'the ref()ed reader kept the process alive until released');

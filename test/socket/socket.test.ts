@@ -1,7 +1,17 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import t from 'tap';
 import { connect, createServer, createNet, type Socket } from '../../lib/socket/index.js';
-import { A_IP, B_IP, makeTcpNet, settle, tick } from '../helpers/tcp-net.js';
+import { A_IP, B_IP, makeTcpNet, settle, tick, type TcpNet } from '../helpers/tcp-net.js';
+
+/** A server on B port 80 whose application never reads (each socket paused); `socket` is the accepted one. */
+function pausedServer(net: TcpNet): { socket: Socket | undefined } {
+  const accepted: { socket: Socket | undefined } = { socket: undefined };
+  createServer(net.b.tcp, (s) => {
+    accepted.socket = s;
+    s.pause();
+  }).listen(80);
+  return accepted;
+}
 
 t.test('echo over two stacks: connect, data both ways, end, close; addresses and byte counts', async (t) => {
   const net = makeTcpNet();
@@ -106,24 +116,20 @@ t.test('ECONNRESET when the peer resets; EPIPE writing to a destroyed socket', a
 t.test('backpressure: a server that stops reading closes the window; the client buffers, drains later', async (t) => {
   const net = makeTcpNet({ tcp: { rcvBufSize: 64 * 1024, sndBufSize: 64 * 1024 } });
   t.teardown(() => net.close());
-  let srv: Socket | undefined;
-  createServer(net.b.tcp, (s) => {
-    srv = s;
-    s.pause();
-  }).listen(80);
+  const srv = pausedServer(net);
   const c = connect(net.a.tcp, { host: B_IP, port: 80 });
   const chunk = Buffer.alloc(16 * 1024, 1);
   let accepted = 0;
   for (let i = 0; i < 40; i++) if (c.write(chunk)) accepted++;
   t.ok(accepted < 40, 'write() returned false: the Writable is over its high-water mark');
-  await settle(net.clock, () => srv !== undefined && srv.connection!.info().rcvWnd === 0, 10_000);
-  t.equal(srv!.connection!.info().rcvWnd, 0, 'receiver advertises a zero window');
+  await settle(net.clock, () => srv.socket !== undefined && srv.socket.connection!.info().rcvWnd === 0, 10_000);
+  t.equal(srv.socket!.connection!.info().rcvWnd, 0, 'receiver advertises a zero window');
   t.ok(c.writableLength > 0, 'the client holds data in its Writable buffer');
   let drained = false;
   c.on('drain', () => (drained = true));
   let received = 0;
-  srv!.on('data', (d: Buffer) => (received += d.length));
-  srv!.resume();
+  srv.socket!.on('data', (d: Buffer) => (received += d.length));
+  srv.socket!.resume();
   await settle(net.clock, () => drained && received === 40 * chunk.length, 60_000);
   t.equal(received, 40 * chunk.length, 'everything arrives once the reader resumes');
   t.ok(net.b.counters.get('tcp.tx.windowUpdate') >= 1, 'window update sent after the reader resumed');
@@ -209,17 +215,13 @@ t.test('ETIMEDOUT connecting to a host that never answers (SYN retransmissions e
 t.test('destroy() with unread data resets the connection (the peer sees ECONNRESET)', async (t) => {
   const net = makeTcpNet();
   t.teardown(() => net.close());
-  let srv: Socket | undefined;
-  createServer(net.b.tcp, (s) => {
-    srv = s;
-    s.pause();
-  }).listen(80);
+  const srv = pausedServer(net);
   const c = connect(net.a.tcp, { host: B_IP, port: 80 });
   let err: (Error & { code?: string }) | undefined;
   c.on('error', (e) => (err = e));
   c.write('never read');
-  await settle(net.clock, () => srv !== undefined && srv.connection!.readableLength > 0);
-  srv!.destroy();
+  await settle(net.clock, () => srv.socket !== undefined && srv.socket.connection!.readableLength > 0);
+  srv.socket!.destroy();
   await settle(net.clock, () => err !== undefined);
   t.equal(err!.code, 'ECONNRESET');
   t.equal(net.b.counters.get('tcp.close.unreadData'), 1);

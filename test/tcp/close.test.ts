@@ -1,5 +1,6 @@
 import t from 'tap';
 import { seqAdd } from '../../lib/wire/seq.js';
+import type { TcpOptions } from '../../lib/wire/tcp.js';
 import { ScriptedPeer } from '../helpers/tcp-peer.js';
 
 const TS = { mss: 1460, ts: { val: 1, ecr: 0 } };
@@ -112,10 +113,10 @@ t.test('RFC 6298: the FIN is retransmitted at RTO', async (t) => {
   t.equal(p.counters.get('tcp.tx.retransmit.rto'), 1);
 });
 
-/** Drive to TIME-WAIT with timestamps on; returns the peer and the final ACK. */
-function toTimeWait(config = {}) {
+/** Drive to TIME-WAIT (timestamps on unless `synOptions` leave them out); returns the peer and the final ACK. */
+function toTimeWait(config = {}, synOptions: TcpOptions = TS) {
   const p = new ScriptedPeer({ config: { mslMs: 1000, ...config } });
-  const { conn } = p.handshakePassive(TS);
+  const { conn } = p.handshakePassive(synOptions);
   p.tcp.run((now) => conn.shutdown(now));
   const fin = p.next();
   p.send({ flags: 'FA', ack: seqAdd(fin.seq, 1) });
@@ -162,12 +163,7 @@ t.test('RFC 6191: a SYN with a newer timestamp reuses the TIME-WAIT tuple; an ol
 });
 
 t.test('RFC 6191 / RFC 1122 §4.2.2.13 without timestamps: a SYN above RCV.NXT reuses the tuple', async (t) => {
-  const p = new ScriptedPeer({ config: { mslMs: 1000 } });
-  const { conn } = p.handshakePassive();
-  p.tcp.run((now) => conn.shutdown(now));
-  const fin = p.next();
-  p.send({ flags: 'FA', ack: seqAdd(fin.seq, 1) });
-  p.next();
+  const { p } = toTimeWait({}, { mss: 1460 });
   p.send({ flags: 'S', seq: p.snd - 100, ack: 0, options: { mss: 1460 } });
   t.equal(p.next().flags, 'A');
   p.send({ flags: 'S', seq: p.snd + 100_000, ack: 0, options: { mss: 1460 } });
@@ -180,9 +176,7 @@ t.test('TIME-WAIT table bound: the oldest entry is evicted and counted', async (
   for (let i = 0; i < 3; i++) {
     p.port = 40000 + i;
     p.snd = p.iss;
-    p.send({ flags: 'S', ack: 0, options: { mss: 1460 } });
-    const sa = p.next();
-    p.rcv = seqAdd(sa.seq, 1);
+    p.sendSyn();
     p.send({});
     const conn = p.tcp.core.listener(80)!.accept()!;
     p.tcp.run((now) => conn.shutdown(now));

@@ -109,11 +109,7 @@ t.test('no Nagle x delayed-ACK stall: a response written after a request leaves 
 
 t.test('RFC 6298 §2.2/2.3 RTT: first sample SRTT=R, RTTVAR=R/2, RTO=SRTT+4*RTTVAR; then smoothing', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
-  const syn = p.next();
-  p.localPort = syn.seg.srcPort;
-  p.ourIss = syn.seq;
-  p.rcv = seqAdd(syn.seq, 1);
+  const { conn } = p.activeOpen();
   p.advanceTo(100);
   p.send({ flags: 'SA', options: { mss: 1460 } });
   p.next();
@@ -316,10 +312,9 @@ t.test('RFC 5927 §4.1: frag-needed quoting a sequence number we never sent is i
 
 t.test('RFC 1122 §4.2.3.9: port unreachable in SYN-SENT is a hard error (ECONNREFUSED); host unreachable is soft', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
+  const { conn, syn } = p.activeOpen();
   let err: string | undefined;
   conn.events.closed = (e) => (err = e?.code);
-  const syn = p.next();
   const quote = Buffer.alloc(8);
   quote.writeUInt16BE(syn.seg.srcPort, 0);
   quote.writeUInt16BE(p.port, 2);

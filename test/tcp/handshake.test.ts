@@ -58,9 +58,7 @@ t.test('RFC 9293 §3.5 active open: SYN carries MSS/SACK_PERM/TS/WS like Linux; 
 
 t.test('RFC 9293 §3.10.7.3 SYN-SENT: RST with acceptable ACK -> ECONNREFUSED; RST without ACK ignored', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
-  const syn = p.next();
-  p.localPort = syn.seg.srcPort;
+  const { conn, syn } = p.activeOpen();
   let err: string | undefined;
   conn.events.closed = (e) => (err = e?.code);
   p.send({ flags: 'R', seq: 0, ack: 0 });
@@ -74,9 +72,7 @@ t.test('RFC 9293 §3.10.7.3 SYN-SENT: RST with acceptable ACK -> ECONNREFUSED; R
 
 t.test('RFC 9293 §3.10.7.3 SYN-SENT: an unacceptable ACK draws <SEQ=SEG.ACK><CTL=RST>', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
-  const syn = p.next();
-  p.localPort = syn.seg.srcPort;
+  const { conn, syn } = p.activeOpen();
   p.send({ flags: 'SA', ack: seqAdd(syn.seq, 5) });
   const r = p.next();
   t.equal(r.flags, 'R');
@@ -87,11 +83,7 @@ t.test('RFC 9293 §3.10.7.3 SYN-SENT: an unacceptable ACK draws <SEQ=SEG.ACK><CT
 
 t.test('RFC 9293 §3.5 figure 7 simultaneous open: SYN/SYN crossing -> SYN-RECEIVED -> ESTABLISHED', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
-  const syn = p.next();
-  p.localPort = syn.seg.srcPort;
-  p.ourIss = syn.seq;
-  p.rcv = seqAdd(syn.seq, 1);
+  const { conn, syn } = p.activeOpen();
   // The peer's own SYN crosses ours.
   p.send({ flags: 'S', ack: 0, options: { mss: 1460 } });
   t.equal(conn.state, 'SYN-RECEIVED');
@@ -110,10 +102,9 @@ t.test('RFC 9293 §3.5 figure 7 simultaneous open: SYN/SYN crossing -> SYN-RECEI
 
 t.test('RFC 6298 §5 SYN retransmission: nothing at RTO-1, SYN at 1 s, 3 s, 7 s ...; ETIMEDOUT after synRetries', async (t) => {
   const p = new ScriptedPeer({ config: { synRetries: 3 } });
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
+  const { conn, syn } = p.activeOpen();
   let err: string | undefined;
   conn.events.closed = (e) => (err = e?.code);
-  const syn = p.next();
   for (const at of [1000, 3000, 7000]) {
     p.advanceTo(at - 1);
     t.equal(p.pending, 0, `nothing at ${at - 1} ms`);
@@ -134,9 +125,7 @@ t.test('RFC 6298 §5 SYN retransmission: nothing at RTO-1, SYN at 1 s, 3 s, 7 s 
 
 t.test('RFC 6298 §5 SYN-ACK retransmission; a retransmitted SYN is answered with the SYN-ACK again', async (t) => {
   const p = new ScriptedPeer({ config: { synAckRetries: 2 } });
-  const l = p.tcp.listen(80);
-  p.send({ flags: 'S', ack: 0, options: { mss: 1460 } });
-  const sa = p.next();
+  const { listener: l, synAck: sa } = p.passiveOpen();
   p.advanceTo(999);
   t.equal(p.pending, 0);
   p.advanceTo(1000);
@@ -156,11 +145,7 @@ t.test('RFC 6298 §5 SYN-ACK retransmission; a retransmitted SYN is answered wit
 
 t.test('RFC 6298 §5.7: after a SYN timeout the data RTO starts at 3 s', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
-  const syn = p.next();
-  p.localPort = syn.seg.srcPort;
-  p.ourIss = syn.seq;
-  p.rcv = seqAdd(syn.seq, 1);
+  const { conn } = p.activeOpen();
   p.advanceTo(1000);
   p.next();
   p.send({ flags: 'SA', options: { mss: 1460 } });
@@ -181,8 +166,7 @@ t.test('RFC 6528 ISNs differ per tuple and advance with the clock', async (t) =>
 
 t.test('RFC 9293 §3.10.4 CLOSE in SYN-SENT deletes the TCB (nothing sent); in SYN-RECEIVED the FIN waits for ESTABLISHED', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
-  p.next();
+  const { conn } = p.activeOpen();
   p.tcp.run((now) => conn.shutdown(now));
   t.equal(conn.state, 'CLOSED');
   t.equal(p.pending, 0);
@@ -190,9 +174,7 @@ t.test('RFC 9293 §3.10.4 CLOSE in SYN-SENT deletes the TCB (nothing sent); in S
   t.equal(p.pending, 0, 'no SYN retransmission either');
 
   const q = new ScriptedPeer();
-  const l = q.tcp.listen(80);
-  q.send({ flags: 'S', ack: 0, options: { mss: 1460 } });
-  const sa = q.next();
+  const { listener: l, synAck: sa } = q.passiveOpen();
   const embryo = [...l.synQueue][0]!;
   q.tcp.run((now) => embryo.shutdown(now));
   t.equal(embryo.state, 'SYN-RECEIVED');
@@ -205,9 +187,7 @@ t.test('RFC 9293 §3.10.4 CLOSE in SYN-SENT deletes the TCB (nothing sent); in S
 
 t.test('RFC 9293 §3.10.7.4 SYN-RECEIVED (passive): a SYN with another sequence number returns it to LISTEN', async (t) => {
   const p = new ScriptedPeer();
-  const l = p.tcp.listen(80);
-  p.send({ flags: 'S', ack: 0, options: { mss: 1460 } });
-  p.next();
+  const { listener: l } = p.passiveOpen();
   t.equal(l.synQueue.size, 1);
   p.send({ flags: 'S', seq: seqAdd(p.iss, 5000), ack: 0, options: { mss: 1460 } });
   t.equal(l.synQueue.size, 0);
@@ -240,9 +220,7 @@ t.test('accept queue full when the handshake completes: the ACK is dropped and t
 
 t.test('RFC 9293 §3.10.7.3 SYN-SENT: a segment with neither SYN nor RST is dropped', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: PEER, port: p.port });
-  const syn = p.next();
-  p.localPort = syn.seg.srcPort;
+  const { conn, syn } = p.activeOpen();
   p.send({ flags: 'A', ack: seqAdd(syn.seq, 1) });
   t.equal(conn.state, 'SYN-SENT');
   t.equal(p.pending, 0);

@@ -160,9 +160,7 @@ t.test('RFC 7323 §3.2: once negotiated, a segment without timestamps is dropped
 
 t.test('RFC 9293 §3.10.7.4 SYN-RECEIVED: a bad ACK draws <SEQ=SEG.ACK><CTL=RST>; a RST returns to LISTEN', async (t) => {
   const p = new ScriptedPeer();
-  const l = p.tcp.listen(80);
-  p.send({ flags: 'S', ack: 0, options: { mss: 1460 } });
-  const sa = p.next();
+  const { listener: l, synAck: sa } = p.passiveOpen();
   p.send({ flags: 'A', ack: seqAdd(sa.seq, 7) });
   const r = p.next();
   t.equal(r.flags, 'R');
@@ -206,11 +204,8 @@ t.test('RFC 9293 §3.10.7.4 fifth: a segment without ACK in a synchronized state
 
 t.test('RFC 9293 §3.10.7.3: data and FIN on the SYN-ACK are taken after the handshake', async (t) => {
   const p = new ScriptedPeer();
-  const conn = p.tcp.connect({ host: '10.0.0.1', port: p.port });
+  const { conn } = p.activeOpen();
   const sink = p.collect(conn);
-  const syn = p.next();
-  p.localPort = syn.seg.srcPort;
-  p.rcv = seqAdd(syn.seq, 1);
   p.send({ flags: 'FSPA', payload: 'early', options: { mss: 1460 } });
   t.equal(conn.state, 'CLOSE-WAIT');
   t.equal(sink.data().toString(), 'early');
