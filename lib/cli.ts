@@ -135,7 +135,7 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}; live status /_stack)`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
-    `Try: curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
+    `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
     'Ctrl-C to stop.',
     '',
   ];
