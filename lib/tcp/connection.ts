@@ -685,7 +685,9 @@ export class TcpConnection implements FourTuple {
     this.timers.rack = Infinity;
     this.#tlpOut = false;
     this.rtt.backoff();
-    this.rtxq.clear();
+    // The records stay (only their loss marks go): an Eifel undo resumes at SND.MAX and RACK,
+    // pipe and NextSeg need a record for every outstanding octet (they skip unrecorded ranges).
+    this.rtxq.clearLossMarks();
     this.sndNxt = this.sndUna;
     this.#dupAcks = 0;
     this.#rtxReason = 'rto';
@@ -1247,12 +1249,49 @@ export class TcpConnection implements FourTuple {
     return any;
   }
 
-  /** The RACK reorder timer fired: mark what has aged, recover, send. */
+  /**
+   * The RACK reorder timer fired: mark what has aged, recover, send. No ACK came, so PRR's
+   * per-ACK quota may be spent; what was just marked lost has left the pipe, so if the pipe is
+   * now below ssthresh (RFC 6937's slow-start side) one segment may go: the lost one, by NextSeg,
+   * instead of leaving it to the RTO (RFC 8985 §6.3: "detect losses ... and retransmit").
+   */
   #onRackTimer(now: number): void {
     if (!this.#canSendData() || !this.sackOk || this.sndNxt !== this.sndMax) return;
     if (!this.#rackDetect(now)) return;
     if (!this.#sackRecovery && !this.#newRenoRecovery && seqGe(this.sndUna, this.#recover) && seqLt(this.sndUna, this.sndMax)) this.#enterSackRecovery(now);
+    else if (this.#sackRecovery) {
+      // Only with a weak ACK clock: fewer than DupThresh + 1 segments left in the pipe (RFC 5827's
+      // early-retransmit bound), whose ACKs may never come. With more in flight PRR paces on their
+      // ACKs, and extra sends on every timer would only overfill a queue. One segment at most.
+      const pipe = this.#recoveryPipe();
+      const room = this.cc.ssthresh - pipe;
+      if (room > 0 && pipe < (DUP_THRESH + 1) * this.mss) this.#prrSndcnt = Math.max(this.#prrSndcnt, Math.min(room, this.mss));
+    }
     this.#output(now);
+  }
+
+  /**
+   * Outside SACK recovery — after an RTO, when RFC 6675 §5.1 keeps fast recovery off until
+   * RecoveryPoint is acknowledged — RACK still marks (re)transmissions lost (RFC 8985 §6.2
+   * step 4, §6.3). Resend them within cwnd (lost and SACKed octets are not in flight), as Linux's
+   * loss state does; otherwise a lost retransmission of the go-back-N waits for the next RTO.
+   */
+  #retransmitLostAfterRto(now: number): boolean {
+    let lostBytes = 0;
+    for (const r of this.rtxq.segments) if (r.lost && seqGe(r.start, this.sndUna) && !this.#isSacked(r)) lostBytes += seqDiff(r.end, r.start);
+    if (lostBytes === 0) return false;
+    let sent = false;
+    for (const r of this.rtxq.segments) {
+      if (!r.lost || seqLt(r.start, this.sndUna) || this.#isSacked(r)) continue;
+      const len = Math.min(this.mss, seqDiff(r.end, r.start));
+      const flight = seqDiff(this.sndMax, this.sndUna) - this.sack.sackedBetween(this.sndUna, this.sndMax) - lostBytes;
+      if (flight + len > this.cc.cwnd && (sent || flight > 0)) break;
+      const reason = r.retransmitted ? 'lost' : 'rack';
+      lostBytes -= seqDiff(r.end, r.start);
+      r.lost = false;
+      if (this.#retransmitRange(r.start, len, now, reason) > 0) sent = true;
+    }
+    return sent;
   }
 
   /** RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone segment). */
@@ -1606,6 +1645,7 @@ export class TcpConnection implements FourTuple {
         this.#lastSendAt = now;
       }
       if (this.#sackRecovery) sent = this.#sackRecoveryOutput(now);
+      else if (this.#cfg.rack && this.sackOk && this.sndNxt === this.sndMax && this.#retransmitLostAfterRto(now)) sent = true;
       for (; !this.#sackRecovery; ) {
         // Go-back-N after an RTO skips what the scoreboard shows SACKed (no retransmission storm).
         let retransmission = seqLt(this.sndNxt, this.sndMax);

@@ -75,7 +75,16 @@ export class RetransmitQueue {
     return sampleSentAt;
   }
 
-  /** Forget everything (after an RTO, go-back-N resends and re-records). */
+  /**
+   * After an RTO: forget the loss marks (the go-back-N resends everything not SACKed) but keep
+   * the records, so that if the timeout proves spurious and sending resumes at SND.MAX (RFC 4015),
+   * every outstanding octet still has a record for RACK, pipe and NextSeg.
+   */
+  clearLossMarks(): void {
+    for (const s of this.segments) s.lost = false;
+  }
+
+  /** Forget everything (a path MTU drop resends everything at the new size and re-records it; close). */
   clear(): void {
     this.segments.length = 0;
     this.lastDelivered = undefined;

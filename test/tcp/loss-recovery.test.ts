@@ -6,7 +6,9 @@ import t from 'tap';
 import { CUBIC_BETA, CubicCongestionControl, cubicK, wCubic } from '../../lib/tcp/congestion.js';
 import { SackScoreboard } from '../../lib/tcp/sack-scoreboard.js';
 import { type Seq, seq, seqAdd } from '../../lib/wire/seq.js';
+import { SeededRng } from '../../lib/rng.js';
 import { type Out, ScriptedPeer } from '../helpers/tcp-peer.js';
+import { B_IP, makeTcpNet } from '../helpers/tcp-net.js';
 
 const bytes = (n: number, fill = 0x61): Buffer => Buffer.alloc(n, fill);
 type Block = { left: Seq; right: Seq };
@@ -327,6 +329,110 @@ t.test('RFC 3522 / RFC 4015: a spurious RTO (Eifel, by timestamps) is undone', a
   p.send({ ack: seqAdd(p.ourIss, 10_001), options: { ts: { val: p.tsNow(), ecr: tsOrig } } });
   t.equal(p.counters.get('tcp.rto.spurious'), 1);
   t.ok(conn.info().cwnd >= 10_000, `cwnd restored (${conn.info().cwnd})`);
+});
+
+t.test('RFC 8985 §6.2 after an RTO: a go-back-N retransmission RACK finds lost is resent at once, not at the next RTO', async (t) => {
+  const { p, conn } = sender(20_000, { rack: true });
+  // Segments 0 and 1 are lost; the tail loss probe (new segment 10) and then the RTO go out.
+  p.advanceTo(211);
+  t.same(p.drain().map((o) => idx(p, o)), [10, 0], 'TLP, then the RTO retransmits segment 0');
+  t.equal(p.counters.get('tcp.rto.expired'), 1);
+  // Segment 0 arrives, 2..10 are SACKed: go-back-N resends 1 (skipping the SACKed rest).
+  p.advanceTo(215);
+  p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 11]) } });
+  t.same(p.drain().map((o) => idx(p, o)), [1], 'go-back-N: segment 1');
+  p.advanceTo(226);
+  p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 11]) } });
+  t.same(p.drain().map((o) => idx(p, o)), [11], 'new data after the go-back-N');
+  // Segment 11, sent after the retransmission of 1, is SACKed one RTT later: that retransmission
+  // was lost. RFC 6675 §5.1 keeps fast recovery off below RecoveryPoint, but RACK's mark must
+  // still get it resent now (within cwnd), not at the backed-off RTO 400 ms later.
+  p.advanceTo(236);
+  p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 12]) } });
+  t.equal(p.counters.get('tcp.recovery.lostRetransmission'), 1);
+  t.same(p.drain().map((o) => idx(p, o)), [1], 'the lost retransmission of 1 goes out again at once');
+  t.equal(conn.info().recovery, 'none', 'still RTO recovery, no second window cut');
+  p.advanceTo(246);
+  p.send({ ack: segAt(p, 12) });
+  t.equal(conn.sndUna, segAt(p, 12), 'everything up to 12 acknowledged at 246 ms');
+  t.equal(p.counters.get('tcp.rto.expired'), 1, 'with one RTO (the backed-off second one was due at 615 ms)');
+});
+
+t.test('RFC 4015 §3.2 undo keeps a transmission record for every outstanding segment: RFC 6675 NextSeg then retransmits each hole', async (t) => {
+  const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
+  const { conn } = p.handshakePassive({ mss: 1012, sackPermitted: true, ts: { val: 1, ecr: 0 } });
+  p.advanceTo(10);
+  p.tcp.run((now) => conn.write(bytes(20_000), now));
+  const segs = p.drain();
+  t.equal(segs.length, 10);
+  const tsOrig = segs[0]!.options.ts!.val;
+  p.advanceTo(250);
+  t.same(p.drain().map((o) => idx(p, o)), [10, 0], 'TLP, then the RTO');
+  // The original of segment 0 arrived (Eifel: the ACK echoes its TSval): undo, resume at SND.MAX.
+  p.send({ ack: segAt(p, 1), options: { ts: { val: p.tsNow(), ecr: tsOrig } } });
+  t.equal(p.counters.get('tcp.rto.spurious'), 1);
+  p.drain();
+  const recs = conn.rtxq.segments;
+  t.ok(recs.length > 0 && recs[0]!.start === conn.sndUna && recs[recs.length - 1]!.end === conn.sndMax, 'records cover SND.UNA..SND.MAX');
+  t.ok(recs.every((r, i) => i === 0 || r.start === recs[i - 1]!.end), 'without gaps');
+  // Segments 1 and 2 were really lost: 3..9 SACKed make both holes lost (RFC 6675 IsLost).
+  p.advanceTo(255);
+  p.send({ ack: segAt(p, 1), options: { ts: { val: p.tsNow(), ecr: tsOrig }, sack: sackSegs(p, [3, 10]) } });
+  const out = p.drain().map((o) => idx(p, o));
+  t.equal(conn.info().recovery, 'sack');
+  t.same(out.slice(0, 2), [1, 2], `both holes retransmitted first (${out.join(', ')})`);
+});
+
+t.test('RFC 8985 §6.3 with RFC 6937: a segment the RACK timer marks lost in recovery is sent, not left to the RTO (simulation, 10 % loss)', async (t) => {
+  // Seed 10 at 10 % loss hits it: the reorder timer marks a segment lost after PRR spent the last
+  // ACK's quota, with one segment left in the pipe: nothing was sent and the RTO fired with it waiting.
+  const DATA = new SeededRng(4242).bytes(1 << 20);
+  for (const seed of [10]) {
+    const net = makeTcpNet({ seed, faults: { loss: 0.1, delayMs: 10, bandwidthBps: 100e6, queueLimit: 100 }, tcp: { rcvBufSize: 65536, sndBufSize: 65536 } });
+    let got = 0;
+    let ended = false;
+    net.b.tcp.listen(9).onConnection = (l) => {
+      const s = l.accept();
+      if (s === undefined) return;
+      s.events.readable = () =>
+        net.b.tcp.run((now) => {
+          for (let b = s.read(now); b !== undefined; b = s.read(now)) got += b.length;
+          if (s.readEnded && !ended) {
+            ended = true;
+            s.shutdown(now);
+          }
+        });
+    };
+    const c = net.a.tcp.connect({ host: B_IP, port: 9 });
+    let off = 0;
+    const pump = (): void =>
+      net.a.tcp.run((now) => {
+        while (off < DATA.length) {
+          const n = c.write(DATA.subarray(off, Math.min(DATA.length, off + 16384)), now);
+          if (n === 0) break;
+          off += n;
+        }
+        if (off === DATA.length && !c.finQueued) c.shutdown(now);
+      });
+    c.events.established = pump;
+    c.events.writable = pump;
+    let rtos = 0;
+    let waiting = 0;
+    const onTimer = c.onTimer.bind(c);
+    c.onTimer = (now: number) => {
+      if (c.timers.rtx <= now && c.state !== 'SYN-SENT') {
+        rtos++;
+        const sacked = (r: { start: Seq; end: Seq }) => c.sack.blocks.some((b) => ((r.start - b.start) | 0) >= 0 && ((b.end - r.end) | 0) >= 0);
+        if (c.rtxq.segments.some((r) => r.lost && !sacked(r))) waiting++;
+      }
+      onTimer(now);
+    };
+    while (!ended && net.clock.now() < 600_000) net.clock.advance(2);
+    t.equal(got, DATA.length, `seed ${seed}: all data arrived`);
+    t.ok(rtos > 0, `seed ${seed}: ${rtos} RTOs`);
+    t.equal(waiting, 0, `seed ${seed}: no RTO while a segment RACK marked lost was still unsent`);
+    await net.close();
+  }
 });
 
 t.test('CUBIC (RFC 9438): the window follows W_cubic(t) = C(t − K)^3 + W_max after a reduction', async (t) => {
