@@ -61,6 +61,15 @@ export class Netns {
     });
   }
 
+  /** Re-run `argv` in the namespace until its output matches `re` (e.g. `ss` showing a listener); throws after `timeoutMs`. */
+  async waitFor(argv: string[], re: RegExp, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(this.runSync(argv).stdout)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${argv.join(' ')} to match ${re}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Run synchronously (for quick set-up commands). */
   runSync(argv: string[]): RunResult {
     const r = spawnSync('ip', ['netns', 'exec', this.name, ...argv], { encoding: 'utf8', timeout: 20_000 });

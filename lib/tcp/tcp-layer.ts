@@ -26,6 +26,9 @@ import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { TcpDemux, type TcpListener } from './demux.js';
 
+/** RFC 1191: TCP segments go out with Don't Fragment set (one shared options object, not one per segment). */
+const SEND_DF = { df: true } as const;
+
 /** What the layer needs from lib/stack.ts's Stack (structural, so tests can pass a fake). */
 export interface StackLike {
   readonly clock: Clock;
@@ -76,7 +79,7 @@ export class TcpLayer implements IpHandler {
       rng: rng ?? stack.rng ?? new CryptoRng(),
       config,
       output: (_src, dst, seg) => {
-        if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, { df: true });
+        if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, SEND_DF);
       },
       mtuFor: (dst) => this.#pmtu.get(dst) ?? stack.pathMtu ?? stack.mtu,
     });

@@ -2,11 +2,10 @@
 // curl, wget, ab, wrk, a slowloris client and headless Chromium inside a namespace.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { e2eSkipReason, ensureTools, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
+import { e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
 
 const DOWNLOAD_SHA256 = '64cf9505558063fb8ee9a413a73b7a28467840d9baedcabd8c6c499b9081e457';
 
@@ -22,14 +21,8 @@ function pngVariety(file: string): number {
   return new Set(inflateSync(Buffer.concat(idat))).size;
 }
 
-const skip = e2eSkipReason() ?? ensureTools();
-if (skip !== undefined) {
-  t.comment(`skipping end-to-end tests: ${skip}`);
-  t.plan(0, skip);
-} else {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tapstack-http-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
+const dir = e2eScratchDir(t, 'http');
+if (dir !== undefined) {
   t.test('curl, wget, ab, wrk, slowloris and Chromium against the web server on tapstack', async (t) => {
     const ns = Netns.create(t);
     const pcap = path.join(dir, 'http.pcap');
@@ -79,7 +72,7 @@ if (skip !== undefined) {
 
     // Slowloris: clients trickling an endless header must not stop others being served.
     for (let i = 0; i < 5; i++) ns.spawn(['bash', '-c', `(printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n'; for j in 1 2 3 4 5 6 7 8; do sleep 1; printf 'X-a: b\\r\\n'; done) | nc 10.0.0.2 80 > /dev/null`]);
-    await new Promise((r) => setTimeout(r, 500));
+    await ns.waitFor(['bash', '-c', "ss -Htn state established dst 10.0.0.2:80 | wc -l"], /^[5-9]|^\d\d/, 10_000);
     const during = await curl(['-o', '/dev/null', '-w', '%{http_code} %{time_total}', 'http://10.0.0.2/']);
     t.match(during.stdout, /^200 /, `served while 5 slowloris clients hang on (${during.stdout})`);
 

@@ -2,19 +2,12 @@
 // emulated path MTU, UDP echo and a clean capture. Runs as root with /dev/net/tun; skips with
 // the reason otherwise.
 import t from 'tap';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { e2eSkipReason, ensureTools, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
+import { e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
 
-const skip = e2eSkipReason() ?? ensureTools();
-if (skip !== undefined) {
-  t.comment(`skipping end-to-end tests: ${skip}`);
-  t.plan(0, skip);
-} else {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tapstack-e2e-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
+const dir = e2eScratchDir(t, 'e2e');
+if (dir !== undefined) {
   t.test('ping, DF probes, big pings, arping and UDP echo against the kernel; the capture is clean', async (t) => {
     const ns = Netns.create(t);
     const pcap = path.join(dir, 'icmp-udp.pcap');

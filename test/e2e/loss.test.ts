@@ -7,20 +7,14 @@
 // was resent by RTO; a short captured run shows our SACK blocks and our fast retransmissions.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, openSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { e2eSkipReason, ensureTools, Netns, startTapstack } from '../helpers/netns.js';
+import { e2eScratchDir, Netns, startTapstack } from '../helpers/netns.js';
 
 const MiB = 1024 * 1024;
-const skip = e2eSkipReason() ?? ensureTools();
-if (skip !== undefined) {
-  t.comment(`skipping end-to-end loss tests: ${skip}`);
-  t.plan(0, skip);
-} else {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tapstack-loss-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = e2eScratchDir(t, 'loss');
+if (dir !== undefined) {
   const shaFile = (f: string): Promise<string> =>
     new Promise((resolve, reject) => {
       const h = createHash('sha256');
@@ -32,7 +26,7 @@ if (skip !== undefined) {
   spawnSync('head', ['-c', String(8 * MiB), input], { stdio: ['ignore', openSync(small, 'w'), 'inherit'] });
 
   /** The two namespaces, the veth, forwarding and a loss table at `pct` percent. */
-  function topology(t: { teardown(fn: () => unknown): void }) {
+  const topology = (t: { teardown(fn: () => unknown): void }) => {
     const tapNs = Netns.create(t);
     const client = Netns.create(t);
     const must = (ns: Netns, argv: string[]) => {
@@ -72,7 +66,7 @@ if (skip !== undefined) {
       must(tapNs, ['nft', '-f', rules]);
     };
     return { tapNs, client, setLoss };
-  }
+  };
 
   type Counters = Record<string, number>;
   async function counters(client: Netns): Promise<Counters> {

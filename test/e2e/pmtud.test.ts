@@ -5,21 +5,14 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { e2eSkipReason, ensureTools, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
+import { e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
 
 const DOWNLOAD_SHA256 = '64cf9505558063fb8ee9a413a73b7a28467840d9baedcabd8c6c499b9081e457';
 
-const skip = e2eSkipReason() ?? ensureTools();
-if (skip !== undefined) {
-  t.comment(`skipping end-to-end tests: ${skip}`);
-  t.plan(0, skip);
-} else {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tapstack-pmtud-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
+const dir = e2eScratchDir(t, 'pmtud');
+if (dir !== undefined) {
   t.test('a router with a 1400-byte link: frag-needed lowers our MSS, the download completes', async (t) => {
     const router = Netns.create(t);
     const client = Netns.create(t);

@@ -3,21 +3,15 @@
 // refused connections; who ends in TIME-WAIT; a clean capture.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { openSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SeededRng } from '../../lib/rng.js';
-import { e2eSkipReason, ensureTools, Netns, repoRoot, startTapstack, tsharkProblems, tsLoaderArgs } from '../helpers/netns.js';
+import { e2eScratchDir, Netns, repoRoot, startTapstack, tsharkProblems, tsLoaderArgs } from '../helpers/netns.js';
 
 const MiB = 1024 * 1024;
-const skip = e2eSkipReason() ?? ensureTools();
-if (skip !== undefined) {
-  t.comment(`skipping end-to-end tests: ${skip}`);
-  t.plan(0, skip);
-} else {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tapstack-tcp-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = e2eScratchDir(t, 'tcp');
+if (dir !== undefined) {
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
   t.test('nc to the echo service: 100 MiB each way arrives intact', async (t) => {
@@ -69,7 +63,7 @@ if (skip !== undefined) {
     const reply = path.join(dir, 'reply.bin');
     writeFileSync(reply, new SeededRng(99).bytes(200_000));
     const listener = ns.spawn(['bash', '-c', `nc -l 10.0.0.1 5001 < ${reply} > ${received}`]);
-    await new Promise((r) => setTimeout(r, 300));
+    await ns.waitFor(['ss', '-ltn'], /10\.0\.0\.1:5001\b/);
     const client = await ns.run([process.execPath, ...tsLoaderArgs(), path.join(repoRoot, 'test/e2e/fixtures/stack-client.ts'), '5001', String(3 * MiB)], { timeoutMs: 60_000 });
     await new Promise((r) => (listener.exitCode !== null ? r(undefined) : listener.once('exit', r)));
     const line = client.stdout.trim().split('\n').pop() ?? '';

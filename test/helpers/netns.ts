@@ -1,7 +1,8 @@
 // End-to-end test helpers: when the kernel tests can run, the tools they need, the tshark check,
 // and the namespace harness shared with the scripts (scripts/netns.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot, type RunResult } from '../../scripts/netns.js';
 
@@ -14,6 +15,22 @@ export function e2eSkipReason(): string | undefined {
   if (!existsSync('/dev/net/tun')) return 'end-to-end tests need /dev/net/tun';
   if (!existsSync(path.join(repoRoot, 'dist/lib/cli.js'))) return 'dist/lib/cli.js is missing: run `npm install` (it builds)';
   return undefined;
+}
+
+/**
+ * The start of an end-to-end test file: a scratch directory removed at the end, or undefined
+ * (after printing why, and planning no test) when the kernel tests cannot run here.
+ */
+export function e2eScratchDir(t: { comment(m: string): void; plan(n: number, why?: string): void; teardown(fn: () => unknown): void }, name: string): string | undefined {
+  const skip = e2eSkipReason() ?? ensureTools();
+  if (skip !== undefined) {
+    t.comment(`skipping end-to-end tests: ${skip}`);
+    t.plan(0, skip);
+    return undefined;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), `tapstack-${name}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 let toolsChecked: string | undefined;

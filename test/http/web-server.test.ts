@@ -214,7 +214,7 @@ t.test('connection limit: one more than maxConnections gets 503 and a FIN', asyn
   t.ok(third.serverEndedFirst);
   a.destroy();
   await a.closed;
-  await new Promise((r) => setTimeout(r, 20));
+  await until(() => s.server.connectionCount === 1, 2000, 'the server to notice the freed slot');
   const fourth = await rawExchange(s.port, REQ('/', 'Connection: close\r\n'));
   t.equal(statusOf(fourth.text), 200, 'served again once a slot is free');
   b.destroy();
