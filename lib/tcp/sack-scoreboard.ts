@@ -106,6 +106,12 @@ export class SackScoreboard {
     return undefined;
   }
 
+  /** Is [start, end) entirely SACKed (one transmission record, say)? */
+  covers(start: Seq, end: Seq): boolean {
+    const b = this.blockAt(start);
+    return b !== undefined && seqLe(end, b.end);
+  }
+
   /** The start of the first SACKed block above `s`, if any. */
   nextSackedAfter(s: Seq): Seq | undefined {
     for (const b of this.blocks) if (seqGt(b.start, s)) return b.start;

@@ -1,6 +1,12 @@
 // Shared vocabulary of the TCP core: the eleven RFC 9293 states, errors with Node codes, and the
 // events a connection reports to its user.
 
+import type { Counters } from '../counters.js';
+import type { Seq } from '../wire/seq.js';
+import type { TcpConfig } from './config.js';
+import type { TcpConnection } from './connection.js';
+import type { FourTuple } from './isn.js';
+
 /** The connection states, spelt as in RFC 9293 §3.3.2. */
 export type TcpState =
   | 'CLOSED'
@@ -59,4 +65,28 @@ export interface ConnectionEvents {
 /** True for the states in which the connection is synchronized (RFC 9293 §3.5: after the handshake). */
 export function isSynchronized(s: TcpState): boolean {
   return s !== 'CLOSED' && s !== 'LISTEN' && s !== 'SYN-SENT' && s !== 'SYN-RECEIVED';
+}
+
+/** What a connection needs from the demux that owns it. */
+export interface ConnectionHost {
+  readonly config: TcpConfig;
+  readonly counters: Counters;
+  /** Hand a finished segment (checksummed) to IP. */
+  transmit(localIp: number, remoteIp: number, segment: Buffer): void;
+  /** RFC 5961 §7: take one challenge ACK from the stack-wide budget; false if exhausted. */
+  takeChallengeAck(now: number): boolean;
+  /** Told about every state change (the demux moves connections between tables on these). */
+  stateChanged(c: TcpConnection, from: TcpState, to: TcpState, now: number): void;
+  /** In SYN-RECEIVED, may the handshake complete now (is there room in the accept queue)? */
+  mayComplete(c: TcpConnection): boolean;
+}
+
+/** Construction parameters: identity, ISN, timestamp offset, path MTU. */
+export interface ConnectionInit extends FourTuple {
+  iss: Seq;
+  tsOffset: number;
+  /** The path MTU toward the peer (link MTU unless told lower). */
+  mtu: number;
+  /** True for connections created by a listener. */
+  passive: boolean;
 }

@@ -1,0 +1,306 @@
+// A connection's output: what to send next and how a segment is built. The send loop applies
+// the peer's window and cwnd (RFC 5681), RFC 3042 limited transmit, Nagle (RFC 896, Minshall's
+// variant) and sender SWS avoidance (RFC 1122 §4.2.3.4); the persist timer probes a zero window
+// (RFC 9293 §3.8.6.1). Every segment a connection sends, but the bare RST, leaves through `emit`
+// (options, window and SACK blocks from the receiving side in receive.ts, checksum): the one
+// seam for segment building.
+// Loss recovery (loss-recovery.ts) and RACK-TLP (rack.ts) choose *which* octets to resend and
+// call `retransmitRange` / `sendNewSegment` here to send them.
+import createDebug from 'debug';
+import type { Counters } from '../counters.js';
+import {
+  TCP_FLAGS,
+  TCP_HEADER_MIN,
+  type TcpOptions,
+  fillTcpChecksum,
+  formatTcpFlags,
+  tcpOptionsLength,
+  writeTcpHeader,
+  writeTcpOptions,
+} from '../wire/tcp.js';
+import { type Seq, seq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from '../wire/seq.js';
+import type { TcpConfig } from './config.js';
+import type { TcpConnection } from './connection.js';
+import { DUP_THRESH } from './sack-scoreboard.js';
+import type { ConnectionHost } from './types.js';
+
+const log = createDebug('tapstack:tcp');
+
+const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
+
+/** TS option bytes on every segment once timestamps are on (NOP, NOP, kind, len, 2×4). */
+export const TS_LEN = 12;
+
+/** The sending side of one connection (it reads and moves the connection's sequence variables). */
+export class TcpOutput {
+  /** An ACK is owed now; `output` sends a bare one if no segment carried it. */
+  ackNow = false;
+  /** Inside segment processing: a pure ACK waits until the user has seen the events. */
+  deferAck = false;
+  /** Why go-back-N is retransmitting: counter suffix. */
+  rtxReason = 'rto';
+  /** Zero-window probes sent since the window last opened (the persist backoff). */
+  persistBackoff = 0;
+  /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
+  #sndSml: Seq;
+  /** When data was last sent (for the RFC 5681 §4.1 idle restart); -1 = never. */
+  #lastSendAt = -1;
+
+  readonly #c: TcpConnection;
+  readonly #host: ConnectionHost;
+  readonly #cfg: TcpConfig;
+  readonly #counters: Counters;
+
+  constructor(c: TcpConnection, host: ConnectionHost) {
+    this.#c = c;
+    this.#host = host;
+    this.#cfg = host.config;
+    this.#counters = host.counters;
+    this.#sndSml = c.iss;
+  }
+
+  /**
+   * Send what windows, Nagle and SWS avoidance allow, the FIN when its turn comes, and a pure
+   * ACK if one is owed and nothing else carried it. `force` is the SWS override timeout.
+   */
+  output(now: number, force = false): void {
+    const c = this.#c;
+    const cnt = this.#counters;
+    const rec = c.recovery;
+    let sent = false;
+    if (c.canSendData()) {
+      // RFC 5681 §4.1: after an idle period longer than an RTO, restart from the restart window.
+      if (c.sndNxt === c.sndUna && this.#lastSendAt >= 0 && now - this.#lastSendAt > c.rtt.rto && c.cc.cwnd > 0) {
+        const before = c.cc.cwnd;
+        c.cc.onIdle(c.mss);
+        if (c.cc.cwnd < before) cnt.inc('tcp.cwnd.idleRestart');
+        this.#lastSendAt = now;
+      }
+      if (rec.inSackRecovery) sent = rec.output(now);
+      else if (this.#cfg.rack && c.sackOk && c.sndNxt === c.sndMax && c.rack.retransmitLostAfterRto(now)) sent = true;
+      for (; !rec.inSackRecovery; ) {
+        // Go-back-N after an RTO skips what the scoreboard shows SACKed (no retransmission storm).
+        let retransmission = seqLt(c.sndNxt, c.sndMax);
+        let capped = false;
+        if (retransmission && !c.sack.empty) {
+          const b = c.sack.blockAt(c.sndNxt);
+          if (b !== undefined) {
+            c.sndNxt = seqMin(b.end, c.sndMax);
+            cnt.inc('tcp.tx.skippedSacked');
+            continue;
+          }
+        }
+        const outstanding = seqDiff(c.sndNxt, c.sndUna);
+        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe); otherwise
+        // FlightSize as RFC 5681 / RFC 3042 count it.
+        const flight = c.sack.empty || !retransmission ? outstanding : outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt);
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+        const dupAcks = rec.dupAcks;
+        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission ? dupAcks * c.mss : 0;
+        const offset = seqDiff(c.sndNxt, c.sndBufSeq);
+        const avail = Math.max(0, c.sndBuf.length - offset);
+        const usable = Math.floor(Math.min(c.sndWnd - outstanding, c.cc.cwnd + lt - flight));
+        let len = Math.min(avail, c.mss, Math.max(0, usable));
+        if (retransmission && !c.sack.empty) {
+          const nb = c.sack.nextSackedAfter(c.sndNxt);
+          if (nb !== undefined && seqLt(nb, c.sndMax) && seqDiff(nb, c.sndNxt) < len) {
+            len = seqDiff(nb, c.sndNxt);
+            capped = true;
+          }
+        }
+        const finPos = seqAdd(c.sndBufSeq, c.sndBuf.length);
+        const withFin = c.finQueued && offset + len === c.sndBuf.length && seqLe(c.sndNxt, finPos) && seqAdd(c.sndNxt, len) === finPos;
+        if (len === 0 && !withFin) break;
+        if (len > 0 && len < c.mss && !withFin && !force && !capped && !this.#mayPartial(len, avail, flight)) {
+          cnt.inc(len === avail ? 'tcp.tx.nagleHeld' : 'tcp.tx.swsHeld');
+          break;
+        }
+        if (lt > 0 && flight + len > c.cc.cwnd) cnt.inc('tcp.tx.limitedTransmit');
+        force = false;
+        const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
+        retransmission = seqLt(c.sndNxt, c.sndMax);
+        this.emit(c.sndNxt, flags, offset, len, now);
+        const end = seqAdd(c.sndNxt, len + (withFin ? 1 : 0));
+        c.rtxq.onSend(c.sndNxt, end, now, retransmission);
+        if (retransmission) {
+          cnt.inc(`tcp.tx.retransmit.${this.rtxReason}`);
+          c.retransmissions++;
+        } else c.bytesSent += len;
+        if (len > 0 && len < c.mss) this.#sndSml = end;
+        if (withFin) c.finSeq = finPos;
+        c.sndNxt = end;
+        c.sndMax = seqMax(c.sndMax, end);
+        if (c.timers.rtx === Infinity) c.timers.rtx = now + c.rtt.rto;
+        c.timers.persist = Infinity;
+        this.#lastSendAt = now;
+        sent = true;
+        if (withFin) break;
+      }
+    }
+    if (!sent && this.ackNow && !this.deferAck) this.sendAck(now);
+    c.rack.armTlp(now);
+    // The persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight to bring an ACK.
+    if (c.canSendData() && c.timers.persist === Infinity && c.timers.rtx === Infinity && c.sndNxt === c.sndUna) {
+      const avail = c.sndBuf.length - seqDiff(c.sndNxt, c.sndBufSeq);
+      if (avail > 0) c.timers.persist = now + this.#persistInterval();
+    }
+  }
+
+  /** Nagle (RFC 896, Minshall's variant) and sender SWS avoidance (RFC 1122 §4.2.3.4) for a sub-MSS segment. */
+  #mayPartial(len: number, avail: number, flight: number): boolean {
+    const c = this.#c;
+    if (len === avail) {
+      // All queued data fits: send unless a small segment is still unacknowledged.
+      return c.noDelay || flight === 0 || !seqGt(this.#sndSml, c.sndUna);
+    }
+    // The window, not the data, limits us: only if it is at least half the largest window seen.
+    return c.maxSndWnd > 0 && len >= c.maxSndWnd / 2;
+  }
+
+  /** One new segment (RFC 6675 NextSeg rule 2, a TLP): up to SMSS within the peer's window, the FIN with the last data. */
+  sendNewSegment(now: number): number {
+    const c = this.#c;
+    if (c.sndNxt !== c.sndMax) return 0;
+    const offset = seqDiff(c.sndNxt, c.sndBufSeq);
+    const avail = Math.max(0, c.sndBuf.length - offset);
+    const finPending = c.finQueued && c.finSeq === undefined;
+    if (avail === 0 && !finPending) return 0;
+    const len = Math.min(avail, c.mss, Math.max(0, c.sndWnd - seqDiff(c.sndNxt, c.sndUna)));
+    if (len < avail && len < c.mss) return 0;
+    const withFin = finPending && len === avail;
+    if (len === 0 && !withFin) return 0;
+    const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
+    this.emit(c.sndNxt, flags, offset, len, now);
+    const n = len + (withFin ? 1 : 0);
+    const end = seqAdd(c.sndNxt, n);
+    c.rtxq.onSend(c.sndNxt, end, now, false);
+    c.bytesSent += len;
+    if (withFin) c.finSeq = seqAdd(c.sndBufSeq, c.sndBuf.length);
+    c.sndNxt = end;
+    c.sndMax = end;
+    if (c.timers.rtx === Infinity) c.timers.rtx = now + c.rtt.rto;
+    c.timers.persist = Infinity;
+    this.#lastSendAt = now;
+    return n;
+  }
+
+  /** Retransmit [start, start + maxLen) (and the FIN right after it, if sent before); returns sequence space sent. */
+  retransmitRange(start: Seq, maxLen: number, now: number, reason: string): number {
+    const c = this.#c;
+    const offset = seqDiff(start, c.sndBufSeq);
+    const room = seqDiff(c.sndMax, start);
+    if (offset < 0 || room <= 0) return 0;
+    const dataLen = Math.max(0, Math.min(maxLen, c.sndBuf.length - offset, room));
+    const fin = c.finSeq !== undefined && seqAdd(start, dataLen) === c.finSeq && room > dataLen;
+    if (dataLen === 0 && !fin) return 0;
+    const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 && offset + dataLen === c.sndBuf.length ? PSH : 0);
+    this.emit(start, flags, offset, dataLen, now);
+    const n = dataLen + (fin ? 1 : 0);
+    c.rtxq.onSend(start, seqAdd(start, n), now, true);
+    this.#counters.inc(`tcp.tx.retransmit.${reason}`);
+    c.retransmissions++;
+    if (c.timers.rtx === Infinity) c.timers.rtx = now + c.rtt.rto;
+    this.#lastSendAt = now;
+    return n;
+  }
+
+  // ===================================================================== persist
+
+  /** The persist timer fired: the SWS override, or a zero-window probe (RFC 9293 §3.8.6.1). */
+  onPersist(now: number): void {
+    const c = this.#c;
+    if (!c.canSendData()) return;
+    const offset = seqDiff(c.sndNxt, c.sndBufSeq);
+    const avail = c.sndBuf.length - offset;
+    if (avail <= 0 || seqLt(c.sndUna, c.sndNxt)) return;
+    const usable = Math.min(c.sndWnd, c.cc.cwnd) - seqDiff(c.sndNxt, c.sndUna);
+    if (usable > 0) {
+      // The SWS "override timeout" (RFC 1122 §4.2.3.4 (4)): send what the window allows.
+      this.#counters.inc('tcp.tx.swsOverride');
+      this.output(now, true);
+    } else {
+      // RFC 9293 §3.8.6.1: probe a zero window with one octet of new data, backing off.
+      this.#counters.inc('tcp.tx.persistProbe');
+      this.emit(c.sndNxt, ACK, offset, 1, now);
+      c.sndMax = seqMax(c.sndMax, seqAdd(c.sndNxt, 1));
+      this.persistBackoff++;
+      c.timers.persist = now + this.#persistInterval();
+    }
+  }
+
+  #persistInterval(): number {
+    return Math.min(this.#cfg.persistMaxMs, Math.max(this.#cfg.minRtoMs, this.#c.rtt.rto) * 2 ** this.persistBackoff);
+  }
+
+  // ===================================================================== segments
+
+  sendAck(now: number): void {
+    // SND.MAX, not SND.NXT: while go-back-N retransmits, a bare ACK must not carry an old
+    // sequence number the peer would find unacceptable (as BSD's tcp_output does).
+    this.emit(this.#c.sndMax, ACK, 0, 0, now);
+  }
+
+  /** Our SYN (active open) or SYN-ACK (passive or simultaneous open), recorded for retransmission. */
+  sendSyn(flags: number, now: number, retransmission: boolean): void {
+    const c = this.#c;
+    this.emit(c.iss, flags, 0, 0, now);
+    c.rtxq.onSend(c.iss, seqAdd(c.iss, 1), now, retransmission);
+    c.sndNxt = seqAdd(c.iss, 1);
+    c.sndMax = c.sndNxt;
+  }
+
+  /** A bare RST <SEQ=seqNo><CTL=RST>: no options, no window. */
+  sendRst(seqNo: Seq): void {
+    const c = this.#c;
+    this.#counters.inc('tcp.tx.rst');
+    const buf = Buffer.allocUnsafe(TCP_HEADER_MIN);
+    writeTcpHeader(buf, 0, { srcPort: c.localPort, dstPort: c.remotePort, seq: seqNo, ack: seq(0), flags: RST, window: 0 }, TCP_HEADER_MIN);
+    fillTcpChecksum(buf, c.localIp, c.remoteIp);
+    this.#counters.inc('tcp.tx.segments');
+    this.#host.transmit(c.localIp, c.remoteIp, buf);
+  }
+
+  /**
+   * Build, checksum and transmit one segment carrying sndBuf[offset, offset+len): the options
+   * (SYN options, timestamps, SACK and D-SACK blocks), the window, and the ACK bookkeeping.
+   */
+  emit(seqNo: Seq, flags: number, offset: number, len: number, now: number): void {
+    const c = this.#c;
+    const o: TcpOptions = {};
+    const syn = (flags & SYN) !== 0;
+    const tsVal = (Math.floor(now) + c.tsOffset) >>> 0;
+    if (syn) {
+      o.mss = c.advertisedMss;
+      const active = !(flags & ACK);
+      // Active: offer what we support. Passive: answer only what the peer offered.
+      if (active ? this.#cfg.windowScaling : c.wsOk) o.wscale = c.rcvWscale;
+      if (active ? this.#cfg.sack : c.sackOk) o.sackPermitted = true;
+      if (active ? this.#cfg.timestamps : c.tsOk) o.ts = { val: tsVal, ecr: active ? 0 : c.tsRecent };
+    } else {
+      if (c.tsOk) o.ts = { val: tsVal, ecr: c.tsRecent };
+      if (c.sackOk && flags & ACK && c.rcv.hasSackInfo) {
+        // RFC 2018 §3: at most 4 blocks, 3 beside timestamps (and what the MTU leaves room for).
+        const room = c.pmtu - 40 - len - (c.tsOk ? TS_LEN : 0);
+        const blocks = c.rcv.sackBlocks(Math.min(c.tsOk ? 3 : 4, Math.floor((room - 4) / 8)));
+        if (blocks.length > 0) o.sack = blocks;
+      }
+    }
+    const window = syn ? c.rcv.synWindowField() : c.rcv.selectWindow();
+    const hl = TCP_HEADER_MIN + tcpOptionsLength(o);
+    const buf = Buffer.allocUnsafe(hl + len);
+    const ackNo = flags & ACK ? c.rcvNxt : seq(0);
+    writeTcpHeader(buf, 0, { srcPort: c.localPort, dstPort: c.remotePort, seq: seqNo, ack: ackNo, flags, window }, hl);
+    writeTcpOptions(buf, TCP_HEADER_MIN, o);
+    if (len > 0) c.sndBuf.copyOut(offset, len, buf, hl);
+    fillTcpChecksum(buf, c.localIp, c.remoteIp);
+    if (flags & ACK) {
+      c.lastAckSent = c.rcvNxt;
+      c.timers.delack = Infinity;
+      this.ackNow = false;
+      c.rcv.unackedBytes = 0;
+    }
+    this.#counters.inc('tcp.tx.segments');
+    if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', c.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
+    this.#host.transmit(c.localIp, c.remoteIp, buf);
+  }
+}

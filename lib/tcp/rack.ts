@@ -1,0 +1,175 @@
+// RACK-TLP (RFC 8985) for one connection, on when the config's `rack` is set and SACK was
+// negotiated. RACK (§6) marks a transmission lost by time: sent before a segment that was
+// delivered, and older than RACK.rtt plus a reordering window; a retransmission can be found
+// lost again this way, which RFC 6675 alone cannot see. The reorder timer (§6.2 step 5) fires when
+// the next record ages. TLP (§7) sends one probe when a tail of segments draws no ACK, so the
+// loss is detected by ACKs instead of an RTO. What is marked lost is resent by loss recovery
+// (loss-recovery.ts) or, outside it after an RTO, here within cwnd.
+import type { Counters } from '../counters.js';
+import { type Seq, seqDiff, seqGe, seqGt, seqLt, seqMax } from '../wire/seq.js';
+import type { TcpConfig } from './config.js';
+import type { TcpConnection } from './connection.js';
+import type { SentSegment } from './retransmit-queue.js';
+import type { ConnectionHost } from './types.js';
+
+/** The RACK-TLP state of one connection. */
+export class Rack {
+  /** RACK (RFC 8985 §6.2): transmission order and RTT of the latest-sent delivered segment. */
+  #order = -1;
+  #rtt = Infinity;
+  #minRtt = Infinity;
+  /** A tail loss probe is out (RFC 8985 §7: one per tail). */
+  #tlpOut = false;
+  /** Highest cumulative ACK seen (TLP bookkeeping). */
+  #ackSeen: Seq;
+
+  readonly #c: TcpConnection;
+  readonly #cfg: TcpConfig;
+  readonly #counters: Counters;
+
+  constructor(c: TcpConnection, host: ConnectionHost) {
+    this.#c = c;
+    this.#cfg = host.config;
+    this.#counters = host.counters;
+    this.#ackSeen = c.iss;
+  }
+
+  /**
+   * An acceptable ACK arrived (RFC 8985 §6.2): it ends a probe's tail if it delivered anything;
+   * the latest-sent delivered segment sets RACK's order and RTT; what was sent before it and is
+   * older than an RTT plus the reordering window is lost. Returns true if anything was newly marked.
+   */
+  onAck(ack: Seq, newlySacked: number, now: number): boolean {
+    const c = this.#c;
+    let lost = false;
+    if (newlySacked > 0 || seqGt(ack, this.#ackSeen)) this.#tlpOut = false;
+    this.#ackSeen = seqMax(this.#ackSeen, ack);
+    if (this.#cfg.rack && c.sackOk && c.canSendData()) {
+      this.#update(now, newlySacked > 0);
+      if (c.sndNxt === c.sndMax && (!c.sack.empty || c.recovery.inSackRecovery)) lost = this.#detect(now);
+      else c.timers.rack = Infinity;
+    }
+    return lost;
+  }
+
+  /** An RTO: the timers stop and a new tail may be probed. */
+  onRto(): void {
+    const t = this.#c.timers;
+    t.tlp = Infinity;
+    t.rack = Infinity;
+    this.#tlpOut = false;
+  }
+
+  /** RACK step 2 for one delivered record: the latest-sent one sets RACK's order and RTT. */
+  #consider(r: SentSegment, now: number): void {
+    if (r.order <= this.#order) return;
+    const rtt = now - r.sentAt;
+    // A retransmission ACKed sooner than the minimum RTT was delivered by its original (RFC 8985 §6.2 step 2).
+    if (r.retransmitted && rtt < this.#minRtt) return;
+    this.#order = r.order;
+    this.#rtt = rtt;
+    if (rtt < this.#minRtt) this.#minRtt = rtt;
+  }
+
+  #update(now: number, scanSacked: boolean): void {
+    const c = this.#c;
+    const d = c.rtxq.lastDelivered;
+    if (d !== undefined) this.#consider(d, now);
+    if (scanSacked) for (const r of c.rtxq.segments) if (r.order > this.#order && c.sack.covers(r.start, r.end)) this.#consider(r, now);
+  }
+
+  /**
+   * RACK detection (RFC 8985 §6.2 steps 4–5, transmission order standing in for send-time ties):
+   * a record sent before the latest delivered one and older than RACK.rtt + reo_wnd is lost;
+   * the next record to age arms the reorder timer. Returns true if anything was newly marked.
+   */
+  #detect(now: number): boolean {
+    const c = this.#c;
+    if (this.#order < 0) return false;
+    const srtt = c.rtt.srtt ?? 0;
+    const rtt = Number.isFinite(this.#rtt) ? this.#rtt : srtt;
+    const reo = Number.isFinite(this.#minRtt) ? Math.min(this.#minRtt / 4, srtt) : 0;
+    let any = false;
+    let wait = Infinity;
+    for (const r of c.rtxq.segments) {
+      if (r.lost || r.order >= this.#order || seqLt(r.start, c.sndUna) || c.sack.covers(r.start, r.end)) continue;
+      const left = r.sentAt + rtt + reo - now;
+      if (left <= 0) {
+        r.lost = true;
+        any = true;
+        this.#counters.inc(r.retransmitted ? 'tcp.recovery.lostRetransmission' : 'tcp.rack.lost');
+      } else if (left < wait) wait = left;
+    }
+    c.timers.rack = wait === Infinity ? Infinity : now + wait;
+    return any;
+  }
+
+  /**
+   * The reorder timer fired: mark what has aged, let loss recovery act on it, send
+   * (RFC 8985 §6.3: "detect losses ... and retransmit").
+   */
+  onTimer(now: number): void {
+    const c = this.#c;
+    if (!c.canSendData() || !c.sackOk || c.sndNxt !== c.sndMax) return;
+    if (!this.#detect(now)) return;
+    c.recovery.onTimerLoss(now);
+    c.out.output(now);
+  }
+
+  /**
+   * Outside SACK recovery — after an RTO, when RFC 6675 §5.1 keeps fast recovery off until
+   * RecoveryPoint is acknowledged — RACK still marks (re)transmissions lost (RFC 8985 §6.2
+   * step 4, §6.3). Resend them within cwnd (lost and SACKed octets are not in flight), as Linux's
+   * loss state does; otherwise a lost retransmission of the go-back-N waits for the next RTO.
+   */
+  retransmitLostAfterRto(now: number): boolean {
+    const c = this.#c;
+    let lostBytes = 0;
+    for (const r of c.rtxq.segments) if (r.lost && seqGe(r.start, c.sndUna) && !c.sack.covers(r.start, r.end)) lostBytes += seqDiff(r.end, r.start);
+    if (lostBytes === 0) return false;
+    let sent = false;
+    for (const r of c.rtxq.segments) {
+      if (!r.lost || seqLt(r.start, c.sndUna) || c.sack.covers(r.start, r.end)) continue;
+      const len = Math.min(c.mss, seqDiff(r.end, r.start));
+      const flight = seqDiff(c.sndMax, c.sndUna) - c.sack.sackedBetween(c.sndUna, c.sndMax) - lostBytes;
+      if (flight + len > c.cc.cwnd && (sent || flight > 0)) break;
+      const reason = r.retransmitted ? 'lost' : 'rack';
+      lostBytes -= seqDiff(r.end, r.start);
+      r.lost = false;
+      if (c.out.retransmitRange(r.start, len, now, reason) > 0) sent = true;
+    }
+    return sent;
+  }
+
+  /** RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone segment). */
+  armTlp(now: number): void {
+    const c = this.#c;
+    const srtt = c.rtt.srtt;
+    if (
+      !this.#cfg.rack || !c.sackOk || c.recovery.kind !== 'none' || this.#tlpOut || srtt === undefined ||
+      !c.canSendData() || c.sndNxt !== c.sndMax || !seqLt(c.sndUna, c.sndMax)
+    ) {
+      c.timers.tlp = Infinity;
+      return;
+    }
+    let pto = 2 * srtt + 2;
+    if (seqDiff(c.sndMax, c.sndUna) <= c.mss) pto += 200;
+    const at = now + Math.max(10, pto);
+    c.timers.tlp = at < c.timers.rtx ? at : Infinity;
+  }
+
+  /** RFC 8985 §7.3: the probe — new data if the window allows, else the last segment again. */
+  onTlp(now: number): void {
+    const c = this.#c;
+    if (!c.canSendData() || c.recovery.kind !== 'none' || c.sndNxt !== c.sndMax || !seqLt(c.sndUna, c.sndMax)) return;
+    let n = c.out.sendNewSegment(now);
+    if (n === 0) {
+      const last = c.rtxq.segments[c.rtxq.segments.length - 1];
+      if (last !== undefined) n = c.out.retransmitRange(last.start, Math.min(c.mss, seqDiff(last.end, last.start)), now, 'tlp');
+    }
+    if (n === 0) return;
+    this.#counters.inc('tcp.tx.tlp');
+    this.#tlpOut = true;
+    c.timers.rtx = now + c.rtt.rto;
+  }
+}
