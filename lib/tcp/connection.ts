@@ -689,12 +689,6 @@ export class TcpConnection implements FourTuple {
       c.inc('tcp.rx.trimmedRight');
     }
 
-    // Timestamps (RFC 7323 §4.3 R3): remember TSval of a segment covering Last.ACK.sent.
-    if (this.tsOk && ts !== undefined && seqLe(seg.seq, this.lastAckSent) && !tsBefore(ts.val, this.tsRecent)) {
-      this.tsRecent = ts.val;
-      this.tsRecentAt = now;
-    }
-
     // Fifth: ACK.
     if (!(f & ACK)) {
       c.inc('tcp.rx.noAck');
@@ -707,6 +701,7 @@ export class TcpConnection implements FourTuple {
           c.inc('tcp.listen.acceptQueueFull');
           return;
         }
+        this.#takeTsRecent(seg, now);
         this.sndWnd = seg.window << this.sndWscale;
         this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
         this.sndWl1 = segSeq;
@@ -736,6 +731,20 @@ export class TcpConnection implements FourTuple {
     this.out.output(now);
   }
 
+  /**
+   * RFC 7323 §4.3 (R3): remember the TSval of a segment covering Last.ACK.sent, but only once the
+   * segment has passed every check, its ACK included (RFC 5961 §5, as Linux's tcp_ack does):
+   * else one forged segment with a right sequence number, a bad ACK and a high TSval would raise
+   * TS.Recent and let PAWS drop every real segment after it.
+   */
+  #takeTsRecent(seg: TcpSegment, now: number): void {
+    const ts = seg.options.ts;
+    if (this.tsOk && ts !== undefined && seqLe(seg.seq, this.lastAckSent) && !tsBefore(ts.val, this.tsRecent)) {
+      this.tsRecent = ts.val;
+      this.tsRecentAt = now;
+    }
+  }
+
   /** Fifth step for the synchronized states (RFC 5961 §5.2 first); false if the segment must be dropped now. */
   #processAck(seg: TcpSegment, segSeq: Seq, pureAck: boolean, now: number): boolean {
     const c = this.#counters;
@@ -751,6 +760,7 @@ export class TcpConnection implements FourTuple {
       this.#challengeAck(now);
       return false;
     }
+    this.#takeTsRecent(seg, now);
     if (this.acks.onAck(seg, segSeq, pureAck, now)) this.#evWritable = true;
     const finAcked = this.finSeq !== undefined && seqGt(this.sndUna, this.finSeq);
     switch (this.state) {

@@ -147,6 +147,22 @@ t.test('RFC 7323 §5.3 PAWS: a segment with an old TSval is dropped (with an ACK
   void conn;
 });
 
+t.test('RFC 7323 §4.3 with RFC 5961 §5: a segment dropped for its ACK does not raise TS.Recent (no PAWS lock-out)', async (t) => {
+  const p = new ScriptedPeer();
+  const { conn } = p.handshakePassive({ mss: 1460, ts: { val: 1000, ecr: 0 } });
+  const sink = p.collect(conn);
+  // Forged: the right sequence number, an ACK for data never sent, a TSval far in the future.
+  p.send({ seq: p.snd, ack: seqAdd(p.ourIss, 100_000), options: { ts: { val: p.tsNow() + 1_000_000, ecr: 0 } } });
+  t.equal(p.counters.get('tcp.rx.ackTooNew'), 1, 'dropped for its ACK');
+  const challenge = p.next();
+  t.equal(challenge.flags, 'A', 'the challenge ACK');
+  t.equal(challenge.options.ts?.ecr, p.tsNow(), 'it echoes the real TS.Recent, not the forged TSval');
+  p.send({ payload: 'real' });
+  t.equal(sink.data().toString(), 'real', 'the real peer is still heard');
+  t.equal(p.counters.get('tcp.rx.paws'), 0);
+  void conn;
+});
+
 t.test('RFC 7323 §3.2: once negotiated, a segment without timestamps is dropped silently', async (t) => {
   const p = new ScriptedPeer();
   const { conn } = p.handshakePassive({ mss: 1460, ts: { val: 1000, ecr: 0 } });
