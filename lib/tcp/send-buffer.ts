@@ -1,7 +1,8 @@
 // The send buffer: bytes the application wrote that are not yet acknowledged, stored in fixed-size
-// chunks so any byte range (for first transmission or retransmission) is found in O(1).
-
-const CHUNK = 16 * 1024;
+// chunks so any byte range (for first transmission or retransmission) is found in O(1). Chunks
+// come from a shared pool and go back to it as soon as they are acknowledged: an idle connection
+// holds none.
+import { CHUNK, releaseChunk, takeChunk } from './chunk-pool.js';
 
 /** Unacknowledged + unsent application bytes; offset 0 is the oldest unacknowledged byte. */
 export class SendBuffer {
@@ -12,6 +13,11 @@ export class SendBuffer {
 
   /** @param capacity the most bytes held at once (SO_SNDBUF). */
   constructor(readonly capacity: number) {}
+
+  /** Chunks held now (0 when everything written was acknowledged). */
+  get chunks(): number {
+    return this.#chunks.length;
+  }
 
   /** Bytes held (sent-but-unacked plus unsent). */
   get length(): number {
@@ -30,7 +36,7 @@ export class SendBuffer {
     while (done < n) {
       const end = this.#head + this.#length;
       const idx = Math.floor(end / CHUNK);
-      if (idx === this.#chunks.length) this.#chunks.push(Buffer.allocUnsafe(CHUNK));
+      if (idx === this.#chunks.length) this.#chunks.push(takeChunk());
       const off = end % CHUNK;
       const take = Math.min(CHUNK - off, n - done);
       this.#chunks[idx]!.set(data.subarray(done, done + take), off);
@@ -61,13 +67,15 @@ export class SendBuffer {
     this.#length -= k;
     this.#head += k;
     while (this.#head >= CHUNK) {
-      this.#chunks.shift();
+      releaseChunk(this.#chunks.shift()!);
       this.#head -= CHUNK;
     }
     if (this.#length === 0) {
-      // Keep one chunk for reuse, drop the rest.
+      // Nothing left to send or resend: the chunks go back to the pool (copyOut copies, so no
+      // segment still points into them).
       this.#head = 0;
-      this.#chunks.length = Math.min(this.#chunks.length, 1);
+      for (const c of this.#chunks) releaseChunk(c);
+      this.#chunks.length = 0;
     }
   }
 }

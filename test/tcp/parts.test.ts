@@ -4,6 +4,7 @@ import { IsnGenerator } from '../../lib/tcp/isn.js';
 import { ReceiveBuffer } from '../../lib/tcp/receive-buffer.js';
 import { RetransmitQueue } from '../../lib/tcp/retransmit-queue.js';
 import { RttEstimator } from '../../lib/tcp/rtt.js';
+import { pooledChunks } from '../../lib/tcp/chunk-pool.js';
 import { SendBuffer } from '../../lib/tcp/send-buffer.js';
 import { COOKIE_MSS, SynCookies } from '../../lib/tcp/syn-cookies.js';
 import { TimeWaitTable } from '../../lib/tcp/time-wait.js';
@@ -30,6 +31,26 @@ t.test('SendBuffer: capacity, copyOut across chunks, consume', async (t) => {
   t.throws(() => b.copyOut(0, 33_001, out3, 0), RangeError);
   b.consume(33_000);
   t.equal(b.length, 0);
+  t.equal(b.chunks, 0, 'an empty send buffer holds no chunk (idle connections cost no send memory)');
+});
+
+t.test('SendBuffer: chunks go back to the shared pool and are reused', async (t) => {
+  const a = new SendBuffer(64 * 1024);
+  const before = pooledChunks();
+  a.write(Buffer.alloc(40_000, 1)); // 3 chunks
+  t.equal(a.chunks, 3);
+  a.consume(20_000); // the first chunk is acknowledged whole
+  t.equal(a.chunks, 2);
+  t.equal(pooledChunks(), Math.max(0, before - 3) + 1, 'an acknowledged chunk is back in the pool');
+  a.consume(20_000);
+  t.equal(a.chunks, 0);
+  const pooled = pooledChunks();
+  const b = new SendBuffer(64 * 1024);
+  b.write(Buffer.from('hello'));
+  t.equal(pooledChunks(), pooled - 1, 'the next writer takes a pooled chunk');
+  const out = Buffer.alloc(5);
+  b.copyOut(0, 5, out, 0);
+  t.equal(out.toString(), 'hello', 'a reused chunk holds the new bytes');
 });
 
 t.test('ReceiveBuffer: out-of-order merge, duplicates, pull in order, SACK blocks, segment bound', async (t) => {
