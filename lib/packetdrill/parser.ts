@@ -1,6 +1,7 @@
 // The second pass: each statement of lexer.ts to a script event (script.ts). It knows the
 // packetdrill grammar for times, TCP segments and their options, ICMP errors and system calls;
 // what a system call means is the syscall layer's business, so arguments stay text here.
+import { DEFAULT_TCP_CONFIG } from '../tcp/config.js';
 import { lex } from './lexer.js';
 import { type EventTime, type OptionSpec, type PacketEvent, type Script, ScriptError, type ScriptEvent, type ScriptOptions } from './script.js';
 
@@ -31,7 +32,7 @@ export function parseScript(source: string, file = '<script>', overrides: Partia
 
 /** Apply one `--name=value` header flag. */
 export function applyFlag(o: Partial<ScriptOptions>, text: string, fail: (msg: string) => Error): void {
-  const m = /^--([a-z_]+)(?:=(\S+))?$/.exec(text.trim());
+  const m = /^--([A-Za-z_]+)(?:=(\S+))?$/.exec(text.trim());
   if (m === null) throw fail(`bad option line: ${text}`);
   const [, name, value] = m;
   const num = (): number => {
@@ -53,6 +54,14 @@ export function applyFlag(o: Partial<ScriptOptions>, text: string, fail: (msg: s
       if (value !== 'ipv4') throw fail('tapstack speaks IPv4 only (--ip_version=ipv4)');
       return;
     default:
+      if (name!.startsWith('tapstack_tcp_') && value !== undefined) {
+        // tapstack's extension: a TCP tunable for this script (what packetdrill does with sysctl).
+        const key = name!.slice('tapstack_tcp_'.length);
+        if (!(key in DEFAULT_TCP_CONFIG)) throw fail(`no TCP tunable ${key} (lib/tcp/config.ts)`);
+        const v = value === 'true' ? true : value === 'false' ? false : Number.isFinite(Number(value)) ? Number(value) : value;
+        o.tcp = { ...o.tcp, [key]: v };
+        return;
+      }
       throw fail(`unknown option --${name}`);
   }
 }

@@ -113,7 +113,7 @@ class Run {
       link = new TracerLink(link, opts.trace, { clock: this.clock, narrator: this.#narrator });
     }
     this.stack = new Stack({ link, clock: this.clock, rng, ip: STACK_IP, prefix: 24 });
-    this.tcp = new TcpLayer(this.stack, { rng, ...opts.tcp });
+    this.tcp = new TcpLayer(this.stack, { rng, ...opts.tcp, ...(script.options.tcp as Partial<TcpConfig> | undefined) });
     this.peer = new WirePeer(this.wire.a, this.clock, parseIp(PEER_IP), this.stack.ip, this.stack.mac);
     this.sys = new Syscalls(this.tcp, parseIp(PEER_IP), PEER_PORT, STACK_PORT, () => {
       this.#wokeAt = this.clock.now();

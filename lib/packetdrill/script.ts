@@ -87,6 +87,8 @@ export interface ScriptOptions {
   mss?: number;
   /** Tick of tapstack's TSval clock in µs: when given, outbound TS val is checked too. */
   tsTickUsecs?: number;
+  /** tapstack's own `--tapstack_tcp_NAME=VALUE` lines: TCP tunables (lib/tcp/config.ts) for this script. */
+  tcp?: Record<string, number | boolean | string>;
 }
 
 /** A parsed script. */
