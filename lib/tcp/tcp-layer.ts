@@ -43,6 +43,8 @@ export interface StackLike {
   readonly pathMtu?: number;
   readonly rng?: Rng;
   registerProtocol(protocol: number, handler: IpHandler): void;
+  /** Reachability advice for the neighbour toward `ip` (ARP keeps it fresh and cached). */
+  confirmNeighbour?(ip: number): void;
   sendIp(dst: number, protocol: number, payload: Buffer, opts?: { df?: boolean; tos?: number; ttl?: number }): void;
 }
 
@@ -84,6 +86,7 @@ export class TcpLayer implements IpHandler {
         if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, SEND_DF);
       },
       mtuFor: (dst) => this.#pmtu.get(dst) ?? stack.pathMtu ?? stack.mtu,
+      ...(stack.confirmNeighbour !== undefined ? { progress: (ip: number) => stack.confirmNeighbour!(ip) } : {}),
     });
     stack.registerProtocol(IP_PROTO_TCP, this);
   }
