@@ -191,6 +191,8 @@ export class Syscalls {
     const c = s.conn;
     if (c === undefined) return { ret: -1, errno: 'ENOTCONN' };
     if (s.pendingError !== undefined) return this.#takeError(s);
+    // The error was reported once already (Linux's sk_err): now the pipe is simply broken.
+    if (c.state === 'CLOSED') return { ret: -1, errno: 'EPIPE' };
     const left = s.writeLeft ?? n;
     let took: number;
     try {
