@@ -99,12 +99,14 @@ export class TcpOutput {
           }
         }
         const outstanding = seqDiff(c.sndNxt, c.sndUna);
-        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe); otherwise
-        // FlightSize as RFC 5681 / RFC 3042 count it.
-        const flight = c.sack.empty || !retransmission ? outstanding : outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt);
-        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe), for go-back-N
+        // and new data alike; otherwise FlightSize as RFC 5681 / RFC 3042 count it.
+        const pipe = !c.sack.empty && (retransmission || rec.inRtoRecovery);
+        const flight = pipe ? outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt) : outstanding;
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+        // (not when pipe already took what they reported out of flight).
         const dupAcks = rec.dupAcks;
-        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission ? dupAcks * c.mss : 0;
+        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission && !pipe ? dupAcks * c.mss : 0;
         const offset = seqDiff(c.sndNxt, c.sndBufSeq);
         const avail = Math.max(0, c.sndBuf.length - offset);
         const usable = Math.floor(Math.min(c.sndWnd - outstanding, c.cc.cwnd + lt - flight));

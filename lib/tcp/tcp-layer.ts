@@ -1,5 +1,6 @@
 // The thin glue between the sans-IO TCP core and a Stack: it implements the Stack's IpHandler for
-// protocol 6, reads the Clock, keeps ONE timer armed at the core's nextDeadline(), sends segments
+// protocol 6, reads the Clock, keeps ONE timer armed no later than the core's nextDeadline() (lazy:
+// a deadline that moves later leaves it; it fires, finds nothing due, re-arms), sends segments
 // with stack.sendIp(dst, 6, seg, {df: true}), and coalesces writes made in the same tick
 // (autocorking) before they reach Nagle. It holds no TCP logic of its own.
 //
@@ -199,7 +200,9 @@ export class TcpLayer implements IpHandler {
   #rearm(): void {
     if (this.#closed) return;
     const d = this.core.nextDeadline();
-    if (d === this.#armedAt) return;
+    // Lazy (issue 9 item 3): only an earlier deadline touches the Node timer, or none left at all
+    // (nothing keeps an idle stack's event loop busy).
+    if (d >= this.#armedAt && (d !== Infinity || this.#timer === undefined)) return;
     if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#armedAt = d;

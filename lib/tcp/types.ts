@@ -76,6 +76,8 @@ export interface ConnectionHost {
   transmit(localIp: number, remoteIp: number, segment: Buffer): void;
   /** RFC 5961 §7: take one challenge ACK from the stack-wide budget; false if exhausted. */
   takeChallengeAck(now: number): boolean;
+  /** One of `c`'s timers was set to `at` (the demux keeps the earliest per connection in a heap). */
+  timerArmed(c: TcpConnection, at: number): void;
   /** Told about every state change (the demux moves connections between tables on these). */
   stateChanged(c: TcpConnection, from: TcpState, to: TcpState, now: number): void;
   /** Told synchronously before each retransmitted segment goes to IP, with the cause. */
