@@ -16,7 +16,7 @@ import { type FourTuple, IsnGenerator } from './isn.js';
 import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
-import { TcpError, type TcpState } from './types.js';
+import { type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
 const { FIN, SYN, RST, ACK } = TCP_FLAGS;
@@ -27,7 +27,7 @@ export interface TcpDemuxOptions {
   rng: Rng;
   config?: Partial<TcpConfig>;
   /** Send a finished TCP segment from localIp to remoteIp (IP protocol 6). */
-  output(localIp: number, remoteIp: number, segment: Buffer): void;
+  output(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void;
   /** The path MTU toward `remoteIp` (the link MTU unless something lowered it). */
   mtuFor(remoteIp: number): number;
   /** A connection with `remoteIp` made forward progress (new data acknowledged or received). */
@@ -204,9 +204,12 @@ export class TcpDemux implements ConnectionHost {
 
   // ================================================================ input
 
-  /** A TCP segment arrived from `src` for `dst`. Throws WireError for malformed input. */
-  receive(src: number, dst: number, buf: Buffer, now: number): void {
-    const seg = parseTcp(buf, src, dst, this.config.verifyChecksum);
+  /**
+   * A TCP segment arrived from `src` for `dst` (`csumTrusted`: the link vouched for its
+   * checksum). Throws WireError for malformed input.
+   */
+  receive(src: number, dst: number, buf: Buffer, now: number, csumTrusted = false): void {
+    const seg = parseTcp(buf, src, dst, this.config.verifyChecksum && !csumTrusted);
     const key = `${dst}:${seg.dstPort}:${src}:${seg.srcPort}`;
     const c = this.#conns.get(key);
     if (c !== undefined) {
@@ -399,8 +402,8 @@ export class TcpDemux implements ConnectionHost {
 
   // ================================================================ ConnectionHost
 
-  transmit(localIp: number, remoteIp: number, segment: Buffer): void {
-    this.#output(localIp, remoteIp, segment);
+  transmit(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void {
+    this.#output(localIp, remoteIp, segment, tx);
   }
 
   takeChallengeAck(now: number): boolean {
