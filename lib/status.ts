@@ -13,7 +13,7 @@ export function statusOf(stack: Stack, tcp: TcpLayer, tapName: string): () => St
     const now = stack.clock.now();
     const at = (ip: number, port: number): string => `${ipToString(ip)}:${port}`;
     return {
-      interface: { tap: tapName, mac: macToString(stack.mac), ip: `${ipText}/${stack.prefix}`, mtu: stack.mtu, pathMtu: stack.pathMtu },
+      interface: { tap: tapName, mac: macToString(stack.mac), ip: `${ipText}/${stack.prefix}`, mtu: stack.mtu, pathMtu: stack.pathMtu, offload: stack.offload ? 'on' : 'off' },
       arp: stack.arp.snapshot(),
       connections: [...tcp.core.connections()].map((c) => {
         const i = c.info();

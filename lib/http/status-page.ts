@@ -11,6 +11,8 @@ export interface InterfaceStatus {
   ip: string;
   mtu: number;
   pathMtu: number;
+  /** TCP offloads on the link (TSO out, GRO and checksum in): "on" or "off". */
+  offload?: 'on' | 'off';
 }
 
 /** One ARP cache entry; `mac` is null while unresolved, `expiresInMs` null for static entries. */
@@ -102,7 +104,7 @@ function table(caption: string, head: string[], rows: unknown[][]): string {
 export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
   const i = s.interface;
   const parts = [
-    table('Interface', ['tap', 'MAC', 'IP', 'MTU', 'path MTU'], [[i.tap, i.mac, i.ip, i.mtu, i.pathMtu]]),
+    table('Interface', ['tap', 'MAC', 'IP', 'MTU', 'path MTU', 'offloads'], [[i.tap, i.mac, i.ip, i.mtu, i.pathMtu, i.offload ?? 'off']]),
     table(
       'ARP cache',
       ['IP', 'MAC', 'state', 'expires in (ms)'],
