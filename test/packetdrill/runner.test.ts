@@ -95,3 +95,49 @@ t.test('a malformed line is a parse error naming the line', async (t) => {
   t.throws(() => parseScript('--ip_version=ipv6\n', 'y.pkt'), /IPv4 only/);
   t.throws(() => parseScript('write(4, ..., 1) = 1\n', 'y.pkt'), /starts with its time/);
 });
+
+t.test('`*` matches a segment whenever it comes; `a~b` within the range', async (t) => {
+  const star = await run(`+0 write(4, ..., 1000) = 1000\n+0 > P. 1:1001(1000) ack 1\n* > P. 1:1001(1000) ack 1\n+.1 < . 1:1(0) ack 1001 win 257\n`);
+  t.ok(star.ok, formatResult(star));
+  const range = `+0 write(4, ..., 1000) = 1000\n+0 > P. 1:1001(1000) ack 1\n+.25~+.35 > P. 1:1001(1000) ack 1\n+.1 < . 1:1(0) ack 1001 win 257\n`;
+  t.ok((await run(range)).ok, 'the RTO at +0.3 is inside +0.25~+0.35');
+  const early = await run(range.replace('+.25~+.35', '+.35~+.5'));
+  t.equal(early.failure?.kind, 'timing');
+  t.match(early.failure?.message, /sent at 0\.400s, the script expects it in \[0\.450s, 0\.600s\]/);
+});
+
+t.test('--tcp_ts_tick_usecs checks our TSval against the script', async (t) => {
+  const ts = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 0 ecr 1000,nop,wscale 3>
++.1 < . 1:1(0) ack 1 win 1000 <nop,nop,TS val 1100 ecr 0>
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 100) = 100
++0 > P. 1:101(100) ack 1 <nop,nop,TS val VAL ecr 1100>
+`;
+  const ok = await runScript(parseScript(ts.replace('VAL', '100'), 'ts.pkt', { tsTickUsecs: 1000 }));
+  t.ok(ok.ok, formatResult(ok));
+  const bad = await runScript(parseScript(ts.replace('VAL', '150'), 'ts.pkt', { tsTickUsecs: 1000 }));
+  t.equal(bad.failure?.kind, 'option');
+  t.match(bad.failure?.message, /TS val 100 \(in script ticks\), the script says 150/);
+  const unchecked = await runScript(parseScript(ts.replace('VAL', '150'), 'ts.pkt'));
+  t.ok(unchecked.ok, 'without the flag TSval is not checked');
+});
+
+t.test('--trace --explain: the run is narrated', async (t) => {
+  const lines: string[] = [];
+  const r = await runScript(parseScript(OPEN, 'x.pkt'), { trace: (l) => lines.push(l), explain: true });
+  t.ok(r.ok);
+  t.ok(lines.some((l) => /TX #\d+ 10\.0\.0\.2:8080 > 10\.0\.0\.1:40000 \[SYN, ACK\] Seq=0 Ack=1/.test(l)), 'relative numbers');
+  t.ok(lines.some((l) => /↳ Handshake 2\/3/.test(l)), 'explanations');
+  t.ok(lines.some((l) => /state 10\.0\.0\.2:8080 .*SYN-RECEIVED -> ESTABLISHED/.test(l)), 'state changes');
+});
+
+t.test('header lines set TCP tunables; unknown ones are refused', async (t) => {
+  const s = parseScript('--tapstack_tcp_rack=false\n--tapstack_tcp_delayedAckMs=200\n--tolerance_usecs=10000\n', 'h.pkt');
+  t.same(s.options.tcp, { rack: false, delayedAckMs: 200 });
+  t.equal(s.options.toleranceMs, 10);
+  t.throws(() => parseScript('--tapstack_tcp_nosuch=1\n', 'h.pkt'), /no TCP tunable nosuch/);
+});
