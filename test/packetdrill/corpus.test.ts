@@ -13,6 +13,14 @@ const scripts = readdirSync(here, { recursive: true, encoding: 'utf8' })
   .sort();
 const known = new Set([...readFileSync(join(here, 'KNOWN-FAILURES.md'), 'utf8').matchAll(/^- `([^`]+\.pkt)`/gm)].map((m) => m[1]!));
 
+t.test('the corpus: at least 60 scripts in the groups of packetdrill', async (t) => {
+  t.ok(scripts.length >= 60, `${scripts.length} scripts`);
+  const groups = new Set(scripts.map((s) => s.split('/')[0]));
+  for (const g of ['close', 'shutdown', 'blocking', 'mss', 'ts', 'validate', 'rst', 'syn', 'fast_retransmit', 'sack', 'limited_transmit', 'newreno', 'rto', 'rack', 'tlp', 'persist', 'keepalive', 'delayed_ack', 'nagle', 'icmp', 'time_wait']) {
+    t.ok(groups.has(g), `group ${g}`);
+  }
+});
+
 t.test('every known failure names a script of the corpus', async (t) => {
   for (const k of known) t.ok(scripts.includes(k), k);
 });
