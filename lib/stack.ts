@@ -11,6 +11,7 @@ import type { Link } from './link/link.js';
 import type { Rng } from './rng.js';
 import { Arp, type ArpOptions } from './net/arp.js';
 import { Icmp, type IcmpOptions, type OffendingPacket } from './net/icmp.js';
+import { IpIdGenerator } from './net/ip-id.js';
 import { ipv4Frames } from './net/ipv4-output.js';
 import type { IpHandler, NetHost, SendOptions } from './net/net-host.js';
 import { Reassembler, type ReassemblyOptions } from './net/reassembly.js';
@@ -75,7 +76,7 @@ export class Stack implements NetHost {
   readonly reassembly: Reassembler;
   readonly #ttl: number;
   readonly #handlers = new Map<number, { handler: IpHandler; outcome: string }>();
-  #ipId: number;
+  readonly #ipIds: IpIdGenerator;
   #closed = false;
   #loopQueue: Buffer[] = [];
   #loopTimer: TimerHandle | undefined;
@@ -99,7 +100,7 @@ export class Stack implements NetHost {
     if (!Number.isInteger(pmtu) || pmtu < 68) throw new RangeError(`path MTU ${pmtu} is below IPv4's minimum of 68`);
     this.pathMtu = Math.min(pmtu, this.mtu);
     this.#ttl = o.ttl ?? 64;
-    this.#ipId = this.rng.u32() & 0xffff;
+    this.#ipIds = new IpIdGenerator(this.rng.bytes(16));
     this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, prefix: this.prefix, transmit: (f) => this.#transmit(f) }, o.arp);
     this.icmp = new Icmp(this, (p) => this.#handlers.get(p)?.handler, o.icmp);
     this.udp = new Udp(this, this.rng, this.icmp);
@@ -157,9 +158,7 @@ export class Stack implements NetHost {
       }
       nextHop = this.gateway;
     }
-    const id = this.#ipId;
-    this.#ipId = (this.#ipId + 1) & 0xffff;
-    const fields = { src: this.ip, dst, protocol, id, ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
+    const fields = { src: this.ip, dst, protocol, id: this.#ipIds.next(dst, protocol), ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
     const frames = ipv4Frames(this.mac, fields, head, body, mtu, bcast ? BROADCAST_MAC : undefined);
     c.inc('ip.tx.datagrams');
     if (frames.length > 1) c.inc('ip.tx.fragments', frames.length);
@@ -205,9 +204,7 @@ export class Stack implements NetHost {
    * timer at the current time (never re-entrantly from inside the sender's call).
    */
   #loopback(protocol: number, head: Uint8Array, body: Uint8Array | undefined, opts: SendOptions, df: boolean): boolean {
-    const id = this.#ipId;
-    this.#ipId = (this.#ipId + 1) & 0xffff;
-    const fields = { src: this.ip, dst: this.ip, protocol, id, ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
+    const fields = { src: this.ip, dst: this.ip, protocol, id: this.#ipIds.next(this.ip, protocol), ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
     this.counters.inc('ip.tx.loopback');
     for (const f of ipv4Frames(this.mac, fields, head, body, this.pathMtu, this.mac)) this.#loopQueue.push(f);
     if (this.#loopTimer === undefined) {
