@@ -11,6 +11,7 @@ import { TCP_FLAGS, type TcpOptions, type TcpSegment, parseTcp, segmentLength, s
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
 import { type ConnectionHost, TcpConnection, connectionKey } from './connection.js';
 import { type FourTuple, IsnGenerator } from './isn.js';
+import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
 import { TcpError, type TcpState } from './types.js';
@@ -62,6 +63,8 @@ export class TcpDemux implements ConnectionHost {
   readonly #conns = new Map<string, TcpConnection>();
   readonly #listeners = new Map<number, TcpListener>();
   readonly timeWait: TimeWaitTable;
+  /** Called synchronously before each retransmitted segment goes to IP, with its cause. */
+  onRetransmit: ((e: RetransmitEvent) => void) | undefined;
   readonly #isn: IsnGenerator;
   readonly #cookies: SynCookies;
   readonly #rng: Rng;
