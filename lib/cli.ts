@@ -14,6 +14,7 @@ import { TracerLink } from './link/tracer.js';
 import { TraceNarrator } from './explain/index.js';
 import { FaultLink } from './link/fault-link.js';
 import { Stack } from './stack.js';
+import { startUdpEcho } from './net/udp-echo.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, startDiscardService, startEchoService } from './socket/index.js';
@@ -172,7 +173,7 @@ function unwritable(file: string): string | undefined {
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
 function startServices(stack: Stack, tcp: TcpLayer): void {
-  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
+  startUdpEcho(stack, stack.udp);
   startEchoService(tcp, 7);
   startDiscardService(tcp, 9);
 }
