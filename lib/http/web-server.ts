@@ -50,6 +50,12 @@ export interface WebServerOptions {
   maxUriLength?: number;
   /** Where access-log lines go (default process.stdout); null for none. */
   accessLog?: LogSink | null;
+  /**
+   * Bytes the access log may hold unwritten (its `writableLength`) before further lines are
+   * dropped and counted as `http.log.dropped` (default 1 MiB): a stalled reader of stdout
+   * must not grow memory without bound.
+   */
+  accessLogBufferBytes?: number;
   /** Consulted for every request before the built-in handlers (the dynamic-content hand-off). */
   handler?: MountedHandler;
   /** Snapshot for `/_stack` and `/_stack.json`; without it those paths are ordinary (missing) files. */
@@ -61,7 +67,7 @@ export interface WebServerOptions {
   /**
    * Counters to bump (DESIGN.md "Counters, not silence"), e.g. the stack's, so `/_stack` shows them:
    * `http.connections`, `http.requests`, `http.status.<code>`, `http.close.idle`, `http.close.linger`,
-   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`.
+   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`, `http.log.dropped`.
    */
   counters?: Counters;
   /** Further static-site options: cache control, gzip thresholds, the open-file cache (`fileCache: { validMs: 0 }` turns it off). */
@@ -102,6 +108,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   const maxUriLength = options.maxUriLength ?? 8192;
   const now = options.now ?? Date.now;
   const accessLog = options.accessLog === undefined ? process.stdout : options.accessLog;
+  const accessLogBufferBytes = options.accessLogBufferBytes ?? 1 << 20;
   const count = (name: string): void => options.counters?.inc(name);
   const site = createStaticSite({
     ...options.site,
@@ -335,7 +342,12 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   }
 
   function log(entry: Parameters<typeof formatAccessLog>[0]): void {
-    if (accessLog !== null) accessLog.write(formatAccessLog(entry));
+    if (accessLog === null) return;
+    if ((accessLog.writableLength ?? 0) >= accessLogBufferBytes) {
+      count('http.log.dropped');
+      return;
+    }
+    accessLog.write(formatAccessLog(entry));
   }
 
   Object.defineProperty(server, 'connectionCount', { get: () => active });
