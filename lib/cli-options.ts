@@ -27,6 +27,8 @@ export const USAGE = `Usage: tapstack [options]
                       idle time after which the server closes a keep-alive connection
                       first, so its side goes to TIME-WAIT (default 5000)
   --access-log FILE   append the access log to FILE instead of stdout
+  --status MODE       the live status page /_stack: on (default), local (only clients on
+                      the stack's own subnet, such as the kernel side) or off (404)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -55,6 +57,8 @@ export type CliConfig = {
   root: string | undefined;
   keepAliveTimeoutMs: number;
   accessLog: string | undefined;
+  /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
+  status: 'on' | 'local' | 'off';
   help: boolean;
   version: boolean;
 };
@@ -89,6 +93,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         root: { type: 'string' },
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
+        status: { type: 'string', default: 'on' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -104,6 +109,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
+  if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
   return {
     tap: values.tap,
     ip: own.ip,
@@ -124,6 +130,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
+    status: values.status,
     help: values.help,
     version: values.version,
   };

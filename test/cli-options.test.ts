@@ -49,3 +49,10 @@ t.test('mistakes are UsageErrors with a clear message', async (t) => {
   for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
   t.ok(new UsageError('x') instanceof Error);
 });
+
+t.test('--status: on by default, local or off; anything else is a usage error', async (t) => {
+  t.equal(parseCliArgs([]).status, 'on');
+  t.equal(parseCliArgs(['--status', 'local']).status, 'local');
+  t.equal(parseCliArgs(['--status', 'off']).status, 'off');
+  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });
+});

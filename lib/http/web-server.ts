@@ -58,8 +58,13 @@ export interface WebServerOptions {
   accessLogBufferBytes?: number;
   /** Consulted for every request before the built-in handlers (the dynamic-content hand-off). */
   handler?: MountedHandler;
-  /** Snapshot for `/_stack` and `/_stack.json`; without it those paths are ordinary (missing) files. */
-  status?: () => StackStatus;
+  /**
+   * Snapshot for `/_stack` and `/_stack.json`, describing at most `limit` connections; without it
+   * those paths are ordinary (missing) files.
+   */
+  status?: (limit: number) => StackStatus;
+  /** Who may see `/_stack` (by remote address); others get 403. Default: everyone. */
+  statusAllowed?: (remoteAddress: string | undefined) => boolean;
   /** Wall-clock ms since the epoch for the access log and raw error responses (default Date.now). */
   now?: () => number;
   /** In-memory files; default `/download/4MiB.bin` when serving the bundled site, none otherwise. */
@@ -115,7 +120,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     root,
     virtualFiles: options.virtualFiles ?? (options.root === undefined ? defaultVirtualFiles() : {}),
   });
-  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status);
+  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status, { now, ...(options.statusAllowed !== undefined ? { allowed: options.statusAllowed } : {}) });
   const mounts: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }[] = [];
   /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
   const closing = new WeakSet<Duplex>();

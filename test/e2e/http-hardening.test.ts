@@ -1,8 +1,9 @@
 // End to end against the Linux kernel (issue 10): the web server's resources stay bounded
-// under abuse. A stalled reader of the access log on stdout.
+// under abuse: a stalled reader of the access log on stdout, /_stack with many connections.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { e2eScratchDir, Netns, startTapstack, type RunningStack } from '../helpers/netns.js';
+import type { StackStatus } from '../../lib/http/status-page.js';
 
 /** Resident memory of a process, in MiB (from /proc: `ip netns exec` execs the command in place). */
 function rssMiB(pid: number): number {
@@ -10,10 +11,27 @@ function rssMiB(pid: number): number {
   return Number(kb) / 1024;
 }
 
-/** The stack's counters from `/_stack.json`, fetched from inside the namespace. */
+/** `/_stack.json` (with `query`), fetched from inside the namespace. */
+async function stackJson(ns: Netns, query = ''): Promise<StackStatus> {
+  const r = await ns.run(['curl', '-sS', '--max-time', '20', `http://10.0.0.2/_stack.json${query}`], { timeoutMs: 30_000 });
+  return JSON.parse(r.stdout) as StackStatus;
+}
+
+/** The stack's counters from `/_stack.json`. */
 async function counters(ns: Netns): Promise<Record<string, number>> {
-  const r = await ns.run(['curl', '-sS', '--max-time', '20', 'http://10.0.0.2/_stack.json'], { timeoutMs: 30_000 });
-  return (JSON.parse(r.stdout) as { counters: Record<string, number> }).counters;
+  return (await stackJson(ns)).counters;
+}
+
+/** Hold `n` idle TCP connections to 10.0.0.2:`port` open from the namespace (python3, ended on teardown). */
+function holdConnections(ns: Netns, n: number, port: number): void {
+  const script = `import socket, sys, time
+s = []
+for i in range(${n}):
+    c = socket.create_connection(('10.0.0.2', ${port}), timeout=10)
+    s.append(c)
+print('open', flush=True)
+time.sleep(120)`;
+  ns.spawn(['python3', '-c', script]);
 }
 
 const dir = e2eScratchDir(t, 'http-hardening');
@@ -39,5 +57,26 @@ if (dir !== undefined) {
     t.ok(grown < 20, `RSS grew ${grown.toFixed(1)} MiB over the second 45 MB of unread lines (${before.toFixed(0)} MiB before)`);
     stack.proc.stdout!.resume();
     t.equal((await stack.stop()).code, 0, 'clean exit once the reader is back');
+  });
+
+  t.test('/_stack.json with 600 connections: a summary and the first 100, ?all=1 for the rest; --status off and local (issue 10 item 6)', async (t) => {
+    const ns = Netns.create(t);
+    const stack = await startTapstack(ns, ['--status', 'local']);
+    holdConnections(ns, 600, 9);
+    await ns.waitFor(['bash', '-c', 'ss -Htn state established dst 10.0.0.2:9 | wc -l'], /^(6\d\d|[7-9]\d\d)$/m, 60_000);
+    const first = await stackJson(ns);
+    t.ok(first.summary.connections >= 600, `the summary counts ${first.summary.connections} connections`);
+    t.equal(first.connections.length, 100, 'the first 100 are listed');
+    const all = await stackJson(ns, '?all=1');
+    t.ok(all.connections.length >= 600, `?all=1 lists ${all.connections.length}`);
+    t.equal(all.connections.length, all.summary.connections, 'every one of them (under the 5000 cap)');
+    const page = await ns.run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', 'http://10.0.0.2/_stack'], { timeoutMs: 30_000 });
+    t.match(page.stdout, /^200 /, `--status local: the kernel side, on the stack's subnet, sees /_stack (${page.stdout} bytes)`);
+    t.equal((await stack.stop()).code, 0);
+
+    const off = await startTapstack(ns, ['--status', 'off']);
+    const gone = await ns.run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.0.0.2/_stack.json'], { timeoutMs: 30_000 });
+    t.equal(gone.stdout, '404', '--status off: /_stack.json is 404');
+    t.equal((await off.stop()).code, 0);
   });
 }
