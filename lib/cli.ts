@@ -20,7 +20,7 @@ import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, startDiscardService, startEchoService } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
-import { statusOf } from './status.js';
+import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 
@@ -119,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
-      status: statusOf(stack, tcp, config.tap),
+      ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
+      ...(config.status === 'local' ? { statusAllowed: onOwnSubnet(stack) } : {}),
     });
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
@@ -186,7 +187,7 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
     `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
-    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}; live status /_stack)`] : []),
+    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
     `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
