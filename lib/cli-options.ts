@@ -13,7 +13,8 @@ export const USAGE = `Usage: tapstack [options]
                       "none" leaves the tap as it is)
   --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
                       (default: the tap's MTU)
-  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark)
+  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark; pcapng
+                      with --loss, each dropped frame kept with a comment)
   --trace             one line per packet on stderr (relative TCP numbers, TCP state changes)
   --explain           --trace, with one or two plain sentences under each packet on what it
                       is and why its numbers are what they are

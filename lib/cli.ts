@@ -91,14 +91,17 @@ export async function main(argv: string[]): Promise<number> {
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
-  // The capture sits next to the tap, as tcpdump on the tap would see the wire; the fault
-  // injector sits between the wire and the stack; the tracer shows what the stack sees and sends.
+  // The fault injector sits between the wire and the stack; the capture and the tracer sit side
+  // by side above it, so both see every frame in the same order, and the frames it drops on
+  // purpose too (a DROP line, a pcapng frame with a comment): trace numbers are frame numbers.
   let link: Link = tap;
-  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   if (config.loss > 0 || config.delayMs > 0) {
-    const faultRng = config.seed === undefined ? rng : new SeededRng(config.seed);
-    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs });
+    const seed = config.seed;
+    const faultRng = seed === undefined ? rng : new SeededRng(seed);
+    const dropReason = (cause: string): string => (cause === 'loss' ? `--loss${seed !== undefined ? `, seed ${seed}` : ''}` : cause);
+    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason });
   }
+  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
   const narrator = new TraceNarrator({ clock, explain: config.explain, lang: config.lang, timeWaitMs, ...(config.pathMtu !== undefined ? { pathMtu: Math.min(config.pathMtu, tap.mtu) } : { pathMtu: tap.mtu }) });
