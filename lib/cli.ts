@@ -114,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
+  // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
+  if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
   startServices(stack, tcp);
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
