@@ -13,7 +13,8 @@ export const USAGE = `Usage: tapstack [options]
                       "none" leaves the tap as it is)
   --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
                       (default: the tap's MTU)
-  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark)
+  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark; pcapng
+                      with --loss, each dropped frame kept with a comment)
   --trace             one line per packet on stderr (relative TCP numbers, TCP state changes)
   --explain           --trace, with one or two plain sentences under each packet on what it
                       is and why its numbers are what they are
@@ -31,6 +32,8 @@ export const USAGE = `Usage: tapstack [options]
   --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
                       its own (default on; off under --trace and --explain, which show each
                       wire segment as the stack handles it)
+  --status MODE       the live status page /_stack: on (default), local (only clients on
+                      the stack's own subnet, such as the kernel side) or off (404)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -61,6 +64,8 @@ export type CliConfig = {
   accessLog: string | undefined;
   /** TAP offloads (TSO/GSO out, GRO and checksum in). */
   offload: boolean;
+  /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
+  status: 'on' | 'local' | 'off';
   help: boolean;
   version: boolean;
 };
@@ -96,6 +101,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
         offload: { type: 'string' },
+        status: { type: 'string', default: 'on' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -112,6 +118,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
   if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') throw new UsageError(`--offload: expected on or off, got "${values.offload}"`);
+  if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
   return {
     tap: values.tap,
     ip: own.ip,
@@ -133,6 +140,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
     offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
+    status: values.status,
     help: values.help,
     version: values.version,
   };

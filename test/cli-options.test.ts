@@ -96,3 +96,10 @@ t.test('numbers are plain decimal; negative ones say what is wrong (issue 10 ite
   t.equal(parseCliArgs(['--delay', '20.']).delayMs, 20);
   t.throws(() => parseCliArgs(['--tap', '-x']), { name: 'UsageError', message: /ambiguous/ }, 'a flag-like name is still refused by parseArgs');
 });
+
+t.test('--status: on by default, local or off; anything else is a usage error', async (t) => {
+  t.equal(parseCliArgs([]).status, 'on');
+  t.equal(parseCliArgs(['--status', 'local']).status, 'local');
+  t.equal(parseCliArgs(['--status', 'off']).status, 'off');
+  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });
+});
