@@ -23,6 +23,7 @@ import { statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 import { DnsServer } from './dns/server.js';
+import { runFetch } from './cli-fetch.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -108,6 +109,16 @@ export async function main(argv: string[]): Promise<number> {
     createServer(tcp, { noDelay: true }, (s) => server.accept(s)).listen(config.httpPort);
   }
 
+  if (config.fetch !== undefined) {
+    const fetching = runFetch(config, stack, tcp, VERSION, timeWaitMs);
+    if (config.fetchOnly) {
+      const code = await fetching;
+      web?.closeAllConnections();
+      tcp.close();
+      await stack.close();
+      return code;
+    }
+  }
   process.stdout.write(banner(config, tap, stack.pathMtu));
 
   await new Promise<void>((resolve) => {

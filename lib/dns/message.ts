@@ -4,7 +4,7 @@
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, OptAnswer, Packet, Question, StringAnswer } from 'dns-packet';
 
-export type { Answer, DecodedPacket, OptAnswer, Packet, Question };
+export type { Answer, DecodedPacket, OptAnswer, Packet, Question, StringAnswer };
 
 /** RCODEs of RFC 1035 §4.1.1 (and RFC 6891 §9's extended BADVERS). */
 export const Rcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, BADVERS: 16 } as const;
