@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from '../../lib/socket/index.js';
 import { classic, clientCloses, icmpPathMtu, lossWithSack, lostFinalAck, threeWayClose } from './scenarios.js';
 import { makeExplainNet, settle } from './harness.js';
+import { clientTimeWait, dnsQueryAnswer } from './client-scenarios.js';
 import type { ExplainNet } from './harness.js';
 
 const UPDATE = process.env.TAPSTACK_UPDATE_GOLDEN === '1';
@@ -38,6 +39,8 @@ const scenarios: [string, () => Promise<ExplainNet>][] = [
   ['loss-sack', lossWithSack],
   ['icmp-pmtu', icmpPathMtu],
   ['lost-final-ack', lostFinalAck],
+  ['dns', dnsQueryAnswer],
+  ['client-time-wait', async () => (await clientTimeWait()).net],
 ];
 
 for (const [name, make] of scenarios) {
