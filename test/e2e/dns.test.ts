@@ -3,7 +3,6 @@
 // 10.0.0.2 (ip netns exec reads /etc/netns/NAME/resolv.conf), `curl http://tapstack.test/` does
 // the lookup and the HTTP exchange, and one explained trace shows both, in that order.
 import t from 'tap';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
 
@@ -31,10 +30,7 @@ if (dir !== undefined) {
     t.match(any.stdout, /ANSWER: 1,/, 'ANY: one record, no amplification');
 
     // The namespace's own resolver: glibc reads /etc/resolv.conf, which ip netns exec replaces.
-    const etc = `/etc/netns/${ns.name}`;
-    mkdirSync(etc, { recursive: true });
-    t.teardown(() => rmSync(etc, { recursive: true, force: true }));
-    writeFileSync(path.join(etc, 'resolv.conf'), 'nameserver 10.0.0.2\noptions attempts:2 timeout:2\n');
+    ns.useNameserver('10.0.0.2');
     const before = stack.stderr.length;
     const curl = await ns.run(['curl', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code} %{remote_ip}', 'http://tapstack.test/'], { timeoutMs: 20_000 });
     t.equal(curl.stdout, '200 10.0.0.2', `curl resolved the name and got the page ${curl.stderr}`);
