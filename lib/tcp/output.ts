@@ -300,6 +300,7 @@ export class TcpOutput {
       c.rcv.unackedBytes = 0;
     }
     this.#counters.inc('tcp.tx.segments');
+    c.history?.record(true, now, seqNo, ackNo, flags, len, window, o);
     if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', c.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
     this.#host.transmit(c.localIp, c.remoteIp, buf);
   }
