@@ -2,7 +2,7 @@
 // The `tapstack` command: flags to a running stack on a TAP device, with a banner, optional
 // pcap / trace / fault injection, the echo services, and a clean stop on SIGINT/SIGTERM.
 // Set-up errors are one clear line and a non-zero exit; it never prints a stack trace for them.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from './clock.js';
 import { CryptoRng, SeededRng } from './rng.js';
@@ -48,6 +48,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tapstack: --root ${config.root}: no such directory\n`);
     return 1;
   }
+  // Output files are opened (created) now, so a missing directory is one line before anything runs.
+  for (const [flag, file] of [['--pcap', config.pcap], ['--access-log', config.accessLog]] as const) {
+    const problem = file === undefined ? undefined : unwritable(file);
+    if (problem !== undefined) {
+      process.stderr.write(`tapstack: ${flag} ${file}: ${problem}\n`);
+      return 1;
+    }
+  }
+  // A signal during set-up (carrier wait included) stops as cleanly as one after the banner.
+  const stop = stopSignal();
   let accessLog: ReturnType<typeof openAccessLog> | undefined;
   try {
     if (config.accessLog !== undefined) accessLog = openAccessLog(config.accessLog);
@@ -63,9 +73,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tapstack: ${(e as Error).message}\n`);
     return 1;
   }
+  // The interface deleted under us (`ip link del`): reading fails for good; say so and exit 1.
+  let tapGone: Error | undefined;
+  tap.onError((err) => {
+    tapGone = err;
+    stop.now();
+  });
   // The kernel drops frames on a tap whose carrier it has not yet noticed (linkwatch, up to ~1 s):
   // start once it has, so the gratuitous ARP and the first replies are not lost.
-  await waitForCarrier(config.tap, 3000);
+  await Promise.race([waitForCarrier(config.tap, 3000), stop.requested]);
+  if (stop.stopped) {
+    await tap.close();
+    await accessLog?.close();
+    return 0;
+  }
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
@@ -107,15 +128,46 @@ export async function main(argv: string[]): Promise<number> {
 
   process.stdout.write(banner(config, tap, stack.pathMtu));
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stop.requested;
   web?.closeAllConnections();
   tcp.close();
   await stack.close();
   await accessLog?.close();
+  if (tapGone !== undefined) {
+    process.stderr.write(`tapstack: ${config.tap} went away (${(tapGone as NodeJS.ErrnoException).code ?? tapGone.message}: the interface was deleted?); stopped\n`);
+    return 1;
+  }
   return 0;
+}
+
+/** SIGINT/SIGTERM (or `now()`) resolve `requested`; `stopped` says whether that happened yet. */
+function stopSignal(): { requested: Promise<void>; stopped: boolean; now(): void } {
+  let resolve!: () => void;
+  const s = {
+    requested: new Promise<void>((r) => (resolve = r)),
+    stopped: false,
+    now(): void {
+      s.stopped = true;
+      resolve();
+    },
+  };
+  process.once('SIGINT', s.now);
+  process.once('SIGTERM', s.now);
+  return s;
+}
+
+/** Why `file` cannot be written (opened for append, so nothing is lost), or undefined if it can. */
+function unwritable(file: string): string | undefined {
+  try {
+    closeSync(openSync(file, 'a'));
+    return undefined;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return 'no such directory';
+    if (err.code === 'EISDIR') return 'is a directory';
+    if (err.code === 'EACCES') return 'permission denied';
+    return err.message;
+  }
 }
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */

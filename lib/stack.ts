@@ -100,7 +100,7 @@ export class Stack implements NetHost {
     this.pathMtu = Math.min(pmtu, this.mtu);
     this.#ttl = o.ttl ?? 64;
     this.#ipId = this.rng.u32() & 0xffff;
-    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, transmit: (f) => this.#transmit(f) }, o.arp);
+    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, prefix: this.prefix, transmit: (f) => this.#transmit(f) }, o.arp);
     this.icmp = new Icmp(this, (p) => this.#handlers.get(p)?.handler, o.icmp);
     this.udp = new Udp(this, this.rng, this.icmp);
     this.reassembly = new Reassembler(this.clock, this.counters, (src, dst, quote) => this.#reassemblyTimeout(src, dst, quote), o.reassembly);
@@ -122,6 +122,11 @@ export class Stack implements NetHost {
    */
   sendIp(dst: number, protocol: number, payload: Uint8Array, opts?: SendOptions): boolean {
     return this.output(dst, protocol, payload, undefined, opts);
+  }
+
+  /** A transport saw forward progress from `ip`: the neighbour it came through is reachable. */
+  confirmNeighbour(ip: number): void {
+    this.arp.confirm((ip & this.mask) === (this.ip & this.mask) || this.gateway === undefined ? ip : this.gateway);
   }
 
   /** True for the limited broadcast, our directed broadcast, multicast and class E. */

@@ -2,7 +2,7 @@
 // does the HTTP (llhttp parses, keep-alive and pipelining are its own); this file adds the
 // policies: idle keep-alive timeout after which the server closes first with a FIN, lingering
 // close, limits (URI 414, headers 431, concurrent connections 503, slowloris 408), 400 for
-// garbage, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
+// garbage and HTTP/0.9, 505 for HTTP/2 and later, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
 // status page, the static site, and the hand-off to your own handlers (failures become 500s). It does not know where sockets come from: a real
 // `listen()` or tapstack's sockets handed over with `server.accept(socket)`.
 //
@@ -190,7 +190,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       socket.destroy(); // a response is half sent: an error page now would corrupt it
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_INVALID_VERSION' ? versionStatus(err.rawPacket) : 400;
     debug('client error %s → %d', err.code, status);
     count(`http.error.${status}`);
     const response = rawErrorResponse(status, new Date(now()));
@@ -286,6 +286,13 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     res.on('close', responseDone);
     count('http.requests');
     res.setHeader('Server', 'tapstack');
+    // Only HTTP/1.x is spoken here, yet llhttp also parses a request line without a version
+    // (HTTP/0.9) and `HTTP/2.0`: RFC 9112 §2.3 has no 0.9 request line, and RFC 9110 §15.6.6
+    // answers an unsupported major version with 505.
+    if (req.httpVersionMajor !== 1) {
+      res.shouldKeepAlive = false;
+      return sendError(res, req.httpVersionMajor === 0 ? 400 : 505);
+    }
     const url = req.url ?? '/';
     if (url.length > maxUriLength) return sendError(res, 414);
     let mounted: (typeof mounts)[number] | undefined;
@@ -395,6 +402,15 @@ function byteLength(chunk: unknown, encoding: unknown): number {
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * llhttp refuses versions other than 0.9, 1.0, 1.1 and 2.0: 505 when the major version is above 1
+ * (RFC 9110 §15.6.6, as nginx answers), 400 for anything else it could not read as a version.
+ */
+function versionStatus(raw: Buffer | undefined): 400 | 505 {
+  const major = /^\S+ \S+ HTTP\/(\d+)\./.exec(firstLine(raw) ?? '')?.[1];
+  return major !== undefined && Number(major) > 1 ? 505 : 400;
 }
 
 /** The first line of what the client sent (for logging a bad request), at most 256 characters. */

@@ -491,11 +491,12 @@ export class TcpConnection implements FourTuple {
         return;
       }
       this.retries++;
+      const rtoMs = this.rtt.rto;
       this.rtt.backoff();
       this.#synRetransmitted = true;
       c.inc(active ? 'tcp.tx.retransmit.syn' : 'tcp.tx.retransmit.synAck');
       this.retransmissions++;
-      this.out.sendSyn(active ? SYN : SYN | ACK, now, true);
+      this.out.sendSyn(active ? SYN : SYN | ACK, now, true, { cause: 'rto', rtoMs });
       this.timers.rtx = now + this.rtt.rto;
       return;
     }

@@ -11,6 +11,7 @@ import { TCP_FLAGS, type TcpOptions, type TcpSegment, parseTcp, segmentLength, s
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
 import { type ConnectionHost, TcpConnection, connectionKey } from './connection.js';
 import { type FourTuple, IsnGenerator } from './isn.js';
+import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
 import { SegmentHistory } from './segment-history.js';
@@ -28,6 +29,8 @@ export interface TcpDemuxOptions {
   output(localIp: number, remoteIp: number, segment: Buffer): void;
   /** The path MTU toward `remoteIp` (the link MTU unless something lowered it). */
   mtuFor(remoteIp: number): number;
+  /** A connection with `remoteIp` made forward progress (new data acknowledged or received). */
+  progress?(remoteIp: number): void;
 }
 
 /** A passive OPEN (RFC 9293 §3.10.1): the LISTEN state with its two bounded queues. */
@@ -63,11 +66,14 @@ export class TcpDemux implements ConnectionHost {
   readonly #conns = new Map<string, TcpConnection>();
   readonly #listeners = new Map<number, TcpListener>();
   readonly timeWait: TimeWaitTable;
+  /** Called synchronously before each retransmitted segment goes to IP, with its cause. */
+  onRetransmit: ((e: RetransmitEvent) => void) | undefined;
   readonly #isn: IsnGenerator;
   readonly #cookies: SynCookies;
   readonly #rng: Rng;
   readonly #output: TcpDemuxOptions['output'];
   readonly #mtuFor: TcpDemuxOptions['mtuFor'];
+  readonly #progress: TcpDemuxOptions['progress'];
   /** ISN floors for tuples reopened from TIME-WAIT (RFC 6191 / RFC 1122 §4.2.2.13). */
   readonly #reuseIsn = new Map<string, Seq>();
   #challengeWindowStart = -Infinity;
@@ -80,6 +86,7 @@ export class TcpDemux implements ConnectionHost {
     this.#rng = opts.rng;
     this.#output = opts.output;
     this.#mtuFor = opts.mtuFor;
+    this.#progress = opts.progress;
     this.timeWait = new TimeWaitTable(this.config.timeWaitMax);
     this.#isn = new IsnGenerator(opts.rng.bytes(32));
     this.#cookies = new SynCookies(opts.rng.bytes(32));
@@ -202,7 +209,10 @@ export class TcpDemux implements ConnectionHost {
     const key = `${dst}:${seg.dstPort}:${src}:${seg.srcPort}`;
     const c = this.#conns.get(key);
     if (c !== undefined) {
+      const una = c.sndUna;
+      const nxt = c.rcvNxt;
       c.segmentArrives(seg, now);
+      if (c.sndUna !== una || c.rcvNxt !== nxt) this.#progress?.(src);
     } else {
       this.counters.inc('tcp.rx.segments');
       const tw = this.timeWait.get(key);

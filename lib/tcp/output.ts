@@ -18,15 +18,21 @@ import {
   writeTcpHeader,
   writeTcpOptions,
 } from '../wire/tcp.js';
+import { ipToString } from '../wire/ip-address.js';
 import { type Seq, seq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from '../wire/seq.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
+import type { RetransmitWhy } from './retransmit-event.js';
 import type { ConnectionHost } from './types.js';
 
 const log = createDebug('tapstack:tcp');
 
 const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
+
+/** Go-back-N resends after an RTO (RFC 5681 §3.1) or a lowered path MTU (RFC 1191 §6.5). */
+const GO_BACK_N: RetransmitWhy = { cause: 'go-back-n' };
+const GO_BACK_N_PMTU: RetransmitWhy = { cause: 'go-back-n', rule: 'path MTU lowered (RFC 1191 §6.5)' };
 
 /** TS option bytes on every segment once timestamps are on (NOP, NOP, kind, len, 2×4). */
 export const TS_LEN = 12;
@@ -39,6 +45,8 @@ export class TcpOutput {
   deferAck = false;
   /** Why go-back-N is retransmitting: counter suffix. */
   rtxReason = 'rto';
+  /** Set by an RTO for the output pass it triggers: the first retransmission is the timer's (then go-back-N). */
+  rtoWhy: RetransmitWhy | undefined;
   /** Zero-window probes sent since the window last opened (the persist backoff). */
   persistBackoff = 0;
   /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
@@ -119,6 +127,10 @@ export class TcpOutput {
         force = false;
         const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
         retransmission = seqLt(c.sndNxt, c.sndMax);
+        if (retransmission) {
+          this.announceRetransmit(c.sndNxt, len, this.rtoWhy ?? (this.rtxReason === 'pmtu' ? GO_BACK_N_PMTU : GO_BACK_N));
+          this.rtoWhy = undefined;
+        }
         this.emit(c.sndNxt, flags, offset, len, now);
         const end = seqAdd(c.sndNxt, len + (withFin ? 1 : 0));
         c.rtxq.onSend(c.sndNxt, end, now, retransmission);
@@ -137,6 +149,7 @@ export class TcpOutput {
         if (withFin) break;
       }
     }
+    this.rtoWhy = undefined;
     if (!sent && this.ackNow && !this.deferAck) this.sendAck(now);
     c.rack.armTlp(now);
     // The persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight to bring an ACK.
@@ -185,7 +198,7 @@ export class TcpOutput {
   }
 
   /** Retransmit [start, start + maxLen) (and the FIN right after it, if sent before); returns sequence space sent. */
-  retransmitRange(start: Seq, maxLen: number, now: number, reason: string): number {
+  retransmitRange(start: Seq, maxLen: number, now: number, reason: string, why: RetransmitWhy): number {
     const c = this.#c;
     const offset = seqDiff(start, c.sndBufSeq);
     const room = seqDiff(c.sndMax, start);
@@ -194,6 +207,7 @@ export class TcpOutput {
     const fin = c.finSeq !== undefined && seqAdd(start, dataLen) === c.finSeq && room > dataLen;
     if (dataLen === 0 && !fin) return 0;
     const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 && offset + dataLen === c.sndBuf.length ? PSH : 0);
+    this.announceRetransmit(start, dataLen, why);
     this.emit(start, flags, offset, dataLen, now);
     const n = dataLen + (fin ? 1 : 0);
     c.rtxq.onSend(start, seqAdd(start, n), now, true);
@@ -240,13 +254,22 @@ export class TcpOutput {
     this.emit(this.#c.sndMax, ACK, 0, 0, now);
   }
 
-  /** Our SYN (active open) or SYN-ACK (passive or simultaneous open), recorded for retransmission. */
-  sendSyn(flags: number, now: number, retransmission: boolean): void {
+  /** Our SYN (active open) or SYN-ACK (passive or simultaneous open), recorded for retransmission; `why` when the timer resends it. */
+  sendSyn(flags: number, now: number, retransmission: boolean, why?: RetransmitWhy): void {
     const c = this.#c;
+    if (why !== undefined) this.announceRetransmit(c.iss, 0, why);
     this.emit(c.iss, flags, 0, 0, now);
     c.rtxq.onSend(c.iss, seqAdd(c.iss, 1), now, retransmission);
     c.sndNxt = seqAdd(c.iss, 1);
     c.sndMax = c.sndNxt;
+  }
+
+  /** Tell the host's `onRetransmit` (if any) that `len` payload octets at `start` go out again, and why. */
+  announceRetransmit(start: Seq, len: number, why: RetransmitWhy): void {
+    const on = this.#host.onRetransmit;
+    if (on === undefined) return;
+    const c = this.#c;
+    on({ local: { ip: ipToString(c.localIp), port: c.localPort }, remote: { ip: ipToString(c.remoteIp), port: c.remotePort }, seq: start, len, ...why });
   }
 
   /** A bare RST <SEQ=seqNo><CTL=RST>: no options, no window. */

@@ -10,6 +10,7 @@
 //   const c = tcp.connect({ host: '10.0.0.1', port: 80 })   // a core TcpConnection in SYN-SENT
 //   tcp.run((now) => c.shutdown(now))             // any core call that needs `now`; re-arms the timer
 //   tcp.write(c, bytes)                           // autocorked write; returns bytes accepted
+//   tcp.onRetransmit = (e) => …                 // why each segment is resent (retransmit-event.ts)
 //   tcp.unlisten(l); tcp.counters; tcp.core (TcpDemux: connections(), timeWait, listener(port))
 //   c.info()                                      // state, srtt, rto, cwnd, windows... per connection
 //   tcp.close()                                   // abort everything (before stack.close())
@@ -25,6 +26,7 @@ import { IP_PROTO_TCP } from '../wire/tcp.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { TcpDemux, type TcpListener } from './demux.js';
+import type { RetransmitEvent } from './retransmit-event.js';
 
 /** RFC 1191: TCP segments go out with Don't Fragment set (one shared options object, not one per segment). */
 const SEND_DF = { df: true } as const;
@@ -41,6 +43,8 @@ export interface StackLike {
   readonly pathMtu?: number;
   readonly rng?: Rng;
   registerProtocol(protocol: number, handler: IpHandler): void;
+  /** Reachability advice for the neighbour toward `ip` (ARP keeps it fresh and cached). */
+  confirmNeighbour?(ip: number): void;
   sendIp(dst: number, protocol: number, payload: Buffer, opts?: { df?: boolean; tos?: number; ttl?: number }): void;
 }
 
@@ -82,8 +86,21 @@ export class TcpLayer implements IpHandler {
         if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, SEND_DF);
       },
       mtuFor: (dst) => this.#pmtu.get(dst) ?? stack.pathMtu ?? stack.mtu,
+      ...(stack.confirmNeighbour !== undefined ? { progress: (ip: number) => stack.confirmNeighbour!(ip) } : {}),
     });
     stack.registerProtocol(IP_PROTO_TCP, this);
+  }
+
+  /**
+   * Called synchronously before each retransmitted segment goes to IP, with the cause the core
+   * decided on (RTO, fast retransmit, SACK rule, RACK, rescue, TLP, go-back-N).
+   */
+  get onRetransmit(): ((e: RetransmitEvent) => void) | undefined {
+    return this.core.onRetransmit;
+  }
+
+  set onRetransmit(f: ((e: RetransmitEvent) => void) | undefined) {
+    this.core.onRetransmit = f;
   }
 
   /** Our address as text. */

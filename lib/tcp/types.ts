@@ -6,6 +6,7 @@ import type { Seq } from '../wire/seq.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import type { FourTuple } from './isn.js';
+import type { RetransmitEvent } from './retransmit-event.js';
 
 /** The connection states, spelt as in RFC 9293 §3.3.2. */
 export type TcpState =
@@ -77,6 +78,8 @@ export interface ConnectionHost {
   takeChallengeAck(now: number): boolean;
   /** Told about every state change (the demux moves connections between tables on these). */
   stateChanged(c: TcpConnection, from: TcpState, to: TcpState, now: number): void;
+  /** Told synchronously before each retransmitted segment goes to IP, with the cause. */
+  readonly onRetransmit: ((e: RetransmitEvent) => void) | undefined;
   /** In SYN-RECEIVED, may the handshake complete now (is there room in the accept queue)? */
   mayComplete(c: TcpConnection): boolean;
 }

@@ -127,7 +127,7 @@ t.test('URI too long: 414; headers too large: 431 and close; garbage: 400 and cl
   t.match(big.text, /\r\nConnection: close\r\n/);
   t.match(big.text, /\r\nServer: tapstack\r\n/);
   t.ok(big.serverEndedFirst, 'a FIN after the error page');
-  for (const garbage of ['HELLO\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET / HTTP/1.1\r\nHost x\r\n\r\n', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03']) {
+  for (const garbage of ['HELLO\r\n\r\n', 'GET / HTTP/1.2\r\n\r\n', 'GET / HTTP/1.1\r\nHost x\r\n\r\n', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03']) {
     const r = await rawExchange(s.port, garbage);
     t.equal(statusOf(r.text), 400, JSON.stringify(garbage));
     t.match(r.text, /<h1>400 Bad Request<\/h1>/);
@@ -137,6 +137,23 @@ t.test('URI too long: 414; headers too large: 431 and close; garbage: 400 and cl
   const log400 = s.log.find((l) => l.includes('"HELLO" 400'));
   t.ok(log400, 'bad requests are logged with what the client sent');
   t.match(s.log.find((l) => l.includes(' 431 ')), /"GET \/ HTTP\/1\.1" 431 \d+ "-" "-"/);
+});
+
+t.test('only HTTP/1.x is answered: HTTP/0.9 gets 400, HTTP/2.0 and HTTP/9.9 get 505, each with a close', async (t) => {
+  const s = await start({ root: site.root });
+  t.teardown(() => s.close());
+  for (const [raw, status] of [
+    ['GET /\r\n\r\n', 400],
+    ['GET / HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+    ['GET / HTTP/9.9\r\nHost: x\r\n\r\n', 505],
+  ] as const) {
+    const r = await rawExchange(s.port, raw);
+    t.equal(statusOf(r.text), status, JSON.stringify(raw));
+    t.match(r.text, /\r\nConnection: close\r\n/);
+    t.notMatch(r.text, /hello from the test root/, 'not the page');
+    t.ok(r.serverEndedFirst);
+  }
+  t.match(s.log[1], /"GET \/ HTTP\/2\.0" 505 /);
 });
 
 t.test('CONNECT gets 405 rather than a silent drop', async (t) => {
