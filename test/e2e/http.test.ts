@@ -43,7 +43,9 @@ if (dir !== undefined) {
 
     const gz = await curl(['-v', '--compressed', 'http://10.0.0.2/']);
     t.match(gz.stderr, /< Content-Encoding: gzip/i, '--compressed: gzip');
-    t.equal(gz.stdout, index.stdout, 'and it decompresses to the same page');
+    // Each load draws its own connection (the live ladder): the rest of the page is the same.
+    const withoutLadder = (page: string): string => page.replace(/<figure class="ladder">[\s\S]*?<\/figure>/, '');
+    t.equal(withoutLadder(gz.stdout), withoutLadder(index.stdout), 'and it decompresses to the same page');
 
     const head = await curl(['-I', 'http://10.0.0.2/style.css']);
     t.match(head.stdout, /HTTP\/1\.1 200 OK[\s\S]*Content-Type: text\/css/i, '-I: HEAD with headers');
