@@ -14,12 +14,13 @@ import { TracerLink } from './link/tracer.js';
 import { TraceNarrator } from './explain/index.js';
 import { FaultLink } from './link/fault-link.js';
 import { Stack } from './stack.js';
+import { startUdpEcho } from './net/udp-echo.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, startDiscardService, startEchoService } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
-import { statusOf } from './status.js';
+import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 
@@ -68,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let tap: TapLink;
   try {
-    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true });
+    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true, offload: config.offload });
   } catch (e) {
     process.stderr.write(`tapstack: ${(e as Error).message}\n`);
     return 1;
@@ -105,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
-    link, clock, rng, ip: config.ip, prefix: config.prefix,
+    link, clock, rng, ip: config.ip, prefix: config.prefix, counters: tap.counters,
     ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
@@ -118,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
-      status: statusOf(stack, tcp, config.tap),
+      ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
+      ...(config.status === 'local' ? { statusAllowed: onOwnSubnet(stack) } : {}),
     });
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
@@ -173,7 +175,7 @@ function unwritable(file: string): string | undefined {
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
 function startServices(stack: Stack, tcp: TcpLayer): void {
-  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
+  startUdpEcho(stack, stack.udp);
   startEchoService(tcp, 7);
   startDiscardService(tcp, 9);
 }
@@ -185,7 +187,8 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
-    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}; live status /_stack)`] : []),
+    `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
+    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
     `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,

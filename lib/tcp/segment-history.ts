@@ -4,9 +4,9 @@
 // any length holds the same 64 entries. One Uint32Array allocated when the connection is made;
 // recording a segment writes seven numbers and allocates nothing.
 import { TCP_FLAGS, type TcpOptions } from '../wire/tcp.js';
-import { type Seq, seq, seqDiff } from '../wire/seq.js';
+import { type Seq, seq, seqAdd, seqDiff } from '../wire/seq.js';
 
-const { SYN, ACK } = TCP_FLAGS;
+const { FIN, SYN, PSH, ACK } = TCP_FLAGS;
 const HEAD = 8;
 const RING = 56;
 /** Numbers per entry: time (µs since the first), seq, ack, len, window field, packed flags/options, MSS option. */
@@ -45,14 +45,26 @@ export class SegmentHistory {
   #count = 0;
   #t0 = 0;
 
-  /** Record a segment we sent (`out`) or received, before it changes any state. */
-  record(out: boolean, now: number, seq: Seq, ack: Seq, flags: number, len: number, window: number, o: TcpOptions): void {
+  /**
+   * Record a segment we sent (`out`) or received, before it changes any state. A super-segment
+   * the link cuts (`segmentSize` > 0, TSO) is recorded as the pieces the wire carries: each
+   * `segmentSize` bytes, FIN and PSH on the last piece only, as the kernel's GSO cuts it.
+   */
+  record(out: boolean, now: number, seqNo: Seq, ack: Seq, flags: number, len: number, window: number, o: TcpOptions, segmentSize = 0): void {
+    if (segmentSize <= 0 || len <= segmentSize) return this.#put(out, now, seqNo, ack, flags, len, window, o);
+    for (let off = 0; off < len; off += segmentSize) {
+      const last = off + segmentSize >= len;
+      this.#put(out, now, seqAdd(seqNo, off), ack, last ? flags : flags & ~(FIN | PSH), Math.min(segmentSize, len - off), window, o);
+    }
+  }
+
+  #put(out: boolean, now: number, seqNo: Seq, ack: Seq, flags: number, len: number, window: number, o: TcpOptions): void {
     if (this.#count === 0) this.#t0 = now;
     const slot = this.#count < HEAD ? this.#count : HEAD + ((this.#count - HEAD) % RING);
     const e = this.#e;
     const i = slot * STRIDE;
     e[i] = Math.min(0xffffffff, Math.round((now - this.#t0) * 1000));
-    e[i + 1] = seq;
+    e[i + 1] = seqNo;
     e[i + 2] = ack;
     e[i + 3] = len;
     e[i + 4] = window;

@@ -68,3 +68,14 @@ t.test('a real connection records its handshake and data both ways, only when it
   await settle(net.clock, () => plain !== undefined);
   t.equal(plain!.segmentHistory(), undefined, 'a server without segmentHistory keeps none');
 });
+
+t.test('a super-segment is recorded as the pieces the wire carries, PSH and FIN on the last', async (t) => {
+  const h = new SegmentHistory();
+  h.record(true, 0, seq(101), seq(1), ACK | PSH | TCP_FLAGS.FIN, 3000, 100, {}, 1448);
+  const v = h.view(seq(100), seq(0), 0, 0);
+  t.same(v.head.map((s) => [s.seq, s.len, s.flags]), [
+    [1, 1448, ACK],
+    [1449, 1448, ACK],
+    [2897, 104, ACK | PSH | TCP_FLAGS.FIN],
+  ]);
+});
