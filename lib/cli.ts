@@ -134,7 +134,8 @@ export async function main(argv: string[]): Promise<number> {
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
     // headers then body must not wait for the client's delayed ACK (RFC 896 x RFC 1122 stall).
-    createServer(tcp, { noDelay: true }, (s) => server.accept(s)).listen(config.httpPort);
+    // segmentHistory: the index page draws the ladder of the connection that loads it.
+    createServer(tcp, { noDelay: true, segmentHistory: true }, (s) => server.accept(s)).listen(config.httpPort);
   }
 
   if (config.fetch !== undefined) {
