@@ -1,7 +1,8 @@
 // The `tapstack` command line: flags to a validated config (util.parseArgs does the parsing).
 // This contract is used by tests and later features: extend it, never rename a flag.
 import { parseArgs } from 'node:util';
-import { parseCidr } from './wire/ip-address.js';
+import { ipToString, parseCidr, prefixMask } from './wire/ip-address.js';
+import { isMulticastOrReserved } from './wire/ipv4.js';
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: tapstack [options]
@@ -27,6 +28,11 @@ export const USAGE = `Usage: tapstack [options]
                       idle time after which the server closes a keep-alive connection
                       first, so its side goes to TIME-WAIT (default 5000)
   --access-log FILE   append the access log to FILE instead of stdout
+  --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
+                      its own (default on; off under --trace and --explain, which show each
+                      wire segment as the stack handles it)
+  --status MODE       the live status page /_stack: on (default), local (only clients on
+                      the stack's own subnet, such as the kernel side) or off (404)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -55,6 +61,10 @@ export type CliConfig = {
   root: string | undefined;
   keepAliveTimeoutMs: number;
   accessLog: string | undefined;
+  /** TAP offloads (TSO/GSO out, GRO and checksum in). */
+  offload: boolean;
+  /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
+  status: 'on' | 'local' | 'off';
   help: boolean;
   version: boolean;
 };
@@ -69,7 +79,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       strict: true,
       allowPositionals: false,
       options: {
@@ -89,6 +99,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
         root: { type: 'string' },
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
+        offload: { type: 'string' },
+        status: { type: 'string', default: 'on' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -98,12 +110,14 @@ export function parseCliArgs(argv: string[]): CliConfig {
   }
   // IFNAMSIZ is 16 including the terminating NUL.
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(values.tap)) throw new UsageError(`--tap: "${values.tap}" is not a valid interface name (1-15 characters)`);
-  const own = cidr('--ip', values.ip);
+  const own = hostAddress('--ip', values.ip);
   const hostText = values['host-ip'];
-  const host = hostText === 'none' ? null : cidr('--host-ip', hostText);
+  const host = hostText === 'none' ? null : hostAddress('--host-ip', hostText);
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
+  if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') throw new UsageError(`--offload: expected on or off, got "${values.offload}"`);
+  if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
   return {
     tap: values.tap,
     ip: own.ip,
@@ -124,9 +138,19 @@ export function parseCliArgs(argv: string[]): CliConfig {
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
+    offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
+    status: values.status,
     help: values.help,
     version: values.version,
   };
+}
+
+/**
+ * Offloads when `--offload` is not given: on, except where the stack should handle every wire
+ * segment itself, one by one, for a learner to watch (--trace, --explain).
+ */
+export function offloadDefault(values: { trace?: boolean; explain?: boolean }): boolean {
+  return !(values.trace === true || values.explain === true);
 }
 
 function cidr(flag: string, text: string): { ip: number; prefix: number } {
@@ -137,9 +161,49 @@ function cidr(flag: string, text: string): { ip: number; prefix: number } {
   }
 }
 
+/**
+ * parseArgs refuses `--loss -1` as "ambiguous" (the value looks like a flag): join a value that
+ * looks like a negative number to its flag, so the range check below says what is wrong.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * An address a host may have (RFC 1122 §3.2.1.3, RFC 919/922): not 0.0.0.0, loopback, multicast,
+ * class E or the limited broadcast, and not the network or broadcast address of its own prefix
+ * (a /31 or /32 has neither, RFC 3021).
+ */
+function hostAddress(flag: string, text: string): { ip: number; prefix: number } {
+  const a = cidr(flag, text);
+  const mask = prefixMask(a.prefix);
+  const why =
+    a.ip === 0 ? 'the unspecified address'
+    : a.ip >>> 24 === 127 ? 'a loopback address'
+    : a.ip === 0xffffffff ? 'the limited broadcast address'
+    : isMulticastOrReserved(a.ip) ? 'a multicast or reserved (class E) address'
+    : a.prefix <= 30 && (a.ip & ~mask) === 0 ? `the network address of ${ipToString((a.ip & mask) >>> 0)}/${a.prefix}`
+    : a.prefix <= 30 && (a.ip | mask) >>> 0 === 0xffffffff ? `the broadcast address of ${ipToString((a.ip & mask) >>> 0)}/${a.prefix}`
+    : undefined;
+  if (why !== undefined) throw new UsageError(`${flag}: ${ipToString(a.ip)} is ${why}, not one a host can have`);
+  return a;
+}
+
+/** Plain decimal only: `0x1`, `1e3`, `Infinity` and blanks are mistakes, not numbers. */
 function num(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: expected a number from ${min} to ${max}, got "${text}"`);
+  if (!/^-?(\d+\.?\d*|\.\d+)$/.test(text) || n < min || n > max) throw new UsageError(`${flag}: expected a number from ${min} to ${max}, got "${text}"`);
   return n;
 }
 

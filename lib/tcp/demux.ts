@@ -16,7 +16,7 @@ import { type FourTuple, IsnGenerator } from './isn.js';
 import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
-import { TcpError, type TcpState } from './types.js';
+import { type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
 const { FIN, SYN, RST, ACK } = TCP_FLAGS;
@@ -27,9 +27,11 @@ export interface TcpDemuxOptions {
   rng: Rng;
   config?: Partial<TcpConfig>;
   /** Send a finished TCP segment from localIp to remoteIp (IP protocol 6). */
-  output(localIp: number, remoteIp: number, segment: Buffer): void;
+  output(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void;
   /** The path MTU toward `remoteIp` (the link MTU unless something lowered it). */
   mtuFor(remoteIp: number): number;
+  /** A connection with `remoteIp` made forward progress (new data acknowledged or received). */
+  progress?(remoteIp: number): void;
 }
 
 /** A passive OPEN (RFC 9293 §3.10.1): the LISTEN state with its two bounded queues. */
@@ -72,6 +74,7 @@ export class TcpDemux implements ConnectionHost {
   readonly #rng: Rng;
   readonly #output: TcpDemuxOptions['output'];
   readonly #mtuFor: TcpDemuxOptions['mtuFor'];
+  readonly #progress: TcpDemuxOptions['progress'];
   /** ISN floors for tuples reopened from TIME-WAIT (RFC 6191 / RFC 1122 §4.2.2.13). */
   readonly #reuseIsn = new Map<string, Seq>();
   #challengeWindowStart = -Infinity;
@@ -84,6 +87,7 @@ export class TcpDemux implements ConnectionHost {
     this.#rng = opts.rng;
     this.#output = opts.output;
     this.#mtuFor = opts.mtuFor;
+    this.#progress = opts.progress;
     this.timeWait = new TimeWaitTable(this.config.timeWaitMax);
     this.#isn = new IsnGenerator(opts.rng.bytes(32));
     this.#cookies = new SynCookies(opts.rng.bytes(32));
@@ -200,13 +204,19 @@ export class TcpDemux implements ConnectionHost {
 
   // ================================================================ input
 
-  /** A TCP segment arrived from `src` for `dst`. Throws WireError for malformed input. */
-  receive(src: number, dst: number, buf: Buffer, now: number): void {
-    const seg = parseTcp(buf, src, dst, this.config.verifyChecksum);
+  /**
+   * A TCP segment arrived from `src` for `dst` (`csumTrusted`: the link vouched for its
+   * checksum). Throws WireError for malformed input.
+   */
+  receive(src: number, dst: number, buf: Buffer, now: number, csumTrusted = false): void {
+    const seg = parseTcp(buf, src, dst, this.config.verifyChecksum && !csumTrusted);
     const key = `${dst}:${seg.dstPort}:${src}:${seg.srcPort}`;
     const c = this.#conns.get(key);
     if (c !== undefined) {
+      const una = c.sndUna;
+      const nxt = c.rcvNxt;
       c.segmentArrives(seg, now);
+      if (c.sndUna !== una || c.rcvNxt !== nxt) this.#progress?.(src);
     } else {
       this.counters.inc('tcp.rx.segments');
       const tw = this.timeWait.get(key);
@@ -392,8 +402,8 @@ export class TcpDemux implements ConnectionHost {
 
   // ================================================================ ConnectionHost
 
-  transmit(localIp: number, remoteIp: number, segment: Buffer): void {
-    this.#output(localIp, remoteIp, segment);
+  transmit(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void {
+    this.#output(localIp, remoteIp, segment, tx);
   }
 
   takeChallengeAck(now: number): boolean {
