@@ -31,7 +31,8 @@ const web = createWebServer({ accessLog: null });
 const mode = process.argv[2];
 let stop: () => Promise<void>;
 if (mode === 'stack') {
-  const link = await TapLink.open({ name: 'tap0', hostIp: '10.0.0.1/24', up: true });
+  // argv[3]: "off" runs the stack without TAP offloads (default on, as the CLI).
+  const link = await TapLink.open({ name: 'tap0', hostIp: '10.0.0.1/24', up: true, offload: process.argv[3] !== 'off' });
   await waitForCarrier('tap0', 3000);
   const stack = new Stack({ link, clock: new SystemClock(), rng: new CryptoRng(), ip: '10.0.0.2', prefix: 24 });
   const tcp = new TcpLayer(stack);

@@ -19,6 +19,7 @@ const { values: opt } = parseArgs({
     requests: { type: 'string', default: '2000' },
     'loss-mib': { type: 'string', default: '20' },
     losses: { type: 'string', default: '1,5' },
+    offload: { type: 'string', default: 'on' },
   },
 });
 const LOSS_MIB = Number(opt['loss-mib']);
@@ -45,7 +46,7 @@ type Target = { name: string; ip: string; client: Netns };
 type Row = { what: string; unit: string; stack: number; kernel: number };
 
 async function startServer(ns: Netns, mode: 'stack' | 'kernel'): Promise<RunningStack> {
-  const server = new RunningStack(ns.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench-server.js'), mode]));
+  const server = new RunningStack(ns.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench-server.js'), mode, opt.offload]));
   await server.waitFor(/^ready$/m);
   return server;
 }
