@@ -22,6 +22,8 @@ declare -A tools=(
   [sha256sum]=coreutils
   [chromium]=chromium
   [setpriv]=util-linux
+  [hping3]=hping3
+  [python3]=python3
 )
 
 # Several test files may call this at once: one apt-get at a time.
