@@ -20,7 +20,7 @@ import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, startDiscardService, startEchoService } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
-import { statusOf } from './status.js';
+import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let tap: TapLink;
   try {
-    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true });
+    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true, offload: config.offload });
   } catch (e) {
     process.stderr.write(`tapstack: ${(e as Error).message}\n`);
     return 1;
@@ -91,14 +91,17 @@ export async function main(argv: string[]): Promise<number> {
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
-  // The capture sits next to the tap, as tcpdump on the tap would see the wire; the fault
-  // injector sits between the wire and the stack; the tracer shows what the stack sees and sends.
+  // The fault injector sits between the wire and the stack; the capture and the tracer sit side
+  // by side above it, so both see every frame in the same order, and the frames it drops on
+  // purpose too (a DROP line, a pcapng frame with a comment): trace numbers are frame numbers.
   let link: Link = tap;
-  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   if (config.loss > 0 || config.delayMs > 0) {
-    const faultRng = config.seed === undefined ? rng : new SeededRng(config.seed);
-    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs });
+    const seed = config.seed;
+    const faultRng = seed === undefined ? rng : new SeededRng(seed);
+    const dropReason = (cause: string): string => (cause === 'loss' ? `--loss${seed !== undefined ? `, seed ${seed}` : ''}` : cause);
+    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason });
   }
+  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
   const narrator = new TraceNarrator({ clock, explain: config.explain, lang: config.lang, timeWaitMs, ...(config.pathMtu !== undefined ? { pathMtu: Math.min(config.pathMtu, tap.mtu) } : { pathMtu: tap.mtu }) });
@@ -106,11 +109,13 @@ export async function main(argv: string[]): Promise<number> {
 
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
-    link, clock, rng, ip: config.ip, prefix: config.prefix,
+    link, clock, rng, ip: config.ip, prefix: config.prefix, counters: tap.counters,
     ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
+  // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
+  if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
   startServices(stack, tcp);
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
@@ -119,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
-      status: statusOf(stack, tcp, config.tap),
+      ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
+      ...(config.status === 'local' ? { statusAllowed: onOwnSubnet(stack) } : {}),
     });
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
@@ -185,7 +191,8 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
-    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}; live status /_stack)`] : []),
+    `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
+    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
     `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,

@@ -19,3 +19,4 @@ export { createWebServer, type WebServer, type WebServerOptions } from './http/w
 export { statusOf } from './status.js';
 export { parseIp, ipToString } from './wire/ip-address.js';
 export { TraceNarrator } from './explain/index.js';
+export { parseScript, runScript, runFile, formatResult, type RunResult, type RunOptions } from './packetdrill/index.js';

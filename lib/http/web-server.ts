@@ -50,10 +50,21 @@ export interface WebServerOptions {
   maxUriLength?: number;
   /** Where access-log lines go (default process.stdout); null for none. */
   accessLog?: LogSink | null;
+  /**
+   * Bytes the access log may hold unwritten (its `writableLength`) before further lines are
+   * dropped and counted as `http.log.dropped` (default 1 MiB): a stalled reader of stdout
+   * must not grow memory without bound.
+   */
+  accessLogBufferBytes?: number;
   /** Consulted for every request before the built-in handlers (the dynamic-content hand-off). */
   handler?: MountedHandler;
-  /** Snapshot for `/_stack` and `/_stack.json`; without it those paths are ordinary (missing) files. */
-  status?: () => StackStatus;
+  /**
+   * Snapshot for `/_stack` and `/_stack.json`, describing at most `limit` connections; without it
+   * those paths are ordinary (missing) files.
+   */
+  status?: (limit: number) => StackStatus;
+  /** Who may see `/_stack` (by remote address); others get 403. Default: everyone. */
+  statusAllowed?: (remoteAddress: string | undefined) => boolean;
   /** Wall-clock ms since the epoch for the access log and raw error responses (default Date.now). */
   now?: () => number;
   /** In-memory files; default `/download/4MiB.bin` when serving the bundled site, none otherwise. */
@@ -61,7 +72,7 @@ export interface WebServerOptions {
   /**
    * Counters to bump (DESIGN.md "Counters, not silence"), e.g. the stack's, so `/_stack` shows them:
    * `http.connections`, `http.requests`, `http.status.<code>`, `http.close.idle`, `http.close.linger`,
-   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`.
+   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`, `http.log.dropped`.
    */
   counters?: Counters;
   /** Further static-site options: cache control, gzip thresholds, the open-file cache (`fileCache: { validMs: 0 }` turns it off). */
@@ -102,13 +113,14 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   const maxUriLength = options.maxUriLength ?? 8192;
   const now = options.now ?? Date.now;
   const accessLog = options.accessLog === undefined ? process.stdout : options.accessLog;
+  const accessLogBufferBytes = options.accessLogBufferBytes ?? 1 << 20;
   const count = (name: string): void => options.counters?.inc(name);
   const site = createStaticSite({
     ...options.site,
     root,
     virtualFiles: options.virtualFiles ?? (options.root === undefined ? defaultVirtualFiles() : {}),
   });
-  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status);
+  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status, { now, ...(options.statusAllowed !== undefined ? { allowed: options.statusAllowed } : {}) });
   const mounts: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }[] = [];
   /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
   const closing = new WeakSet<Duplex>();
@@ -335,7 +347,12 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   }
 
   function log(entry: Parameters<typeof formatAccessLog>[0]): void {
-    if (accessLog !== null) accessLog.write(formatAccessLog(entry));
+    if (accessLog === null) return;
+    if ((accessLog.writableLength ?? 0) >= accessLogBufferBytes) {
+      count('http.log.dropped');
+      return;
+    }
+    accessLog.write(formatAccessLog(entry));
   }
 
   Object.defineProperty(server, 'connectionCount', { get: () => active });

@@ -29,8 +29,8 @@ export class IpIdGenerator {
     for (let i = 0; i < buckets; i++) this.#ids[i] = sipHash2(this.#key, i, 0x100);
   }
 
-  /** The ID of the next datagram to `dst` with `protocol`. */
-  next(dst: number, protocol: number): number {
+  /** The ID of the next datagram to `dst` with `protocol`; `count` IDs are taken (a super-segment the link cuts). */
+  next(dst: number, protocol: number, count = 1): number {
     if (dst !== this.#lastDst || protocol !== this.#lastProtocol) {
       this.#lastDst = dst;
       this.#lastProtocol = protocol;
@@ -38,7 +38,7 @@ export class IpIdGenerator {
     }
     const b = this.#lastBucket;
     const id = this.#ids[b]!;
-    this.#ids[b] = id + 1; // a Uint16Array wraps at 65536
+    this.#ids[b] = id + count; // a Uint16Array wraps at 65536
     return id;
   }
 }

@@ -111,9 +111,9 @@ export class Udp {
   }
 
   /** Handle a UDP datagram for us (or broadcast); returns the outcome counter. */
-  input(orig: OffendingPacket, linkBroadcast: boolean): string {
+  input(orig: OffendingPacket, linkBroadcast: boolean, csumTrusted = false): string {
     const src = orig.src;
-    const d = parseUdp(orig.payload, src, orig.dst);
+    const d = parseUdp(orig.payload, src, orig.dst, !csumTrusted);
     if (d.checksum === 0) this.#host.counters.inc('udp.rx.noChecksum');
     const s = this.#ports.get(d.dstPort);
     if (s === undefined) {

@@ -3,6 +3,7 @@
 // (414, 431, 503), 400 for garbage, slowloris, the access log, mounted handlers, accept().
 import t from 'tap';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { makeSite, start, get, rawExchange, statusOf, RawClient, INDEX_HTML, until } from '../helpers/http-helpers.js';
 import { createWebServer } from '../../lib/http/web-server.js';
 import { Counters } from '../../lib/counters.js';
@@ -257,6 +258,24 @@ t.test('access log: one Combined Log Format line per request', async (t) => {
   const r = await rawExchange(s.port, 'GET /\x01\x7f" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   t.ok(r.text.length > 0);
   t.match(s.log.at(-1), /"GET \/\\x01\\x7F\\" HTTP\/1\.1" (400|404) /, 'control bytes and quotes escaped');
+});
+
+t.test('access log: a stalled reader holds at most the buffer bound; further lines are counted and dropped', async (t) => {
+  const counters = new Counters();
+  // A Writable whose reader never takes anything: what stdout is when the pipe's reader stops.
+  const stalled = new Writable({ highWaterMark: 1024, write: () => undefined });
+  const s = await start({ root: site.root, counters, accessLog: stalled, accessLogBufferBytes: 64 * 1024 });
+  t.teardown(() => s.close());
+  const c = new RawClient(s.port);
+  await c.connected;
+  const userAgent = 'u'.repeat(15_000); // the issue's 15 KB User-Agents
+  for (let i = 0; i < 40; i++) c.write(REQ('/', `User-Agent: ${userAgent}\r\n`));
+  c.write(REQ('/', 'Connection: close\r\n'));
+  await c.ended;
+  c.destroy();
+  await until(() => counters.get('http.status.200') === 41); // each response's line is written or dropped as it is counted
+  t.ok(stalled.writableLength < 64 * 1024 + 16 * 1024, `buffered ${stalled.writableLength} bytes: the bound and at most one line over it`);
+  t.ok(counters.get('http.log.dropped') >= 35, `${counters.get('http.log.dropped')} lines dropped and counted`);
 });
 
 /** Content-Length of the n-th response in raw text. */

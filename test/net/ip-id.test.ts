@@ -41,3 +41,9 @@ t.test('the stack: IDs seen by one host do not count what it sends to another (n
   for (let i = 0; i < 50; i++) idTo(B);
   t.equal(idTo(PEER_IP), (first + 1) & 0xffff, 'the next ID to 10.0.0.1 is the next one of its own counter');
 });
+
+t.test('a super-segment the link cuts into n datagrams takes n IDs', async (t) => {
+  const g = new IpIdGenerator(new Uint8Array(16), 1);
+  const first = g.next(A, IpProto.TCP, 5);
+  t.equal(g.next(A, IpProto.TCP), (first + 5) & 0xffff, 'the kernel gives the 5 cut segments first..first+4; the next datagram follows them');
+});
