@@ -4,6 +4,22 @@
 import { startTapstack, type Netns } from '../netns.js';
 import { alive, counters, legitCurls, rssMb, STACK_IP, type Attack } from './attack.js';
 
+// Keep-alive requests with a 15 KB User-Agent, reconnecting when the server closes; prints how many got a 200.
+const HUGE_UA_PY = `
+import http.client, sys
+ua, ok, conn = 'A' * 15000, 0, None
+for i in range(int(sys.argv[1])):
+    try:
+        conn = conn or http.client.HTTPConnection('10.0.0.2', 80, timeout=5)
+        conn.request('GET', '/', headers={'User-Agent': ua})
+        r = conn.getresponse()
+        r.read()
+        ok += r.status == 200
+    except Exception:
+        conn = None
+print(ok)
+`;
+
 export const accessLog: Attack = {
   name: 'access-log',
   describe: 'stdout stalled, 3,000 requests with 15 KB User-Agents; memory must stay bounded',
@@ -13,17 +29,16 @@ export const accessLog: Attack = {
     const pid = stack.proc.pid!;
     const before = rssMb(pid);
     stack.proc.stdout!.pause();
-    const ua = 'A'.repeat(15_000);
-    // ab keeps one connection alive per client: 3,000 requests, 4 at a time.
-    await ns.run(['ab', '-q', '-k', '-n', '3000', '-c', '4', '-s', '5', '-H', `User-Agent: ${ua}`, `http://${STACK_IP}/`], { timeoutMs: 120_000 });
+    const ab = await ns.run(['python3', '-c', HUGE_UA_PY, '3000'], { timeoutMs: 120_000 });
+    const completed = Number(ab.stdout.trim()) || 0;
     const after = rssMb(pid);
     const web = await legitCurls(ns, `http://${STACK_IP}/`, { count: 5, gapMs: 100, maxSeconds: 3 });
     const c = await counters(ns);
     stack.proc.stdout!.resume();
     const grew = after - before;
     return {
-      verdict: !alive(stack) || web.ok === 0 ? 'failed' : grew < 50 ? 'held' : 'degraded',
-      figures: { rssBeforeMb: Math.round(before), rssAfterMb: Math.round(after), requests: `${web.ok}/${web.total}`, logDropped: c('http.log.dropped') },
+      verdict: !alive(stack) || web.ok === 0 ? 'failed' : grew < 50 && completed > 0 ? 'held' : 'degraded',
+      figures: { hugeRequestsServed: completed, rssBeforeMb: Math.round(before), rssAfterMb: Math.round(after), requests: `${web.ok}/${web.total}`, logDropped: c('http.log.dropped') },
     };
   },
 };
