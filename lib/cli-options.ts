@@ -30,6 +30,13 @@ export const USAGE = `Usage: tapstack [options]
   --access-log FILE   append the access log to FILE instead of stdout
   --status MODE       the live status page /_stack: on (default), local (only clients on
                       the stack's own subnet, such as the kernel side) or off (404)
+  --send-timeout MS   a response the client takes nothing of for MS is cut (default 60000)
+  --max-connections-per-ip N
+                      HTTP connections at once from one address; more get 503 (default 64)
+  --service-idle-timeout MS
+                      echo/discard connections idle for MS are reset (default 300000; 0 never)
+  --service-max-connections N
+                      echo/discard connections at once, each; more are reset (default 1024)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -60,6 +67,10 @@ export type CliConfig = {
   accessLog: string | undefined;
   /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
   status: 'on' | 'local' | 'off';
+  sendTimeoutMs: number;
+  maxConnectionsPerIp: number;
+  serviceIdleTimeoutMs: number;
+  serviceMaxConnections: number;
   help: boolean;
   version: boolean;
 };
@@ -95,6 +106,10 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
         status: { type: 'string', default: 'on' },
+        'send-timeout': { type: 'string', default: '60000' },
+        'max-connections-per-ip': { type: 'string', default: '64' },
+        'service-idle-timeout': { type: 'string', default: '300000' },
+        'service-max-connections': { type: 'string', default: '1024' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -132,6 +147,10 @@ export function parseCliArgs(argv: string[]): CliConfig {
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
     status: values.status,
+    sendTimeoutMs: int('--send-timeout', values['send-timeout'], 1, 3_600_000),
+    maxConnectionsPerIp: int('--max-connections-per-ip', values['max-connections-per-ip'], 1, 1_000_000),
+    serviceIdleTimeoutMs: int('--service-idle-timeout', values['service-idle-timeout'], 0, 86_400_000),
+    serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),
     help: values.help,
     version: values.version,
   };

@@ -110,12 +110,14 @@ export async function main(argv: string[]): Promise<number> {
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
-  startServices(stack, tcp);
+  startServices(stack, tcp, config);
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
     web = createWebServer({
       ...(config.root !== undefined ? { root: config.root } : {}),
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      sendTimeoutMs: config.sendTimeoutMs,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
       ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
@@ -172,10 +174,11 @@ function unwritable(file: string): string | undefined {
 }
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
-function startServices(stack: Stack, tcp: TcpLayer): void {
+function startServices(stack: Stack, tcp: TcpLayer, config: CliConfig): void {
   const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
-  startEchoService(tcp, 7);
-  startDiscardService(tcp, 9);
+  const limits = { idleTimeoutMs: config.serviceIdleTimeoutMs, maxConnections: config.serviceMaxConnections };
+  startEchoService(tcp, 7, limits);
+  startDiscardService(tcp, 9, limits);
 }
 
 function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
