@@ -13,7 +13,8 @@ export const USAGE = `Usage: tapstack [options]
                       "none" leaves the tap as it is)
   --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
                       (default: the tap's MTU)
-  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark)
+  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark; pcapng
+                      with --loss, each dropped frame kept with a comment)
   --trace             one line per packet on stderr (relative TCP numbers, TCP state changes)
   --explain           --trace, with one or two plain sentences under each packet on what it
                       is and why its numbers are what they are
@@ -28,6 +29,9 @@ export const USAGE = `Usage: tapstack [options]
                       idle time after which the server closes a keep-alive connection
                       first, so its side goes to TIME-WAIT (default 5000)
   --access-log FILE   append the access log to FILE instead of stdout
+  --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
+                      its own (default on; off under --trace and --explain, which show each
+                      wire segment as the stack handles it)
   --status MODE       the live status page /_stack: on (default), local (only clients on
                       the stack's own subnet, such as the kernel side) or off (404)
   --send-timeout MS   a response the client takes nothing of for MS is cut (default 60000)
@@ -65,6 +69,8 @@ export type CliConfig = {
   root: string | undefined;
   keepAliveTimeoutMs: number;
   accessLog: string | undefined;
+  /** TAP offloads (TSO/GSO out, GRO and checksum in). */
+  offload: boolean;
   /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
   status: 'on' | 'local' | 'off';
   sendTimeoutMs: number;
@@ -105,6 +111,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         root: { type: 'string' },
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
+        offload: { type: 'string' },
         status: { type: 'string', default: 'on' },
         'send-timeout': { type: 'string', default: '60000' },
         'max-connections-per-ip': { type: 'string', default: '64' },
@@ -125,6 +132,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
+  if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') throw new UsageError(`--offload: expected on or off, got "${values.offload}"`);
   if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
   return {
     tap: values.tap,
@@ -146,6 +154,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
+    offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
     status: values.status,
     sendTimeoutMs: int('--send-timeout', values['send-timeout'], 1, 3_600_000),
     maxConnectionsPerIp: int('--max-connections-per-ip', values['max-connections-per-ip'], 1, 1_000_000),
@@ -154,6 +163,14 @@ export function parseCliArgs(argv: string[]): CliConfig {
     help: values.help,
     version: values.version,
   };
+}
+
+/**
+ * Offloads when `--offload` is not given: on, except where the stack should handle every wire
+ * segment itself, one by one, for a learner to watch (--trace, --explain).
+ */
+export function offloadDefault(values: { trace?: boolean; explain?: boolean }): boolean {
+  return !(values.trace === true || values.explain === true);
 }
 
 function cidr(flag: string, text: string): { ip: number; prefix: number } {

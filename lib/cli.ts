@@ -14,6 +14,7 @@ import { TracerLink } from './link/tracer.js';
 import { TraceNarrator } from './explain/index.js';
 import { FaultLink } from './link/fault-link.js';
 import { Stack } from './stack.js';
+import { startUdpEcho } from './net/udp-echo.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, startDiscardService, startEchoService } from './socket/index.js';
@@ -68,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let tap: TapLink;
   try {
-    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true });
+    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true, offload: config.offload });
   } catch (e) {
     process.stderr.write(`tapstack: ${(e as Error).message}\n`);
     return 1;
@@ -90,14 +91,17 @@ export async function main(argv: string[]): Promise<number> {
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
-  // The capture sits next to the tap, as tcpdump on the tap would see the wire; the fault
-  // injector sits between the wire and the stack; the tracer shows what the stack sees and sends.
+  // The fault injector sits between the wire and the stack; the capture and the tracer sit side
+  // by side above it, so both see every frame in the same order, and the frames it drops on
+  // purpose too (a DROP line, a pcapng frame with a comment): trace numbers are frame numbers.
   let link: Link = tap;
-  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   if (config.loss > 0 || config.delayMs > 0) {
-    const faultRng = config.seed === undefined ? rng : new SeededRng(config.seed);
-    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs });
+    const seed = config.seed;
+    const faultRng = seed === undefined ? rng : new SeededRng(seed);
+    const dropReason = (cause: string): string => (cause === 'loss' ? `--loss${seed !== undefined ? `, seed ${seed}` : ''}` : cause);
+    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason });
   }
+  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
   const narrator = new TraceNarrator({ clock, explain: config.explain, lang: config.lang, timeWaitMs, ...(config.pathMtu !== undefined ? { pathMtu: Math.min(config.pathMtu, tap.mtu) } : { pathMtu: tap.mtu }) });
@@ -105,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
-    link, clock, rng, ip: config.ip, prefix: config.prefix,
+    link, clock, rng, ip: config.ip, prefix: config.prefix, counters: tap.counters,
     ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
@@ -175,7 +179,7 @@ function unwritable(file: string): string | undefined {
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
 function startServices(stack: Stack, tcp: TcpLayer, config: CliConfig): void {
-  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
+  startUdpEcho(stack, stack.udp);
   const limits = { idleTimeoutMs: config.serviceIdleTimeoutMs, maxConnections: config.serviceMaxConnections };
   startEchoService(tcp, 7, limits);
   startDiscardService(tcp, 9, limits);
@@ -188,6 +192,7 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
+    `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
     ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),

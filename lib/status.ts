@@ -29,7 +29,7 @@ export function statusOf(stack: Stack, tcp: TcpLayer, tapName: string): (limit?:
       timeWait.push(e);
     }
     return {
-      interface: { tap: tapName, mac: macToString(stack.mac), ip: `${ipText}/${stack.prefix}`, mtu: stack.mtu, pathMtu: stack.pathMtu },
+      interface: { tap: tapName, mac: macToString(stack.mac), ip: `${ipText}/${stack.prefix}`, mtu: stack.mtu, pathMtu: stack.pathMtu, offload: stack.offload ? 'on' : 'off' },
       summary: {
         connections: Object.values(states).reduce((a, b) => a + b, 0),
         states,

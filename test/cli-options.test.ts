@@ -16,6 +16,15 @@ t.test('defaults are the documented ones', async (t) => {
   t.equal(c.keepAliveTimeoutMs, 5000);
 });
 
+t.test('--offload: on by default, off by default under --trace and --explain, the flag overrides both', async (t) => {
+  t.equal(parseCliArgs([]).offload, true);
+  t.equal(parseCliArgs(['--trace']).offload, false, 'a trace shows each wire segment as the stack handles it');
+  t.equal(parseCliArgs(['--explain']).offload, false);
+  t.equal(parseCliArgs(['--explain', '--offload', 'on']).offload, true);
+  t.equal(parseCliArgs(['--offload', 'off']).offload, false);
+  t.throws(() => parseCliArgs(['--offload', 'yes']), { name: 'UsageError', message: /--offload: expected on or off/ });
+});
+
 t.test('--cc picks the congestion control; anything else is a usage error', async (t) => {
   t.equal(parseCliArgs(['--cc', 'newreno']).cc, 'newreno');
   t.throws(() => parseCliArgs(['--cc', 'bbr']), { name: 'UsageError', message: /--cc: expected cubic or newreno/ });

@@ -45,6 +45,10 @@ export const en: Phrasebook = {
   udp: (n) => `UDP datagram of ${n.len} bytes to port ${n.port}${n.service !== undefined ? ` (${n.service})` : ''}: no connection, no sequence numbers, no retransmission — each datagram stands alone.`,
   ipv6: () => `IPv6 (the host's own neighbour/router chatter); tapstack speaks IPv4 only and drops it.`,
   malformed: (n) => `Could not be read (${n.reason}).`,
+  dropped: (n) =>
+    n.dir === 'RX'
+      ? `Dropped on purpose (${n.reason}) between the tap and the stack: it came from the wire, tapstack never receives it. The capture keeps it, marked, at this frame number.`
+      : `Dropped on purpose (${n.reason}) between the stack and the tap: tapstack sent it, it never reaches the wire. The capture keeps it, marked, at this frame number.`,
 
   syn: (n) =>
     `Handshake 1/3: ${role(n.from)} asks to open a connection. Its initial sequence number is random (${n.isn}); the trace counts from it, so it shows as Seq=0, and the SYN itself uses up that one number: the first data byte will be Seq=1.`,
@@ -88,6 +92,12 @@ export const en: Phrasebook = {
   retransmission: (n) => {
     const of = `${n.len > 0 ? `bytes ${n.seq}–${n.seq + n.len - 1}` : 'the same segment'}${n.of !== undefined ? `, first sent as #${n.of}` : ''}`;
     if (n.why === 'dupAcks') return `Retransmission of ${of}: fast retransmit after ${n.dupAcks} duplicate ACKs, without waiting for the timer.`;
+    if (n.why === 'spurious') {
+      const ack = `the receiver had already acknowledged these bytes${pkt(n.ackNo)}`;
+      return n.ackLost
+        ? `Spurious retransmission of ${of}: ${ack}, but its ACKs were dropped on their way, so the sender did not learn it in time and resent bytes that had arrived.`
+        : `Spurious retransmission of ${of}: ${ack}; the resent bytes arrive twice.`;
+    }
     if (n.why === 'sack') return `Retransmission of ${of}: the receiver's SACK blocks show later data arrived, so this hole is filled at once (fast retransmit, SACK recovery).`;
     return `Retransmission of ${of}: no ACK came${n.afterMs !== undefined ? ` within ${ms(n.afterMs)}` : ''}, so the retransmission timer (RTO) fired and the segment is sent again.`;
   },

@@ -42,6 +42,8 @@ export interface TraceEntry {
   dir: 'RX' | 'TX';
   /** The Wireshark-like summary line (relative TCP numbers). */
   line: string;
+  /** Why the frame was dropped on purpose (`--loss, seed 7`); it never arrived where it was going. */
+  drop?: string;
   notes: Note[];
   states: StateChange[];
 }
@@ -75,6 +77,8 @@ interface Half {
   /** Highest ACK this end sent (and the packet that first carried it), its window, duplicates of it since, whether it carried SACK blocks above. */
   ackMax: Seq | undefined;
   ackMaxNo: number;
+  /** The latest ACKs of this end that moved it forward: value, packet number, dropped on purpose. */
+  acks: { ack: Seq; no: number; dropped: boolean }[];
   /** This end's latest retransmissions (sequence number and packet number), newest last. */
   rtx: { seq: Seq; no: number }[];
   /** Largest segment this end may send: the peer's MSS, or less under its path MTU (known once both SYNs are seen). */
@@ -120,9 +124,17 @@ export class Explainer {
     return this.#opts.timeWaitMs ?? 60_000;
   }
 
-  /** Explain one frame seen going out (TX, sent by the stack) or coming in (RX). Never throws. */
-  frame(dir: 'RX' | 'TX', frame: Buffer): TraceEntry {
+  /**
+   * Explain one frame seen going out (TX, sent by the stack) or coming in (RX). With `drop` (the
+   * reason) it was dropped on purpose on its way: its sender sent it, its receiver never gets it.
+   * Never throws.
+   */
+  frame(dir: 'RX' | 'TX', frame: Buffer, drop?: string): TraceEntry {
     const e: TraceEntry = { no: ++this.#no, dir, line: '', notes: [], states: [] };
+    if (drop !== undefined) {
+      e.drop = drop;
+      e.notes.push({ kind: 'dropped', dir, reason: drop });
+    }
     try {
       this.#frame(e, frame);
     } catch (err) {
@@ -329,6 +341,7 @@ export class Explainer {
       notes.push(hasAck ? { kind: 'synAck', from: sEnd, isn: seg.seq } : { kind: 'syn', from: sEnd, isn: seg.seq });
       notes.push({ kind: 'synOptions', mss: seg.options.mss, sackOk: seg.options.sackPermitted === true, ts: seg.options.ts !== undefined, wscale: seg.options.wscale });
     }
+    const dropped = e.drop !== undefined;
     const isRetrans = S.sndMax !== undefined && (syn ? S.isn === seg.seq && S.segs.some((x) => x.syn) && !(hasAck && S.state === 'LISTEN') : seqLt(seg.seq, S.sndMax) && (len > 0 || fin));
     const isKeepAlive = !syn && !fin && !rst && S.sndMax !== undefined && len <= 1 && seqAdd(seg.seq, 1) === S.sndMax && (len === 0 || seqLt(seg.seq, S.sndMax));
 
@@ -351,6 +364,8 @@ export class Explainer {
         if (!syn && R.state === 'SYN-RECEIVED' && R.isn !== undefined && ack === seqAdd(R.isn, 1)) ackNotes.push({ kind: 'handshakeDone', data: len > 0 });
         S.ackMax = ack;
         S.ackMaxNo = e.no;
+        S.acks.push({ ack, no: e.no, dropped: e.drop !== undefined });
+        if (S.acks.length > 64) S.acks.shift();
         S.dupAcks = 0;
       } else if (prev !== undefined && ack === prev && len === 0 && !syn && !fin && seg.window === S.lastWin && R.sndMax !== undefined && seqGt(R.sndMax, ack)) {
         S.dupAcks++;
@@ -398,18 +413,25 @@ export class Explainer {
       notes.push({ kind: 'keepAlive' });
     } else if (isRetrans) {
       const orig = [...S.segs].reverse().find((x) => x.seq === seg.seq) ?? S.segs.find((x) => seqLe(x.seq, seg.seq) && seqGt(seqAdd(x.seq, x.len + (x.fin ? 1 : 0)), seg.seq));
-      const why = R.dupAcks >= 3 && R.ackMax === seg.seq ? 'dupAcks' : R.sackHigh !== undefined && seqLt(seg.seq, R.sackHigh) ? 'sack' : 'timeout';
-      tags.push(why === 'dupAcks' ? '[TCP Fast Retransmission]' : '[TCP Retransmission]');
+      // Spurious as Wireshark says it: data the receiver had already acknowledged (its ACK is in
+      // the capture), typically because that ACK was dropped before the sender saw it.
+      const dataEnd = seqAdd(seg.seq, len);
+      const spurious = len > 0 && R.ackMax !== undefined && seqLe(dataEnd, R.ackMax);
+      const why = R.dupAcks >= 3 && R.ackMax === seg.seq ? 'dupAcks' : spurious ? 'spurious' : R.sackHigh !== undefined && seqLt(seg.seq, R.sackHigh) ? 'sack' : 'timeout';
+      tags.push(why === 'dupAcks' ? '[TCP Fast Retransmission]' : why === 'spurious' ? '[TCP Spurious Retransmission]' : '[TCP Retransmission]');
       S.rtx.push({ seq: seg.seq, no: e.no });
       if (S.rtx.length > 64) S.rtx.shift();
-      notes.push({ kind: 'retransmission', of: orig?.no, seq: relS(seg.seq), len, why, afterMs: orig !== undefined && this.#opts.clock !== undefined ? now - orig.at : undefined, dupAcks: R.dupAcks });
+      // The first ACK that covered these bytes; lost when every one since was dropped on its way.
+      const covering = spurious ? R.acks.filter((x) => seqGe(x.ack, dataEnd)) : [];
+      const ackLost = covering.length > 0 && covering.every((x) => x.dropped);
+      notes.push({ kind: 'retransmission', of: orig?.no, seq: relS(seg.seq), len, why, afterMs: orig !== undefined && this.#opts.clock !== undefined ? now - orig.at : undefined, dupAcks: R.dupAcks, ackNo: covering[0]?.no, ackLost });
     } else if (len > 0) {
       const text = seg.payload.subarray(0, 200).toString('latin1');
       const what = HTTP_LINE.exec(text)?.[0].trimEnd();
-      if (R.local && R.rcvNxt !== undefined && seqGt(seg.seq, R.rcvNxt)) {
-        tags.push('[TCP Previous segment not captured]');
-        notes.push({ kind: 'outOfOrder', expected: relS(R.rcvNxt), got: relS(seg.seq) });
-      }
+      // The tag is Wireshark's (a gap in what the capture shows of this sender); the note is about
+      // what our receiving end got, which misses the segments dropped on their way in.
+      if (S.sndMax !== undefined && seqGt(seg.seq, S.sndMax)) tags.push('[TCP Previous segment not captured]');
+      if (R.local && !dropped && R.rcvNxt !== undefined && seqGt(seg.seq, R.rcvNxt)) notes.push({ kind: 'outOfOrder', expected: relS(R.rcvNxt), got: relS(seg.seq) });
       const first = relS(seg.seq);
       notes.push({ kind: 'data', from: sEnd, len, first, last: first + len - 1, next: first + len, what, firstData: S.isn !== undefined && first === 1 });
       const ts = S.ts && R.ts;
@@ -439,8 +461,10 @@ export class Explainer {
       }
     }
 
-    // ---- the receiver's processing (RFC 9293 §3.10.7.4: RST, SYN, ACK, then text and FIN)
-    if (rst) {
+    // ---- the receiver's processing (RFC 9293 §3.10.7.4: RST, SYN, ACK, then text and FIN); none for a dropped frame
+    if (dropped) {
+      // The receiver never got it: its state and what it expects stay as they were.
+    } else if (rst) {
       const ok = R.state === 'SYN-SENT' ? hasAck && R.isn !== undefined && seg.ack === seqAdd(R.isn, 1) : R.rcvNxt === undefined || seg.seq === R.rcvNxt;
       if (ok && R.state !== undefined && R.state !== 'CLOSED' && R.state !== 'LISTEN' && R.state !== 'TIME-WAIT') set(R, 'CLOSED');
     } else {
@@ -563,7 +587,7 @@ function newHalf(who: string, peer: string, role: 'client' | 'server', local: bo
     who, peer, role, local, state,
     isn: undefined, mss: undefined, wscale: undefined, ts: false,
     sndMax: undefined, finSeq: undefined, segs: [],
-    ackMax: undefined, ackMaxNo: 0, rtx: [], segMax: undefined, lastWin: -1, dupAcks: 0, sackHigh: undefined,
+    ackMax: undefined, ackMaxNo: 0, acks: [], rtx: [], segMax: undefined, lastWin: -1, dupAcks: 0, sackHigh: undefined,
     rcvNxt: undefined, ooo: [], winExplained: false, twTimer: undefined,
   };
 }

@@ -55,6 +55,7 @@ export type Note =
   | { kind: 'udp'; port: number; len: number; service: string | undefined }
   | { kind: 'ipv6' }
   | { kind: 'malformed'; reason: string }
+  | { kind: 'dropped'; dir: 'RX' | 'TX'; reason: string }
   // --- TCP: opening
   | { kind: 'syn'; from: End; isn: number }
   | { kind: 'synOptions'; mss: number | undefined; sackOk: boolean; ts: boolean; wscale: number | undefined }
@@ -75,7 +76,12 @@ export type Note =
   | { kind: 'sack'; ack: number; blocks: ByteRange[]; holes: ByteRange[] }
   | { kind: 'dsack'; block: ByteRange }
   | { kind: 'outOfOrder'; expected: number; got: number }
-  | { kind: 'retransmission'; of: number | undefined; seq: number; len: number; why: 'dupAcks' | 'sack' | 'timeout'; afterMs: number | undefined; dupAcks: number }
+  | {
+      kind: 'retransmission'; of: number | undefined; seq: number; len: number;
+      why: 'dupAcks' | 'sack' | 'timeout' | 'spurious'; afterMs: number | undefined; dupAcks: number;
+      /** Spurious: the packet whose ACK already covered these bytes, and whether that ACK was dropped on its way. */
+      ackNo: number | undefined; ackLost: boolean;
+    }
   // --- TCP: closing
   | { kind: 'fin'; from: End; seq: number; idleMs: number | undefined; merged: boolean; second: boolean }
   | { kind: 'rst'; from: End; refused: boolean }

@@ -44,6 +44,10 @@ export const zh: Phrasebook = {
   udp: (n) => `UDP 数据报，${n.len} 字节，发往端口 ${n.port}${n.service !== undefined ? `（${n.service}）` : ''}：没有连接、没有序列号、也不重传——每个数据报各自独立。`,
   ipv6: () => 'IPv6 报文（主机自己的邻居发现/路由器请求等）；tapstack 只支持 IPv4，直接丢弃。',
   malformed: (n) => `无法解析（${n.reason}）。`,
+  dropped: (n) =>
+    n.dir === 'RX'
+      ? `人为丢弃（${n.reason}），丢在 tap 和协议栈之间：它来自线路，tapstack 永远收不到。抓包文件在同一帧号保留了它，并加了标记。`
+      : `人为丢弃（${n.reason}），丢在协议栈和 tap 之间：tapstack 发出了它，但它到不了线路上。抓包文件在同一帧号保留了它，并加了标记。`,
 
   syn: (n) =>
     `三次握手第 1 步：${roleName(n.from)}请求建立连接。它的初始序列号（ISN）是随机的（${n.isn}），抓包里按相对序列号从它数起，所以显示 Seq=0；SYN 本身要占用这一个序列号，第一个数据字节将是 Seq=1。`,
@@ -87,6 +91,12 @@ export const zh: Phrasebook = {
   retransmission: (n) => {
     const of = `${n.len > 0 ? `第 ${n.seq}–${n.seq + n.len - 1} 字节` : '同一个报文段'}${n.of !== undefined ? `（最初是 #${n.of}）` : ''}`;
     if (n.why === 'dupAcks') return `重传${of}：收到 ${n.dupAcks} 个重复 ACK 后立即重传，不等定时器（快速重传）。`;
+    if (n.why === 'spurious') {
+      const ack = `接收方已经确认过这些字节${pkt(n.ackNo)}`;
+      return n.ackLost
+        ? `虚假重传（spurious）${of}：${ack}，但它的 ACK 在路上被丢弃了，发送方没能及时知道，于是重发了早已到达的字节。`
+        : `虚假重传（spurious）${of}：${ack}；重发的字节会再到一次。`;
+    }
     if (n.why === 'sack') return `重传${of}：对方的 SACK 块表明后面的数据已到，立即补上这个空洞（快速重传，SACK 恢复）。`;
     return `重传${of}：${n.afterMs !== undefined ? `${ms(n.afterMs)}内` : ''}没有等到 ACK，重传定时器（RTO）超时，于是重发这个报文段。`;
   },

@@ -12,6 +12,8 @@ export interface InterfaceStatus {
   ip: string;
   mtu: number;
   pathMtu: number;
+  /** TCP offloads on the link (TSO out, GRO and checksum in): "on" or "off". */
+  offload?: 'on' | 'off';
 }
 
 /** One ARP cache entry; `mac` is null while unresolved, `expiresInMs` null for static entries. */
@@ -115,7 +117,7 @@ export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
   const i = s.interface;
   const states = Object.entries(s.summary.states).map(([state, n]) => `${state} ${n}`).join(', ');
   const parts = [
-    table('Interface', ['tap', 'MAC', 'IP', 'MTU', 'path MTU'], [[i.tap, i.mac, i.ip, i.mtu, i.pathMtu]]),
+    table('Interface', ['tap', 'MAC', 'IP', 'MTU', 'path MTU', 'offloads'], [[i.tap, i.mac, i.ip, i.mtu, i.pathMtu, i.offload ?? 'off']]),
     table('Summary', ['connections', 'by state', 'listed', 'TIME-WAIT', 'listed'],
       [[s.summary.connections, states, s.connections.length, s.summary.timeWait, s.timeWait.length]]),
     table(

@@ -130,7 +130,7 @@ export class TcpConnection implements FourTuple {
   readonly rack: Rack;
 
   /** The connection's timers (absolute ms; see timers.ts). */
-  readonly timers = new ConnectionTimers();
+  readonly timers = new ConnectionTimers((at) => this.#host.timerArmed(this, at));
   /** Nobody will read or write any more (see `close`). */
   orphan = false;
   /** Consecutive retransmission timeouts (reset by an ACK that advances SND.UNA). */

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from '../../lib/socket/index.js';
-import { classic, clientCloses, icmpPathMtu, lossWithSack, lostFinalAck, threeWayClose } from './scenarios.js';
+import { classic, clientCloses, icmpPathMtu, lossWithSack, lostFinalAck, spuriousAfterLostAcks, threeWayClose } from './scenarios.js';
 import { makeExplainNet, settle } from './harness.js';
 import type { ExplainNet } from './harness.js';
 
@@ -38,6 +38,7 @@ const scenarios: [string, () => Promise<ExplainNet>][] = [
   ['loss-sack', lossWithSack],
   ['icmp-pmtu', icmpPathMtu],
   ['lost-final-ack', lostFinalAck],
+  ['spurious-after-lost-acks', spuriousAfterLostAcks],
 ];
 
 for (const [name, make] of scenarios) {
@@ -71,6 +72,15 @@ t.test('the classic capture says what the learner asks about', async (t) => {
   t.match(zh, /确认号 Ack=402 = 1 \+ 401 字节（“GET \/ HTTP\/1\.1”）/);
   t.match(zh, /三次握手第 1 步/);
   t.match(zh, /TIME-WAIT 状态，等待 2×MSL = 60 秒（tapstack 的 MSL 是 30 秒；RFC 9293 的 MSL 是 2 分钟，Linux 则固定等 60 秒）/);
+});
+
+t.test('dropped ACKs: their DROP lines, then the spurious retransmission they cause, read as such', async (t) => {
+  const net = await spuriousAfterLostAcks();
+  t.teardown(() => net.close());
+  const en = net.render('en');
+  t.match(en, /DROP #\d+ 10\.0\.0\.1:\d+ > 10\.0\.0\.2:80 \[ACK\] .*\(the client's ACKs, until tapstack resends\)\n {4}↳ Dropped on purpose \(the client's ACKs, until tapstack resends\) between the tap and the stack: it came from the wire, tapstack never receives it/);
+  t.match(en, /TX #\d+ 10\.0\.0\.2:80 > .* \[TCP Spurious Retransmission\]\n {4}↳ Spurious retransmission of bytes \d+–\d+, first sent as #\d+: the receiver had already acknowledged these bytes \(#\d+\), but its ACKs were dropped on their way/);
+  t.match(net.render('zh'), /虚假重传（spurious）第 \d+–\d+ 字节（最初是 #\d+）：接收方已经确认过这些字节（#\d+），但它的 ACK 在路上被丢弃了/);
 });
 
 t.test('relative numbers are per connection and per direction', async (t) => {

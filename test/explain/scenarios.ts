@@ -147,6 +147,42 @@ export async function lossWithSack(): Promise<ExplainNet> {
 }
 
 /**
+ * Spurious retransmission (issue 11): every pure ACK the client sends during a 20 000-byte
+ * response is dropped on its way in, until tapstack resends. The client had all the data, so
+ * tapstack's retransmission timer fires for nothing: the resent segment is spurious (as tshark
+ * says, reading the dropped ACKs in the capture), and the client reports it with a D-SACK.
+ */
+export async function spuriousAfterLostAcks(): Promise<ExplainNet> {
+  const net = makeExplainNet({ seed: 14 });
+  const w = web(net);
+  const k = client(net);
+  let highest = -1;
+  let resent = false;
+  let requestSeen = false;
+  net.b.drop.reason = 'the client\'s ACKs, until tapstack resends';
+  net.b.drop.drop = (frame, dir) => {
+    try {
+      const ip = parseIpv4(parseEthernet(frame).payload);
+      if (ip.protocol !== 6) return false;
+      const seg = parseTcp(ip.payload, ip.src, ip.dst, false);
+      if (dir === 'RX' && seg.payload.length > 0) requestSeen = true;
+      if (dir === 'TX' && seg.payload.length > 0) {
+        if (seg.seq < highest) resent = true;
+        highest = Math.max(highest, seg.seq);
+      }
+      return dir === 'RX' && requestSeen && !resent && seg.payload.length === 0 && seg.flags === TCP_FLAGS.ACK;
+    } catch {
+      return false;
+    }
+  };
+  k.c.write('GET /big HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
+  await settle(net.clock, () => k.text().length >= 20_000, 20_000);
+  await run(net.clock, 2000, 5);
+  void w;
+  return net;
+}
+
+/**
  * ICMP with tapstack's emulated path MTU of 1480: ARP, a ping, a DF ping of 1472 bytes (IP 1500)
  * refused with "frag needed, mtu 1480", then 1452 (IP 1480) answered; UDP to a closed port; a
  * TCP SYN to a closed port (RST: connection refused).
