@@ -41,6 +41,13 @@ export const USAGE = `Usage: tapstack [options]
   -o, --output FILE   where fetch saves the body (default: stdout)
   --gateway IP        next hop for off-subnet addresses (default: the --host-ip address)
   --dns-server IP     the DNS server fetch asks for names (UDP 53)
+  --send-timeout MS   a response the client takes nothing of for MS is cut (default 60000)
+  --max-connections-per-ip N
+                      HTTP connections at once from one address; more get 503 (default 64)
+  --service-idle-timeout MS
+                      echo/discard connections idle for MS are reset (default 300000; 0 never)
+  --service-max-connections N
+                      echo/discard connections at once, each; more are reset (default 1024)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -85,6 +92,10 @@ export type CliConfig = {
   /** Next hop for off-subnet destinations (default: the host side's address). */
   gateway: number | undefined;
   dnsServer: number | undefined;
+  sendTimeoutMs: number;
+  maxConnectionsPerIp: number;
+  serviceIdleTimeoutMs: number;
+  serviceMaxConnections: number;
   help: boolean;
   version: boolean;
 };
@@ -128,6 +139,10 @@ export function parseCliArgs(argv: string[]): CliConfig {
         output: { type: 'string', short: 'o' },
         gateway: { type: 'string' },
         'dns-server': { type: 'string' },
+        'send-timeout': { type: 'string', default: '60000' },
+        'max-connections-per-ip': { type: 'string', default: '64' },
+        'service-idle-timeout': { type: 'string', default: '300000' },
+        'service-max-connections': { type: 'string', default: '1024' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -169,6 +184,10 @@ export function parseCliArgs(argv: string[]): CliConfig {
     offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
     status: values.status,
     ...client,
+    sendTimeoutMs: int('--send-timeout', values['send-timeout'], 1, 3_600_000),
+    maxConnectionsPerIp: int('--max-connections-per-ip', values['max-connections-per-ip'], 1, 1_000_000),
+    serviceIdleTimeoutMs: int('--service-idle-timeout', values['service-idle-timeout'], 0, 86_400_000),
+    serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),
     help: values.help,
     version: values.version,
   };

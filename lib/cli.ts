@@ -118,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
   // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
   if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
-  if (!config.fetchOnly) startServices(stack, tcp);
+  if (!config.fetchOnly) startServices(stack, tcp, config);
   // The stack's own name on UDP 53 (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
   if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip });
   let web: WebServer | undefined;
@@ -126,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
     web = createWebServer({
       ...(config.root !== undefined ? { root: config.root } : {}),
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      sendTimeoutMs: config.sendTimeoutMs,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
       ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
@@ -193,10 +195,11 @@ function unwritable(file: string): string | undefined {
 }
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
-function startServices(stack: Stack, tcp: TcpLayer): void {
+function startServices(stack: Stack, tcp: TcpLayer, config: CliConfig): void {
   startUdpEcho(stack, stack.udp);
-  startEchoService(tcp, 7);
-  startDiscardService(tcp, 9);
+  const limits = { idleTimeoutMs: config.serviceIdleTimeoutMs, maxConnections: config.serviceMaxConnections };
+  startEchoService(tcp, 7, limits);
+  startDiscardService(tcp, 9, limits);
 }
 
 function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
