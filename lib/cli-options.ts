@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ipToString, parseCidr, prefixMask } from './wire/ip-address.js';
 import { isMulticastOrReserved } from './wire/ipv4.js';
+import { DropRule, DropRuleError } from './link/drop-rule.js';
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: tapstack [options]
@@ -14,7 +15,7 @@ export const USAGE = `Usage: tapstack [options]
   --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
                       (default: the tap's MTU)
   --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark; pcapng
-                      with --loss, each dropped frame kept with a comment)
+                      with --loss or --drop, each dropped frame kept with a comment)
   --trace             one line per packet on stderr (relative TCP numbers, TCP state changes)
   --explain           --trace, with one or two plain sentences under each packet on what it
                       is and why its numbers are what they are
@@ -29,6 +30,10 @@ export const USAGE = `Usage: tapstack [options]
                       idle time after which the server closes a keep-alive connection
                       first, so its side goes to TIME-WAIT (default 5000)
   --access-log FILE   append the access log to FILE instead of stdout
+  --drop RULE         drop exactly the frames RULE picks (repeatable), shown in trace and
+                      pcap, e.g. 'tx tcp seq=1 len>0 nth=1' (the first data segment sent);
+                      words: rx|tx tcp|udp|icmp|arp syn|fin|rst|psh|ack flags=SAFRPU
+                      seq=N ack=N (relative) len=N|>N|<N sport=N dport=N nth=N every=N
   -h, --help          this text
   -v, --version       the version
 `;
@@ -57,6 +62,8 @@ export type CliConfig = {
   root: string | undefined;
   keepAliveTimeoutMs: number;
   accessLog: string | undefined;
+  /** `--drop` rules, as written (each checked by DropRule). */
+  drop: string[];
   help: boolean;
   version: boolean;
 };
@@ -91,6 +98,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         root: { type: 'string' },
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
+        drop: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -126,9 +134,19 @@ export function parseCliArgs(argv: string[]): CliConfig {
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
+    drop: values.drop.map(dropRule),
     help: values.help,
     version: values.version,
   };
+}
+
+function dropRule(text: string): string {
+  try {
+    return new DropRule(text).text;
+  } catch (e) {
+    if (e instanceof DropRuleError) throw new UsageError(`--drop '${text}': ${e.message}`);
+    throw e;
+  }
 }
 
 function cidr(flag: string, text: string): { ip: number; prefix: number } {
