@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ipToString, parseCidr, parseIp, prefixMask } from './wire/ip-address.js';
 import { isMulticastOrReserved } from './wire/ipv4.js';
+import { DropRule, DropRuleError } from './link/drop-rule.js';
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: tapstack [options]
@@ -15,7 +16,7 @@ export const USAGE = `Usage: tapstack [options]
   --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
                       (default: the tap's MTU)
   --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark; pcapng
-                      with --loss, each dropped frame kept with a comment)
+                      with --loss or --drop, each dropped frame kept with a comment)
   --trace             one line per packet on stderr (relative TCP numbers, TCP state changes)
   --explain           --trace, with one or two plain sentences under each packet on what it
                       is and why its numbers are what they are
@@ -31,8 +32,8 @@ export const USAGE = `Usage: tapstack [options]
                       first, so its side goes to TIME-WAIT (default 5000)
   --access-log FILE   append the access log to FILE instead of stdout
   --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
-                      its own (default on; off under --trace and --explain, which show each
-                      wire segment as the stack handles it)
+                      its own (default on; off under --trace, --explain and --drop, which
+                      show or pick each wire segment as the stack handles it)
   --status MODE       the live status page /_stack: on (default), local (only clients on
                       the stack's own subnet, such as the kernel side) or off (404)
   --name NAME         the stack's own DNS name (default tapstack.test)
@@ -48,6 +49,10 @@ export const USAGE = `Usage: tapstack [options]
                       echo/discard connections idle for MS are reset (default 300000; 0 never)
   --service-max-connections N
                       echo/discard connections at once, each; more are reset (default 1024)
+  --drop RULE         drop exactly the frames RULE picks (repeatable), shown in trace and
+                      pcap, e.g. 'tx tcp seq=1 len>0 nth=1' (the first data segment sent);
+                      words: rx|tx tcp|udp|icmp|arp syn|fin|rst|psh|ack flags=SAFRPU
+                      seq=N ack=N (relative) len=N|>N|<N sport=N dport=N nth=N every=N
   -h, --help          this text
   -v, --version       the version
 `;
@@ -96,6 +101,8 @@ export type CliConfig = {
   maxConnectionsPerIp: number;
   serviceIdleTimeoutMs: number;
   serviceMaxConnections: number;
+  /** `--drop` rules, as written (each checked by DropRule). */
+  drop: string[];
   help: boolean;
   version: boolean;
 };
@@ -143,6 +150,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'max-connections-per-ip': { type: 'string', default: '64' },
         'service-idle-timeout': { type: 'string', default: '300000' },
         'service-max-connections': { type: 'string', default: '1024' },
+        drop: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -188,6 +196,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     maxConnectionsPerIp: int('--max-connections-per-ip', values['max-connections-per-ip'], 1, 1_000_000),
     serviceIdleTimeoutMs: int('--service-idle-timeout', values['service-idle-timeout'], 0, 86_400_000),
     serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),
+    drop: values.drop.map(dropRule),
     help: values.help,
     version: values.version,
   };
@@ -195,10 +204,10 @@ export function parseCliArgs(argv: string[]): CliConfig {
 
 /**
  * Offloads when `--offload` is not given: on, except where the stack should handle every wire
- * segment itself, one by one, for a learner to watch (--trace, --explain).
+ * segment itself, one by one, for a learner to watch or a rule to pick (--trace, --explain, --drop).
  */
-export function offloadDefault(values: { trace?: boolean; explain?: boolean }): boolean {
-  return !(values.trace === true || values.explain === true);
+export function offloadDefault(values: { trace?: boolean; explain?: boolean; drop?: string[] }): boolean {
+  return !(values.trace === true || values.explain === true || (values.drop?.length ?? 0) > 0);
 }
 
 /** The client side and DNS flags (issue 11): `fetch URL` or `--fetch URL`, --name, --dns, --gateway, --dns-server. */
@@ -245,6 +254,15 @@ function ip(flag: string, text: string): number {
     return parseIp(text);
   } catch (e) {
     throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
+function dropRule(text: string): string {
+  try {
+    return new DropRule(text).text;
+  } catch (e) {
+    if (e instanceof DropRuleError) throw new UsageError(`--drop '${text}': ${e.message}`);
+    throw e;
   }
 }
 

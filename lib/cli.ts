@@ -13,6 +13,7 @@ import { PcapLink } from './link/pcap-writer.js';
 import { TracerLink } from './link/tracer.js';
 import { TraceNarrator } from './explain/index.js';
 import { FaultLink } from './link/fault-link.js';
+import { DropRuleLink } from './link/drop-rule-link.js';
 import { Stack } from './stack.js';
 import { startUdpEcho } from './net/udp-echo.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
@@ -103,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     const dropReason = (cause: string): string => (cause === 'loss' ? `--loss${seed !== undefined ? `, seed ${seed}` : ''}` : cause);
     link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason });
   }
+  if (config.drop.length > 0) link = new DropRuleLink(link, config.drop);
   if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
@@ -214,6 +216,7 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on UDP 53`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
+    ...c.drop.map((r) => `  drop       ${r}`),
     `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7${c.dns ? ` · dig @${ip} ${c.name}` : ''}`,
     'Ctrl-C to stop.',
     '',

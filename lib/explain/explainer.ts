@@ -404,7 +404,7 @@ export class Explainer {
       if (R.isn !== undefined && (prev === undefined || seqGt(ack, prev))) {
         const base = prev ?? R.isn;
         const parts = tile(R.segs, base, ack);
-        const pure = len === 0 && !syn && !fin;
+        const pure = len === 0 && !syn && !fin && e.drop === undefined;
         if (R.finSeq !== undefined && seqGt(ack, R.finSeq) && seqLe(base, R.finSeq)) finAckedNow = true;
         ackNotes.push({ kind: 'ack', ack: relR(ack), base: relR(base), parts, needed: pure && parts !== undefined && parts.some((p) => p.kind === 'data') });
         if (syn && hasAck && R.mss !== undefined && S.mss !== undefined) {

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from '../../lib/socket/index.js';
-import { classic, clientCloses, icmpPathMtu, lossWithSack, lostFinalAck, retransmitCause, spuriousAfterLostAcks, threeWayClose } from './scenarios.js';
+import { classic, clientCloses, DROP_RULES, dropRules, icmpPathMtu, lossWithSack, lostFinalAck, retransmitCause, spuriousAfterLostAcks, threeWayClose } from './scenarios.js';
 import { makeExplainNet, settle } from './harness.js';
 import { clientTimeWait, dnsQueryAnswer } from './client-scenarios.js';
 import type { ExplainNet } from './harness.js';
@@ -40,6 +40,7 @@ const scenarios: [string, () => Promise<ExplainNet>][] = [
   ['icmp-pmtu', icmpPathMtu],
   ['lost-final-ack', lostFinalAck],
   ['spurious-after-lost-acks', spuriousAfterLostAcks],
+  ['drop-rules', dropRules],
   // One golden per retransmission cause of tapstack's TCP core (the data segments of /big dropped).
   ['cause-fast', () => retransmitCause([2], { sack: false })],
   ['cause-rto', () => retransmitCause([14])],
@@ -106,6 +107,24 @@ t.test('dropped ACKs: their DROP lines, then the spurious retransmission they ca
   t.match(en, /DROP #\d+ 10\.0\.0\.1:\d+ > 10\.0\.0\.2:80 \[ACK\] .*\(the client's ACKs, until tapstack resends\)\n {4}↳ Dropped on purpose \(the client's ACKs, until tapstack resends\) between the tap and the stack: it came from the wire, tapstack never receives it/);
   t.match(en, /TX #\d+ 10\.0\.0\.2:80 > .* \[TCP Spurious Retransmission\]\n {4}↳ Spurious retransmission of bytes \d+–\d+, first sent as #\d+: no ACK for it came before tapstack's retransmission timer expired \(RTO \d+ ms, RFC 6298\), so it is sent again\. Yet the receiver had already acknowledged these bytes \(#\d+\): its ACKs were dropped on their way/);
   t.match(net.render('zh'), /虚假重传（spurious）第 \d+–\d+ 字节（最初是 #\d+）：tapstack 的重传定时器超时（RTO \d+ 毫秒，RFC 6298）.*可是接收方已经确认过这些字节（#\d+）：它的 ACK 在路上被丢弃了/);
+});
+
+t.test('--drop rules: each drops exactly what it says, shown with the rule as the reason', async (t) => {
+  const net = await dropRules();
+  t.teardown(() => net.close());
+  const lines = net.render('en', false).split('\n');
+  const drops = lines.filter((l) => / DROP #/.test(l));
+  const by = (rule: string) => drops.filter((l) => l.endsWith(`(--drop '${rule}')`));
+  t.equal(drops.length, 5, 'five frames dropped in all');
+  t.match(by(DROP_RULES[0]!), [/ICMP echo request id=16962 seq=1 /], 'the first ping only');
+  t.match(by(DROP_RULES[1]!), [/UDP .*:9999 len=3|UDP .*9999/], 'the second of three UDP datagrams');
+  t.match(by(DROP_RULES[2]!), [/10\.0\.0\.2:80 > .* Seq=1 Ack=\d+ .*Len=1448 /], 'the first data segment tapstack sends');
+  t.match(by(DROP_RULES[3]!), [/10\.0\.0\.1:\d+ > 10\.0\.0\.2:80 \[ACK\] .*Len=0/], 'the third pure ACK to port 80');
+  t.match(by(DROP_RULES[4]!), [/10\.0\.0\.2:80 > .*\[FIN, ACK\]/], 'tapstack\'s first FIN');
+  const en = net.render('en');
+  t.match(en, /\[TCP Fast Retransmission\]\n {4}↳ Retransmission of bytes 1–1448, first sent as #\d+: RACK/, 'the dropped data segment is resent');
+  t.match(en, /\[TCP Spurious Retransmission\]\n {4}↳ Spurious retransmission of bytes 1–1448, .*its ACKs were dropped on their way/, 'then again, as its ACK was dropped');
+  t.match(en, /\[FIN, ACK\] .*\[TCP Retransmission\]/, 'so is the dropped FIN');
 });
 
 t.test('relative numbers are per connection and per direction', async (t) => {

@@ -8,6 +8,7 @@ import { Counters } from '../../lib/counters.js';
 import type { DroppedFrame, Link } from '../../lib/link/link.js';
 import { MemoryWire } from '../../lib/link/memory-wire.js';
 import { TracerLink } from '../../lib/link/tracer.js';
+import { DropRuleLink } from '../../lib/link/drop-rule-link.js';
 import { SeededRng } from '../../lib/rng.js';
 import { Stack } from '../../lib/stack.js';
 import type { TcpConfig } from '../../lib/tcp/config.js';
@@ -27,6 +28,7 @@ export class DropLink implements Link {
   #dropped: ((d: DroppedFrame) => void) | undefined;
   constructor(inner: Link) {
     this.#inner = inner;
+    inner.onDrop?.((d) => this.#dropped?.(d));
   }
   get mac(): Buffer {
     return this.#inner.mac;
@@ -70,7 +72,7 @@ export interface ExplainNet {
 }
 
 /** Build A and B; B is traced. `pathMtu` is B's emulated path MTU. */
-export function makeExplainNet(opts: { seed?: number; delayMs?: number; pathMtu?: number; tcp?: Partial<TcpConfig>; bLink?: Link } = {}): ExplainNet {
+export function makeExplainNet(opts: { seed?: number; delayMs?: number; pathMtu?: number; tcp?: Partial<TcpConfig>; bLink?: Link; dropRules?: string[] } = {}): ExplainNet {
   const clock = new FakeClock(0);
   const seed = opts.seed ?? 6;
   const wire = new MemoryWire({ clock, rng: new SeededRng(seed), delayMs: opts.delayMs ?? 10 });
@@ -78,7 +80,9 @@ export function makeExplainNet(opts: { seed?: number; delayMs?: number; pathMtu?
   const recorded: Recorded[] = [];
   const stamp = (): string => `${(clock.now() / 1000).toFixed(6)} `;
   explainer.onLater = (states) => void recorded.push({ stamp: stamp(), states });
-  const drop = new DropLink(opts.bLink ?? wire.b);
+  const base = opts.bLink ?? wire.b;
+  // `--drop` rules sit where the CLI puts them: between the wire and the capture/tracer.
+  const drop = new DropLink(opts.dropRules !== undefined ? new DropRuleLink(base, opts.dropRules) : base);
   const traced = new TracerLink(drop, () => undefined, {
     clock,
     narrator: {

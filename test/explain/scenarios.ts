@@ -165,6 +165,37 @@ export async function retransmitCause(drop: number[], tcp: Partial<TcpConfig> = 
 }
 
 /**
+ * `--drop` rules of each kind (issue 11), on one short visit: the first ping (`rx icmp nth=1`),
+ * every second UDP datagram to port 9999 (`rx udp dport=9999 every=2`), the first data segment
+ * tapstack sends (`tx tcp seq=1 len>0 nth=1`), the third pure ACK to port 80
+ * (`rx tcp ack flags=A dport=80 nth=3`) and tapstack's first FIN (`tx tcp fin nth=1`).
+ */
+export const DROP_RULES = ['rx icmp nth=1', 'rx udp dport=9999 every=2', 'tx tcp seq=1 len>0 nth=1', 'rx tcp ack flags=A dport=80 nth=3', 'tx tcp fin nth=1'];
+
+export async function dropRules(): Promise<ExplainNet> {
+  const net = makeExplainNet({ seed: 16, dropRules: DROP_RULES });
+  const w = web(net, 1000);
+  const to = parseIp(B);
+  for (const sq of [1, 2]) {
+    net.a.stack.sendIp(to, 1, buildIcmp(8, 0, echoRest(0x4242, sq), Buffer.alloc(56, sq)));
+    await run(net.clock, 50);
+  }
+  const sock = net.a.stack.udp.bind(5354, () => undefined);
+  for (const text of ['one', 'two', 'three']) {
+    sock.send(Buffer.from(text), 9999, to);
+    await run(net.clock, 20);
+  }
+  const k = client(net);
+  k.c.write('GET / HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
+  await settle(net.clock, () => k.text().endsWith(PAGE), 10_000);
+  await settle(net.clock, () => k.ended(), 10_000, 5);
+  k.c.end();
+  await run(net.clock, 1000, 5);
+  w.closeAllConnections();
+  return net;
+}
+
+/**
  * Spurious retransmission (issue 11): every pure ACK the client sends during a 20 000-byte
  * response is dropped on its way in, until tapstack resends. The client had all the data, so
  * tapstack's retransmission timer fires for nothing: the resent segment is spurious (as tshark
