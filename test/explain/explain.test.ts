@@ -44,7 +44,7 @@ const scenarios: [string, () => Promise<ExplainNet>][] = [
   // One golden per retransmission cause of tapstack's TCP core (the data segments of /big dropped).
   ['cause-fast', () => retransmitCause([2], { sack: false })],
   ['cause-rto', () => retransmitCause([14])],
-  ['cause-tlp', () => retransmitCause([14, 15])],
+  ['cause-tlp', () => retransmitCause([13, 14])],
   ['cause-go-back-n', () => retransmitCause([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])],
   ['cause-sack-rescue', () => retransmitCause([2, 5])],
   ['cause-rack', () => retransmitCause([2, 13, 14])],
