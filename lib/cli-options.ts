@@ -33,6 +33,7 @@ export const USAGE = `Usage: tapstack [options]
                       wire segment as the stack handles it)
   --status MODE       the live status page /_stack: on (default), local (only clients on
                       the stack's own subnet, such as the kernel side) or off (404)
+  --min-pmtu N        lowest path MTU an ICMP frag-needed may set (default 552, as Linux)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -65,6 +66,8 @@ export type CliConfig = {
   offload: boolean;
   /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
   status: 'on' | 'local' | 'off';
+  /** Floor for path MTUs learned from ICMP (Linux's min_pmtu). */
+  minPmtu: number;
   help: boolean;
   version: boolean;
 };
@@ -101,6 +104,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'access-log': { type: 'string' },
         offload: { type: 'string' },
         status: { type: 'string', default: 'on' },
+        'min-pmtu': { type: 'string', default: '552' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -140,6 +144,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     accessLog: values['access-log'],
     offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
     status: values.status,
+    minPmtu: int('--min-pmtu', values['min-pmtu'], 68, 65535),
     help: values.help,
     version: values.version,
   };

@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
-  const tcp = new TcpLayer(stack, { congestionControl: config.cc });
+  const tcp = new TcpLayer(stack, { congestionControl: config.cc, minPathMtu: config.minPmtu });
   startServices(stack, tcp);
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {

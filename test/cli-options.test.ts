@@ -103,3 +103,9 @@ t.test('--status: on by default, local or off; anything else is a usage error', 
   t.equal(parseCliArgs(['--status', 'off']).status, 'off');
   t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });
 });
+
+t.test('--min-pmtu: the floor for path MTUs learned from ICMP, 552 by default (as Linux)', async (t) => {
+  t.equal(parseCliArgs([]).minPmtu, 552);
+  t.equal(parseCliArgs(['--min-pmtu', '1280']).minPmtu, 1280);
+  t.throws(() => parseCliArgs(['--min-pmtu', '40']), { name: 'UsageError', message: /--min-pmtu: expected a number from 68 to 65535/ });
+});
