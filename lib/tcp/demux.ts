@@ -270,13 +270,15 @@ export class TcpDemux implements ConnectionHost {
       this.counters.inc('tcp.rx.rst.ignored');
       return;
     }
-    if (f & ACK && !(f & SYN)) {
-      if (cfg.synCookies !== 'never' && (cfg.synCookies === 'always' || now < l.cookiesUntil) && this.#cookieAck(l, seg, src, dst, now)) return;
-      this.counters.inc('tcp.rx.ackToListener');
+    // "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state": a pure
+    // ACK (unless it carries a SYN cookie) and a SYN-ACK alike draw <SEQ=SEG.ACK><CTL=RST>.
+    if (f & ACK) {
+      if (!(f & SYN) && cfg.synCookies !== 'never' && (cfg.synCookies === 'always' || now < l.cookiesUntil) && this.#cookieAck(l, seg, src, dst, now)) return;
+      this.counters.inc(f & SYN ? 'tcp.rx.synAckToListener' : 'tcp.rx.ackToListener');
       this.#sendRaw(dst, src, seg.dstPort, seg.srcPort, seg.ack, seq(0), RST, 0);
       return;
     }
-    if (!(f & SYN) || f & ACK) {
+    if (!(f & SYN)) {
       this.counters.inc('tcp.rx.dropped.listen');
       return;
     }
