@@ -375,7 +375,10 @@ export class TcpOutput {
       c.rcv.unackedBytes = 0;
     }
     this.#counters.inc('tcp.tx.segments');
+    // A super-segment (TSO): the link cuts it into MSS-sized segments.
+    const gsoSize = offload && len > c.mss ? c.mss : 0;
+    c.history?.record(true, now, seqNo, ackNo, flags, len, window, o, gsoSize);
     if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', c.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
-    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : len > c.mss ? { headroom: true, partialCsum: true, gsoSize: c.mss } : TX_PARTIAL);
+    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : gsoSize > 0 ? { headroom: true, partialCsum: true, gsoSize } : TX_PARTIAL);
   }
 }
