@@ -53,6 +53,7 @@ export const USAGE = `Usage: tapstack [options]
                       pcap, e.g. 'tx tcp seq=1 len>0 nth=1' (the first data segment sent);
                       words: rx|tx tcp|udp|icmp|arp syn|fin|rst|psh|ack flags=SAFRPU
                       seq=N ack=N (relative) len=N|>N|<N sport=N dport=N nth=N every=N
+  --min-pmtu N        lowest path MTU an ICMP frag-needed may set (default 552, as Linux)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -103,6 +104,8 @@ export type CliConfig = {
   serviceMaxConnections: number;
   /** `--drop` rules, as written (each checked by DropRule). */
   drop: string[];
+  /** Floor for path MTUs learned from ICMP (Linux's min_pmtu). */
+  minPmtu: number;
   help: boolean;
   version: boolean;
 };
@@ -151,6 +154,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'service-idle-timeout': { type: 'string', default: '300000' },
         'service-max-connections': { type: 'string', default: '1024' },
         drop: { type: 'string', multiple: true, default: [] },
+        'min-pmtu': { type: 'string', default: '552' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -197,6 +201,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     serviceIdleTimeoutMs: int('--service-idle-timeout', values['service-idle-timeout'], 0, 86_400_000),
     serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),
     drop: values.drop.map(dropRule),
+    minPmtu: int('--min-pmtu', values['min-pmtu'], 68, 65535),
     help: values.help,
     version: values.version,
   };

@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(config.gateway !== undefined ? { gateway: config.gateway } : config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
-  const tcp = new TcpLayer(stack, { congestionControl: config.cc });
+  const tcp = new TcpLayer(stack, { congestionControl: config.cc, minPathMtu: config.minPmtu });
   // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
   if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
   if (!config.fetchOnly) startServices(stack, tcp, config);

@@ -73,6 +73,7 @@ export function statusOf(stack: Stack, tcp: TcpLayer, tapName: string): (limit?:
         expiresInMs: Math.max(0, Math.round(e.expiresAt - now)),
       })),
       listeners: [...tcp.core.listeners()].map((l) => ({ port: l.port, synQueue: l.synQueue.size, acceptQueue: l.acceptQueue.length, backlog: l.backlog })),
+      pathMtus: tcp.learnedPathMtus(),
       counters: stack.counters.snapshot(),
     };
   };

@@ -146,3 +146,9 @@ t.test('resource limits of the web server and the services (issue 10 item 2)', a
   t.throws(() => parseCliArgs(['--send-timeout', '0']), { name: 'UsageError', message: /--send-timeout: expected a number from 1/ });
   t.throws(() => parseCliArgs(['--max-connections-per-ip', '1.5']), { name: 'UsageError', message: /whole number/ });
 });
+
+t.test('--min-pmtu: the floor for path MTUs learned from ICMP, 552 by default (as Linux)', async (t) => {
+  t.equal(parseCliArgs([]).minPmtu, 552);
+  t.equal(parseCliArgs(['--min-pmtu', '1280']).minPmtu, 1280);
+  t.throws(() => parseCliArgs(['--min-pmtu', '40']), { name: 'UsageError', message: /--min-pmtu: expected a number from 68 to 65535/ });
+});

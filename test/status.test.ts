@@ -34,6 +34,7 @@ t.test('the status snapshot shows the interface, ARP, connections, listeners, TI
   t.equal(conn.ssthresh, null, 'no loss yet: ssthresh is still "arbitrarily high"');
   t.equal(conn.receiveHoles, 0);
   t.ok(s.counters['rx.handled.tcp']! > 0, 'counters included');
+  t.same(s.pathMtus, [], 'no path MTU learned');
 
   // The client closes first, so the server side is the one that does not end in TIME-WAIT.
   c.end();

@@ -69,6 +69,13 @@ export interface TimeWaitStatus {
   expiresInMs: number;
 }
 
+/** A path MTU learned from ICMP frag-needed (RFC 1191), until it expires. */
+export interface PathMtuStatus {
+  ip: string;
+  mtu: number;
+  expiresInMs: number;
+}
+
 /** A listening port with the depth of its queues. */
 export interface ListenerStatus {
   port: number;
@@ -95,6 +102,8 @@ export interface StackStatus {
   connections: ConnectionStatus[];
   timeWait: TimeWaitStatus[];
   listeners: ListenerStatus[];
+  /** Path MTUs learned per destination (absent: none known). */
+  pathMtus?: PathMtuStatus[];
   counters: Record<string, number>;
 }
 
@@ -156,6 +165,7 @@ export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
     ),
     table('TIME-WAIT', ['local', 'remote', 'expires in'], s.timeWait.map((t) => [t.local, t.remote, formatExpiry(t.expiresInMs)])),
     table('Listeners', ['port', 'SYN queue', 'accept queue', 'backlog'], s.listeners.map((l) => [l.port, l.synQueue, l.acceptQueue, l.backlog])),
+    table('Learned path MTUs (ICMP, RFC 1191)', ['destination', 'MTU', 'expires in (s)'], (s.pathMtus ?? []).map((p) => [p.ip, p.mtu, Math.round(p.expiresInMs / 1000)])),
     table('Counters', ['name', 'value'], Object.entries(s.counters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   ];
   return `<!DOCTYPE html>

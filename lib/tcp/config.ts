@@ -65,6 +65,10 @@ export interface TcpConfig {
   /** The link offloads TCP (TSO): send super-segments of up to 64 KB that it cuts at the MSS,
    *  with only the pseudo-header sum in the checksum field for it to complete. */
   offload: boolean;
+  /** Lowest path MTU an ICMP frag-needed can set (Linux's min_pmtu, 552): a forged one cannot shrink segments to nothing. */
+  minPathMtu: number;
+  /** A learned path MTU is forgotten after this long (RFC 1191 §6.3: 10 minutes), so a larger one is tried again. */
+  pathMtuExpiryMs: number;
 }
 
 /** The defaults. */
@@ -100,4 +104,6 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   ephemeralHigh: 65535,
   verifyChecksum: true,
   offload: false,
+  minPathMtu: 552,
+  pathMtuExpiryMs: 600_000,
 };

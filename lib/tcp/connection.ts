@@ -832,14 +832,18 @@ export class TcpConnection implements FourTuple {
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
     this.finReceived = true;
     this.#evReadable = true;
-    this.out.ackNow = true;
     this.#counters.inc('tcp.rx.fin');
     switch (this.state) {
       case 'SYN-RECEIVED':
       case 'ESTABLISHED':
+        // The peer closed first. Its FIN's ACK waits like a delayed ACK (RFC 1122 §4.2.3.2), so an
+        // application that closes in response within that time sends one FIN+ACK, as Linux does:
+        // the three-way close (RFC 9293 §3.6).
+        if (this.timers.delack === Infinity) this.timers.delack = now + this.#cfg.delayedAckMs;
         this.#setState('CLOSE-WAIT', now);
         break;
       case 'FIN-WAIT-1':
+        this.out.ackNow = true;
         // Our FIN is not yet acknowledged (else we would be in FIN-WAIT-2): simultaneous close.
         this.#setState('CLOSING', now);
         break;
@@ -848,6 +852,7 @@ export class TcpConnection implements FourTuple {
         this.#setState('TIME-WAIT', now);
         break;
       default:
+        this.out.ackNow = true;
         break;
     }
   }

@@ -13,6 +13,7 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { type ConnectionHost, TcpConnection, connectionKey } from './connection.js';
 import { type FourTuple, IsnGenerator } from './isn.js';
+import { PathMtuCache } from './path-mtu-cache.js';
 import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
@@ -70,6 +71,8 @@ export class TcpDemux implements ConnectionHost {
   readonly #deadlines = new DeadlineHeap<TcpConnection>();
   readonly #listeners = new Map<number, TcpListener>();
   readonly timeWait: TimeWaitTable;
+  /** Path MTUs learned from validated ICMP (RFC 1191 §6.3), floored and expiring. */
+  readonly pathMtus: PathMtuCache;
   /** Called synchronously before each retransmitted segment goes to IP, with its cause. */
   onRetransmit: ((e: RetransmitEvent) => void) | undefined;
   readonly #isn: IsnGenerator;
@@ -92,6 +95,7 @@ export class TcpDemux implements ConnectionHost {
     this.#mtuFor = opts.mtuFor;
     this.#progress = opts.progress;
     this.timeWait = new TimeWaitTable(this.config.timeWaitMax);
+    this.pathMtus = new PathMtuCache(this.config.minPathMtu, this.config.pathMtuExpiryMs);
     this.#isn = new IsnGenerator(opts.rng.bytes(32));
     this.#cookies = new SynCookies(opts.rng.bytes(32));
   }
@@ -144,7 +148,7 @@ export class TcpDemux implements ConnectionHost {
     if (localPort === 0) localPort = this.#pickPort(free);
     else if (!free(localPort)) throw new TcpError('EADDRINUSE', `connect EADDRINUSE: port ${localPort}`, 'connect');
     const t: FourTuple = { localIp: o.localIp, localPort, remoteIp: o.remoteIp, remotePort: o.remotePort };
-    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(o.remoteIp), passive: false });
+    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(o.remoteIp, now), passive: false });
     this.#conns.set(c.key, c);
     this.counters.inc('tcp.conn.activeOpens');
     c.openActive(now);
@@ -163,16 +167,27 @@ export class TcpDemux implements ConnectionHost {
     throw new TcpError('EADDRNOTAVAIL', 'connect EADDRNOTAVAIL: no ephemeral port free', 'connect');
   }
 
+  /** The path MTU for a new connection to `remoteIp`: a learned one if current, else the link's. */
+  #mtuToward(remoteIp: number, now: number): number {
+    return Math.min(this.pathMtus.get(remoteIp, now) ?? Infinity, this.#mtuFor(remoteIp));
+  }
+
   /**
-   * ICMP said the path MTU toward `remoteIp` is `mtu` (RFC 1191). With the quoted TCP header,
-   * only the connection it names adapts, and only if the quoted sequence number is one we have
-   * outstanding (RFC 5927 §4.1, against forged ICMP); without it, every connection to remoteIp.
+   * ICMP said the path MTU from `localIp` toward `remoteIp` is `mtu` (RFC 1191). Validated before
+   * anything is stored (RFC 5927 §5.2, against forged ICMP): the quote must name an existing
+   * connection and a sequence number it has outstanding; then that connection adapts and the value
+   * (floored at `minPathMtu`) is remembered for new connections to the host.
    */
-  pathMtu(remoteIp: number, mtu: number, now: number, quoted?: Buffer): void {
-    const c = this.#quotedConnection(remoteIp, quoted);
-    if (c === null) return;
-    if (c !== undefined) c.pathMtu(mtu, now);
-    else for (const x of [...this.#conns.values()]) if (x.remoteIp === remoteIp) x.pathMtu(mtu, now);
+  pathMtu(localIp: number, remoteIp: number, mtu: number, now: number, quoted: Buffer | undefined): void {
+    const c = this.#quotedConnection(localIp, remoteIp, quoted);
+    if (c === undefined) return;
+    if (mtu >= c.pmtu) {
+      this.counters.inc('tcp.pmtu.notLower');
+      return;
+    }
+    const kept = this.pathMtus.learn(remoteIp, mtu, now);
+    if (kept > mtu) this.counters.inc('tcp.pmtu.floored');
+    c.pathMtu(kept, now);
   }
 
   /**
@@ -180,30 +195,36 @@ export class TcpDemux implements ConnectionHost {
    * are soft errors (TCP keeps retrying); protocol/port unreachable (2, 3) are hard: a
    * connection still in SYN-SENT is refused (as Linux does; established ones keep going, RFC 5461).
    */
-  icmpUnreachable(remoteIp: number, code: number, quoted: Buffer | undefined, now: number): void {
-    const c = this.#quotedConnection(remoteIp, quoted);
-    if (c === null || c === undefined) {
-      this.counters.inc('tcp.icmp.unmatched');
-      return;
-    }
+  icmpUnreachable(localIp: number, remoteIp: number, code: number, quoted: Buffer | undefined, now: number): void {
+    const c = this.#quotedConnection(localIp, remoteIp, quoted);
+    if (c === undefined) return;
     if ((code === 2 || code === 3) && c.state === 'SYN-SENT') {
       this.counters.inc('tcp.icmp.hardError');
       c.refuse(now);
     } else this.counters.inc('tcp.icmp.softError');
   }
 
-  /** The connection a quoted TCP header names: undefined if no quote, null if none or the sequence is not ours. */
-  #quotedConnection(remoteIp: number, quoted: Buffer | undefined): TcpConnection | undefined | null {
-    if (quoted === undefined || quoted.length < 8) return undefined;
-    for (const c of this.#conns.values()) {
-      if (c.remoteIp !== remoteIp || c.localPort !== quoted.readUInt16BE(0) || c.remotePort !== quoted.readUInt16BE(2)) continue;
-      const s = seq(quoted.readUInt32BE(4));
-      if (seqGe(s, c.sndUna) && seqLe(s, c.sndMax)) return c;
-      this.counters.inc('tcp.icmp.badSeq');
-      return null;
+  /**
+   * The connection an ICMP error's quoted TCP header names, if the quote holds at least the 8
+   * bytes RFC 792 promises (ports and sequence number), the 4-tuple is a live connection, and the
+   * quoted sequence number lies in SND.UNA..SND.MAX (RFC 5927 §5.2); else undefined, counted.
+   */
+  #quotedConnection(localIp: number, remoteIp: number, quoted: Buffer | undefined): TcpConnection | undefined {
+    if (quoted === undefined || quoted.length < 8) {
+      this.counters.inc('tcp.icmp.shortQuote');
+      return undefined;
     }
-    return null;
+    const c = this.#conns.get(connectionKey({ localIp, localPort: quoted.readUInt16BE(0), remoteIp, remotePort: quoted.readUInt16BE(2) }));
+    if (c === undefined) {
+      this.counters.inc('tcp.icmp.unmatched');
+      return undefined;
+    }
+    const s = seq(quoted.readUInt32BE(4));
+    if (seqGe(s, c.sndUna) && seqLe(s, c.sndMax)) return c;
+    this.counters.inc('tcp.icmp.badSeq');
+    return undefined;
   }
+
 
   // ================================================================ input
 
@@ -252,13 +273,15 @@ export class TcpDemux implements ConnectionHost {
       this.counters.inc('tcp.rx.rst.ignored');
       return;
     }
-    if (f & ACK && !(f & SYN)) {
-      if (cfg.synCookies !== 'never' && (cfg.synCookies === 'always' || now < l.cookiesUntil) && this.#cookieAck(l, seg, src, dst, now)) return;
-      this.counters.inc('tcp.rx.ackToListener');
+    // "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state": a pure
+    // ACK (unless it carries a SYN cookie) and a SYN-ACK alike draw <SEQ=SEG.ACK><CTL=RST>.
+    if (f & ACK) {
+      if (!(f & SYN) && cfg.synCookies !== 'never' && (cfg.synCookies === 'always' || now < l.cookiesUntil) && this.#cookieAck(l, seg, src, dst, now)) return;
+      this.counters.inc(f & SYN ? 'tcp.rx.synAckToListener' : 'tcp.rx.ackToListener');
       this.#sendRaw(dst, src, seg.dstPort, seg.srcPort, seg.ack, seq(0), RST, 0);
       return;
     }
-    if (!(f & SYN) || f & ACK) {
+    if (!(f & SYN)) {
       this.counters.inc('tcp.rx.dropped.listen');
       return;
     }
@@ -283,7 +306,7 @@ export class TcpDemux implements ConnectionHost {
       this.#reuseIsn.delete(key);
       if (!seqGt(iss, floor)) iss = floor;
     }
-    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
+    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
@@ -303,7 +326,7 @@ export class TcpDemux implements ConnectionHost {
     const cfg = this.config;
     const peerMss = syn.options.mss ?? 536;
     const iss = this.#cookies.encode(t, syn.seq, peerMss, now);
-    const o: TcpOptions = { mss: Math.max(88, this.#mtuFor(t.remoteIp) - 40) };
+    const o: TcpOptions = { mss: Math.max(88, this.#mtuToward(t.remoteIp, now) - 40) };
     if (cfg.timestamps && syn.options.ts !== undefined) {
       // WS and SACK-permitted survive only inside TSval (echoed back in TSecr).
       const ws = cfg.windowScaling ? syn.options.wscale : undefined;
@@ -339,7 +362,7 @@ export class TcpDemux implements ConnectionHost {
     let wscale: number | undefined;
     let sack = false;
     if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));
-    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
+    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);

@@ -12,6 +12,7 @@
 //   tcp.run((now) => c.shutdown(now))             // any core call that needs `now`; re-arms the timer
 //   tcp.write(c, bytes)                           // autocorked write; returns bytes accepted
 //   tcp.onRetransmit = (e) => …                 // why each segment is resent (retransmit-event.ts)
+//   tcp.learnedPathMtus()                         // [{ ip, mtu, expiresInMs }] from validated ICMP
 //   tcp.unlisten(l); tcp.counters; tcp.core (TcpDemux: connections(), timeWait, listener(port))
 //   c.info()                                      // state, srtt, rto, cwnd, windows... per connection
 //   tcp.close()                                   // abort everything (before stack.close())
@@ -74,7 +75,6 @@ export class TcpLayer implements IpHandler {
   readonly clock: Clock;
   readonly counters: Counters;
   readonly stack: StackLike;
-  readonly #pmtu = new Map<number, number>();
   #timer: TimerHandle | undefined;
   #armedAt = Infinity;
   readonly #corked = new Set<TcpConnection>();
@@ -93,7 +93,7 @@ export class TcpLayer implements IpHandler {
       output: (_src, dst, seg, tx) => {
         if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, sendOptions(tx));
       },
-      mtuFor: (dst) => this.#pmtu.get(dst) ?? stack.pathMtu ?? stack.mtu,
+      mtuFor: () => stack.pathMtu ?? stack.mtu,
       ...(stack.confirmNeighbour !== undefined ? { progress: (ip: number) => stack.confirmNeighbour!(ip) } : {}),
     });
     stack.registerProtocol(IP_PROTO_TCP, this);
@@ -133,14 +133,18 @@ export class TcpLayer implements IpHandler {
   }
 
   pathMtu(dst: number, mtu: number, quoted?: Buffer): void {
-    // Remembered per destination for new connections (like the kernel's route cache).
-    if (mtu >= 68 && mtu < (this.#pmtu.get(dst) ?? this.stack.pathMtu ?? this.stack.mtu)) this.#pmtu.set(dst, mtu);
-    this.run((now) => this.core.pathMtu(dst, mtu, now, quoted));
+    this.run((now) => this.core.pathMtu(this.stack.ip, dst, mtu, now, quoted));
   }
 
   unreachable(dst: number, code: number, quoted: Buffer): void {
     this.counters.inc(`tcp.rx.icmpUnreachable.${code}`);
-    this.run((now) => this.core.icmpUnreachable(dst, code, quoted, now));
+    this.run((now) => this.core.icmpUnreachable(this.stack.ip, dst, code, quoted, now));
+  }
+
+  /** Path MTUs learned from ICMP, per destination, with the time left before they expire (RFC 1191 §6.3). */
+  learnedPathMtus(): Array<{ ip: string; mtu: number; expiresInMs: number }> {
+    const now = this.clock.now();
+    return this.core.pathMtus.entries(now).map((e) => ({ ip: ipToString(e.ip), mtu: e.mtu, expiresInMs: e.expiresAt - now }));
   }
 
   // ---------------------------------------------------------------- user calls

@@ -171,6 +171,15 @@ export class ScriptedPeer {
     return out;
   }
 
+  /** The first 8 bytes of our segment with sequence `s` (ports, seq), as an ICMP error quotes it (RFC 792). */
+  quote(s: Seq): Buffer {
+    const q = Buffer.alloc(8);
+    q.writeUInt16BE(this.localPort, 0);
+    q.writeUInt16BE(this.port, 2);
+    q.writeUInt32BE(s, 4);
+    return q;
+  }
+
   /** Our sequence number relative to our ISN. */
   rel(s: Seq): number {
     return seqDiff(s, this.ourIss);

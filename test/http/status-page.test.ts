@@ -57,6 +57,8 @@ t.test('the HTML page: refresh, tables, every value escaped', async (t) => {
   t.match(html, /<td>73 \(402\)<\/td>/, 'RCV.NXT too');
   t.match(html, /<div class="box">\n<table>\n<caption>Connections/, 'each table in a box that scrolls');
   t.match(html, /<td>—<\/td>/, 'null shown as a dash');
+  const learned = renderStatusHtml({ ...snapshot(), pathMtus: [{ ip: '10.0.0.1', mtu: 1000, expiresInMs: 599_600 }] });
+  t.match(learned, /<caption>Learned path MTUs \(ICMP, RFC 1191\)<\/caption>[^]*<td>10\.0\.0\.1<\/td><td>1000<\/td><td>600<\/td>/, 'learned path MTUs, expiry in s');
   const empty = renderStatusHtml({ ...snapshot(), connections: [], timeWait: [] }, 2);
   t.match(empty, /content="2"/);
   t.match(empty, /class="none">none</);

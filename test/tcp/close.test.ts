@@ -34,14 +34,16 @@ t.test('RFC 9293 §3.6 active close: FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT, 2*MS
   t.equal(p.clock.pending, 0);
 });
 
-t.test('RFC 9293 §3.6 passive close: CLOSE-WAIT (FIN ACKed at once, EOF), then LAST-ACK -> CLOSED', async (t) => {
+t.test('RFC 9293 §3.6 passive close: CLOSE-WAIT (FIN ACKed after the delayed-ACK time, EOF), then LAST-ACK -> CLOSED', async (t) => {
   const p = new ScriptedPeer();
   const { conn } = p.handshakePassive();
   const sink = p.collect(conn);
   p.send({ flags: 'FPA', payload: 'bye' });
   t.equal(conn.state, 'CLOSE-WAIT');
+  t.equal(p.pending, 0, 'the ACK waits: the application may close in the meantime');
+  p.advance(40);
   const a = p.next();
-  t.equal(a.ack, p.snd, 'FIN ACKed immediately');
+  t.equal(a.ack, p.snd, 'FIN ACKed when the delayed-ACK timer fires (40 ms)');
   t.equal(sink.data().toString(), 'bye');
   t.ok(sink.ended(), 'end of stream');
   p.tcp.run((now) => conn.write(Buffer.from('still writing'), now));
@@ -201,18 +203,33 @@ t.test('abort (RFC 9293 §3.10.5): RST <SEQ=SND.NXT>, CLOSED without an error fo
   t.equal(sink.closedWith(), undefined);
 });
 
+t.test('RFC 9293 §3.6 three-way close: the application closes within the delayed-ACK time, so its FIN carries the ACK of the peer\'s FIN (as Linux)', async (t) => {
+  const p = new ScriptedPeer();
+  const { conn } = p.handshakePassive();
+  p.collect(conn);
+  p.send({ flags: 'FA' });
+  p.advance(5);
+  p.tcp.run((now) => conn.shutdown(now));
+  const out = p.drain();
+  t.same(out.map((o) => [o.flags, p.prel(o.ack)]), [['FA', p.prel(p.snd)]], 'one FIN+ACK, no bare ACK before it');
+  t.equal(conn.state, 'LAST-ACK');
+  p.advance(100);
+  t.equal(p.pending, 0, 'and no ACK later');
+});
+
 t.test('RFC 9293 §3.10.7.4 LAST-ACK: the FIN is retransmitted until ACKed; a retransmitted peer FIN is re-ACKed', async (t) => {
   const p = new ScriptedPeer();
   const { conn } = p.handshakePassive();
   p.send({ flags: 'FA' });
-  p.next();
+  p.advance(40);
+  t.equal(p.next().flags, 'A');
   p.tcp.run((now) => conn.shutdown(now));
   const fin = p.next();
   t.equal(conn.state, 'LAST-ACK');
   p.send({ flags: 'FA', seq: seqAdd(p.snd, -1) });
   const re = p.next();
   t.same([re.flags, re.ack], ['A', p.snd], 'their FIN again: ACKed again');
-  p.advanceTo(200);
+  p.advanceTo(240);
   const r = p.next();
   t.same([r.flags, r.seq], ['FA', fin.seq]);
   p.send({ ack: seqAdd(fin.seq, 1) });

@@ -299,8 +299,9 @@ t.test('RFC 1191 PMTUD: frag-needed lowers the MSS and retransmits at the new si
   const p = new ScriptedPeer();
   const { conn } = p.handshakePassive({ mss: 1460 });
   p.tcp.run((now) => conn.write(bytes(2920), now));
-  t.same(p.drain().map((s) => s.len), [1460, 1460]);
-  p.tcp.pathMtu(PEER, 1000);
+  const sent = p.drain();
+  t.same(sent.map((s) => s.len), [1460, 1460]);
+  p.tcp.pathMtu(PEER, 1000, p.quote(sent[1]!.seq));
   const r = p.drain();
   t.same(r.map((s) => s.len), [960, 960, 960, 40].slice(0, r.length));
   t.equal(r[0]!.seq, seqAdd(p.ourIss, 1));

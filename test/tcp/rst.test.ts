@@ -49,6 +49,16 @@ t.test('RFC 9293 §3.10.7.2 LISTEN: an ACK draws <SEQ=SEG.ACK><CTL=RST>', async 
   t.equal(p.counters.get('tcp.rx.ackToListener'), 1);
 });
 
+t.test('RFC 9293 §3.10.7.2 LISTEN: a SYN-ACK is an ACK too: <SEQ=SEG.ACK><CTL=RST>, no connection', async (t) => {
+  const p = new ScriptedPeer();
+  p.tcp.listen(80);
+  p.send({ flags: 'SA', ack: 4242, options: { mss: 1460 } });
+  const r = p.next();
+  t.same([r.flags, r.seq as number], ['R', 4242]);
+  t.equal(p.counters.get('tcp.rx.synAckToListener'), 1);
+  t.equal([...p.tcp.core.connections()].length, 0);
+});
+
 t.test('RFC 5961 §3.2: RST at exactly RCV.NXT resets (ECONNRESET)', async (t) => {
   const p = new ScriptedPeer();
   const { conn } = p.handshakePassive();
