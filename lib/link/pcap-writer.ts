@@ -156,13 +156,13 @@ export class PcapLink implements Link {
     });
   }
 
-  send(frame: Buffer, offload?: Offload): void {
-    this.#record(frame, offload);
-    this.#inner.send(frame, offload);
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
+    this.#record(frame, offload, rest);
+    this.#inner.send(frame, offload, rest);
   }
 
-  #record(frame: Buffer, offload: Offload | undefined): void {
-    for (const f of wireFrames(frame, offload)) this.writer.write(f);
+  #record(frame: Buffer, offload: Offload | undefined, rest?: readonly Buffer[]): void {
+    for (const f of wireFrames(frame, offload, rest)) this.writer.write(f);
   }
 
   onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {

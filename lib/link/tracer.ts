@@ -56,9 +56,9 @@ export class TracerLink implements Link {
     return this.#inner.offload === true;
   }
 
-  send(frame: Buffer, offload?: Offload): void {
-    this.#trace('TX', frame, offload);
-    this.#inner.send(frame, offload);
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
+    this.#trace('TX', frame, offload, rest);
+    this.#inner.send(frame, offload, rest);
   }
 
   onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
@@ -79,9 +79,9 @@ export class TracerLink implements Link {
   }
 
   /** One line (and its explanation) per wire frame: a super-frame is shown as the segments it stands for. */
-  #trace(dir: 'RX' | 'TX', frame: Buffer, offload: Offload | undefined): void {
+  #trace(dir: 'RX' | 'TX', frame: Buffer, offload: Offload | undefined, rest?: readonly Buffer[]): void {
     const narrator = this.#opts.narrator;
-    for (const f of wireFrames(frame, offload)) {
+    for (const f of wireFrames(frame, offload, rest)) {
       if (narrator !== undefined) {
         for (const line of narrator.frame(dir, f, this.#stamp())) this.#emit(line);
       } else {
