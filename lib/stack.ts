@@ -12,6 +12,7 @@ import type { Link, Offload } from './link/link.js';
 import type { Rng } from './rng.js';
 import { Arp, type ArpOptions } from './net/arp.js';
 import { Icmp, type IcmpOptions, type OffendingPacket } from './net/icmp.js';
+import { IpIdGenerator } from './net/ip-id.js';
 import { FRAME_HEADROOM, ipv4FrameInPlace, ipv4Frames } from './net/ipv4-output.js';
 import type { IpHandler, NetHost, SendOptions } from './net/net-host.js';
 import { Reassembler, type ReassemblyOptions } from './net/reassembly.js';
@@ -81,7 +82,7 @@ export class Stack implements NetHost {
   readonly offload: boolean;
   readonly #ttl: number;
   readonly #handlers = new Map<number, { handler: IpHandler; outcome: string }>();
-  #ipId: number;
+  readonly #ipIds: IpIdGenerator;
   #closed = false;
   #loopQueue: Buffer[] = [];
   #loopTimer: TimerHandle | undefined;
@@ -106,8 +107,8 @@ export class Stack implements NetHost {
     this.pathMtu = Math.min(pmtu, this.mtu);
     this.#ttl = o.ttl ?? 64;
     this.offload = o.link.offload === true;
-    this.#ipId = this.rng.u32() & 0xffff;
-    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, transmit: (f, o, r) => this.#transmit(f, o, r) }, o.arp);
+    this.#ipIds = new IpIdGenerator(this.rng.bytes(16));
+    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, prefix: this.prefix, transmit: (f, o, r) => this.#transmit(f, o, r) }, o.arp);
     this.icmp = new Icmp(this, (p) => this.#handlers.get(p)?.handler, o.icmp);
     this.udp = new Udp(this, this.rng, this.icmp);
     this.reassembly = new Reassembler(this.clock, this.counters, (src, dst, quote) => this.#reassemblyTimeout(src, dst, quote), o.reassembly);
@@ -129,6 +130,11 @@ export class Stack implements NetHost {
    */
   sendIp(dst: number, protocol: number, payload: Uint8Array, opts?: SendOptions): boolean {
     return this.output(dst, protocol, payload, undefined, opts);
+  }
+
+  /** A transport saw forward progress from `ip`: the neighbour it came through is reachable. */
+  confirmNeighbour(ip: number): void {
+    this.arp.confirm((ip & this.mask) === (this.ip & this.mask) || this.gateway === undefined ? ip : this.gateway);
   }
 
   /** True for the limited broadcast, our directed broadcast, multicast and class E. */
@@ -164,9 +170,10 @@ export class Stack implements NetHost {
       }
       nextHop = this.gateway;
     }
-    const id = this.#ipId;
-    this.#ipId = (this.#ipId + 1) & 0xffff;
-    const fields = { src: this.ip, dst, protocol, id, ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
+    // The link cuts a super-segment into ceil(payload / gsoSize) datagrams with consecutive IDs
+    // (the kernel's TCPv4 GSO), so the destination's counter moves on by that many.
+    const ids = gso ? Math.ceil((len - IPV4_HEADER_LEN - (head[12]! >> 4) * 4) / opts.gsoSize!) : 1;
+    const fields = { src: this.ip, dst, protocol, id: this.#ipIds.next(dst, protocol, ids), ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
     c.inc('ip.tx.datagrams');
     if (body === undefined && opts.headroom === true && (len <= mtu || gso) && !bcast) {
       // The segment was built with room for our headers in front: no copy, one frame.
@@ -227,9 +234,7 @@ export class Stack implements NetHost {
    * timer at the current time (never re-entrantly from inside the sender's call).
    */
   #loopback(protocol: number, head: Uint8Array, body: Uint8Array | undefined, opts: SendOptions, df: boolean): boolean {
-    const id = this.#ipId;
-    this.#ipId = (this.#ipId + 1) & 0xffff;
-    const fields = { src: this.ip, dst: this.ip, protocol, id, ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
+    const fields = { src: this.ip, dst: this.ip, protocol, id: this.#ipIds.next(this.ip, protocol), ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
     this.counters.inc('ip.tx.loopback');
     const gso = opts.partialCsum === true && (opts.gsoSize ?? 0) > 0;
     for (const f of ipv4Frames(this.mac, fields, head, body, gso ? IPV4_MAX_DATAGRAM : this.pathMtu, this.mac)) {

@@ -4,7 +4,7 @@
 //
 //   0.001021 RX #3 10.0.0.1:49312 > 10.0.0.2:80 [SYN] Seq=0 Win=64240 Len=0 MSS=1460 ...
 //       ↳ Handshake 1/3: the client (10.0.0.1:49312) asks to open a connection. ...
-//   0.001100 state 10.0.0.1:49312 CLOSED -> SYN-SENT
+//   0.001100 state 10.0.0.1:49312 ↔ 10.0.0.2:80 CLOSED -> SYN-SENT
 //
 //   new TracerLink(link, process.stderr, { clock, narrator: new TraceNarrator({ clock, explain: true, lang: 'zh' }) })
 import type { FrameNarrator } from '../link/tracer.js';
@@ -29,19 +29,19 @@ export function phrase(n: Note, phrases: Phrasebook): string {
   return (phrases[n.kind] as (x: Note) => string)(n);
 }
 
-/** The lines of one traced frame: the packet, its explanations (when `phrases`), its state changes. */
+/** The lines of one traced frame: the packet (`DROP #n ... (reason)` when dropped on purpose), its explanations (when `phrases`), its state changes. */
 export function renderEntry(e: TraceEntry, stamp: string, phrases?: Phrasebook): string[] {
-  const lines = [`${stamp}${e.dir} #${e.no} ${e.line}`];
+  const lines = [e.drop === undefined ? `${stamp}${e.dir} #${e.no} ${e.line}` : `${stamp}DROP #${e.no} ${e.line} (${e.drop})`];
   if (phrases !== undefined) for (const n of e.notes) lines.push(NOTE_PREFIX + phrase(n, phrases));
   lines.push(...renderStates(e.states, stamp, phrases));
   return lines;
 }
 
-/** `state 10.0.0.2:80 LISTEN -> SYN-RECEIVED` lines, each with its explanation when `phrases`. */
+/** `state 10.0.0.2:80 ↔ 10.0.0.1:53818 LISTEN -> SYN-RECEIVED` lines (the end that changes first), each with its explanation when `phrases`. */
 export function renderStates(states: StateChange[], stamp: string, phrases?: Phrasebook): string[] {
   const lines: string[] = [];
   for (const s of states) {
-    lines.push(`${stamp}state ${s.who} ${s.from} -> ${s.to}`);
+    lines.push(`${stamp}state ${s.who} ↔ ${s.peer} ${s.from} -> ${s.to}`);
     if (phrases !== undefined) for (const n of s.notes) lines.push(NOTE_PREFIX + phrase(n, phrases));
   }
   return lines;
@@ -65,8 +65,8 @@ export class TraceNarrator implements FrameNarrator {
     this.#phrases = opts.explain === true ? LANGUAGES[opts.lang ?? 'en'] : undefined;
   }
 
-  frame(dir: 'RX' | 'TX', frame: Buffer, stamp: string): string[] {
-    return renderEntry(this.explainer.frame(dir, frame), stamp, this.#phrases);
+  frame(dir: 'RX' | 'TX', frame: Buffer, stamp: string, drop?: string): string[] {
+    return renderEntry(this.explainer.frame(dir, frame, drop), stamp, this.#phrases);
   }
 
   attach(emit: (line: string) => void, stamp: () => string): void {

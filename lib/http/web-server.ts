@@ -2,14 +2,14 @@
 // does the HTTP (llhttp parses, keep-alive and pipelining are its own); this file adds the
 // policies: idle keep-alive timeout after which the server closes first with a FIN, lingering
 // close, limits (URI 414, headers 431, concurrent connections 503, slowloris 408), 400 for
-// garbage, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
+// garbage and HTTP/0.9, 505 for HTTP/2 and later, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
 // status page, the static site, and the hand-off to your own handlers (failures become 500s). It does not know where sockets come from: a real
 // `listen()` or tapstack's sockets handed over with `server.accept(socket)`.
 //
 // Dispatch order for each request: URI length check (414), then a handler mounted with
 // `mount(prefix, handler)` whose prefix matches (longest first), then `options.handler`
 // (call `next()` to fall through), then `/_stack` and `/_stack.json` when `status` is given,
-// then the static site under `root`.
+// then the live index page (`liveIndex`), then the static site under `root`.
 import { existsSync } from 'node:fs';
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,6 +20,7 @@ import { createStatusPage, type StackStatus } from './status-page.js';
 import { formatAccessLog, type LogSink } from './access-log.js';
 import { rawErrorResponse, sendError } from './error-page.js';
 import { defaultVirtualFiles, type VirtualFile } from './virtual-file.js';
+import { createLiveIndex } from './live-index.js';
 import type { Counters } from '../counters.js';
 
 const debug = createDebug('tapstack:http');
@@ -50,18 +51,34 @@ export interface WebServerOptions {
   maxUriLength?: number;
   /** Where access-log lines go (default process.stdout); null for none. */
   accessLog?: LogSink | null;
+  /**
+   * Bytes the access log may hold unwritten (its `writableLength`) before further lines are
+   * dropped and counted as `http.log.dropped` (default 1 MiB): a stalled reader of stdout
+   * must not grow memory without bound.
+   */
+  accessLogBufferBytes?: number;
   /** Consulted for every request before the built-in handlers (the dynamic-content hand-off). */
   handler?: MountedHandler;
-  /** Snapshot for `/_stack` and `/_stack.json`; without it those paths are ordinary (missing) files. */
-  status?: () => StackStatus;
+  /**
+   * Snapshot for `/_stack` and `/_stack.json`, describing at most `limit` connections; without it
+   * those paths are ordinary (missing) files.
+   */
+  status?: (limit: number) => StackStatus;
+  /** Who may see `/_stack` (by remote address); others get 403. Default: everyone. */
+  statusAllowed?: (remoteAddress: string | undefined) => boolean;
   /** Wall-clock ms since the epoch for the access log and raw error responses (default Date.now). */
   now?: () => number;
   /** In-memory files; default `/download/4MiB.bin` when serving the bundled site, none otherwise. */
   virtualFiles?: Record<string, VirtualFile>;
   /**
+   * Serve the index page with the requesting connection's ladder diagram at its
+   * `<!--tapstack:ladder-->` marker (live-index.ts); default on for the bundled site, off otherwise.
+   */
+  liveIndex?: boolean;
+  /**
    * Counters to bump (DESIGN.md "Counters, not silence"), e.g. the stack's, so `/_stack` shows them:
    * `http.connections`, `http.requests`, `http.status.<code>`, `http.close.idle`, `http.close.linger`,
-   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`.
+   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`, `http.log.dropped`.
    */
   counters?: Counters;
   /** Further static-site options: cache control, gzip thresholds, the open-file cache (`fileCache: { validMs: 0 }` turns it off). */
@@ -102,13 +119,15 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   const maxUriLength = options.maxUriLength ?? 8192;
   const now = options.now ?? Date.now;
   const accessLog = options.accessLog === undefined ? process.stdout : options.accessLog;
+  const accessLogBufferBytes = options.accessLogBufferBytes ?? 1 << 20;
   const count = (name: string): void => options.counters?.inc(name);
   const site = createStaticSite({
     ...options.site,
     root,
     virtualFiles: options.virtualFiles ?? (options.root === undefined ? defaultVirtualFiles() : {}),
   });
-  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status);
+  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status, { now, ...(options.statusAllowed !== undefined ? { allowed: options.statusAllowed } : {}) });
+  const liveIndex = (options.liveIndex ?? options.root === undefined) ? createLiveIndex(site.fileCache, options.site?.indexFile ?? 'index.html', keepAliveTimeoutMs) : undefined;
   const mounts: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }[] = [];
   /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
   const closing = new WeakSet<Duplex>();
@@ -190,7 +209,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       socket.destroy(); // a response is half sent: an error page now would corrupt it
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_INVALID_VERSION' ? versionStatus(err.rawPacket) : 400;
     debug('client error %s → %d', err.code, status);
     count(`http.error.${status}`);
     const response = rawErrorResponse(status, new Date(now()));
@@ -286,6 +305,13 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     res.on('close', responseDone);
     count('http.requests');
     res.setHeader('Server', 'tapstack');
+    // Only HTTP/1.x is spoken here, yet llhttp also parses a request line without a version
+    // (HTTP/0.9) and `HTTP/2.0`: RFC 9112 §2.3 has no 0.9 request line, and RFC 9110 §15.6.6
+    // answers an unsupported major version with 505.
+    if (req.httpVersionMajor !== 1) {
+      res.shouldKeepAlive = false;
+      return sendError(res, req.httpVersionMajor === 0 ? 400 : 505);
+    }
     const url = req.url ?? '/';
     if (url.length > maxUriLength) return sendError(res, 414);
     let mounted: (typeof mounts)[number] | undefined;
@@ -300,12 +326,13 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       return;
     }
     const handler = options.handler;
-    if (handler === undefined && statusPage === undefined) {
+    if (handler === undefined && statusPage === undefined && liveIndex === undefined) {
       site(req, res); // never throws: it answers every failure itself
       return;
     }
     const builtIn = (): void => {
       if (statusPage?.(req, res) === true) return;
+      if (liveIndex?.(req, res, () => site(req, res)) === true) return;
       site(req, res);
     };
     guard(res, handler === undefined ? builtIn : () => handler(req, res, builtIn));
@@ -328,7 +355,12 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   }
 
   function log(entry: Parameters<typeof formatAccessLog>[0]): void {
-    if (accessLog !== null) accessLog.write(formatAccessLog(entry));
+    if (accessLog === null) return;
+    if ((accessLog.writableLength ?? 0) >= accessLogBufferBytes) {
+      count('http.log.dropped');
+      return;
+    }
+    accessLog.write(formatAccessLog(entry));
   }
 
   Object.defineProperty(server, 'connectionCount', { get: () => active });
@@ -395,6 +427,15 @@ function byteLength(chunk: unknown, encoding: unknown): number {
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * llhttp refuses versions other than 0.9, 1.0, 1.1 and 2.0: 505 when the major version is above 1
+ * (RFC 9110 §15.6.6, as nginx answers), 400 for anything else it could not read as a version.
+ */
+function versionStatus(raw: Buffer | undefined): 400 | 505 {
+  const major = /^\S+ \S+ HTTP\/(\d+)\./.exec(firstLine(raw) ?? '')?.[1];
+  return major !== undefined && Number(major) > 1 ? 505 : 400;
 }
 
 /** The first line of what the client sent (for logging a bad request), at most 256 characters. */

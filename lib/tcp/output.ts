@@ -19,10 +19,12 @@ import {
   writeTcpHeader,
   writeTcpOptions,
 } from '../wire/tcp.js';
+import { ipToString } from '../wire/ip-address.js';
 import { type Seq, seq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from '../wire/seq.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
+import type { RetransmitWhy } from './retransmit-event.js';
 import type { ConnectionHost, SegmentTx } from './types.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { IPV4_HEADER_LEN, IPV4_MAX_DATAGRAM } from '../wire/ipv4.js';
@@ -30,6 +32,10 @@ import { IPV4_HEADER_LEN, IPV4_MAX_DATAGRAM } from '../wire/ipv4.js';
 const log = createDebug('tapstack:tcp');
 
 const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
+
+/** Go-back-N resends after an RTO (RFC 5681 §3.1) or a lowered path MTU (RFC 1191 §6.5). */
+const GO_BACK_N: RetransmitWhy = { cause: 'go-back-n' };
+const GO_BACK_N_PMTU: RetransmitWhy = { cause: 'go-back-n', rule: 'path MTU lowered (RFC 1191 §6.5)' };
 
 /** TS option bytes on every segment once timestamps are on (NOP, NOP, kind, len, 2×4). */
 export const TS_LEN = 12;
@@ -49,8 +55,12 @@ export class TcpOutput {
   deferAck = false;
   /** Why go-back-N is retransmitting: counter suffix. */
   rtxReason = 'rto';
+  /** Set by an RTO for the output pass it triggers: the first retransmission is the timer's (then go-back-N). */
+  rtoWhy: RetransmitWhy | undefined;
   /** Zero-window probes sent since the window last opened (the persist backoff). */
   persistBackoff = 0;
+  /** Zero-window probes sent since the peer last acknowledged anything (Linux's icsk_probes_out). */
+  unansweredProbes = 0;
   /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
   #sndSml: Seq;
   /** When data was last sent (for the RFC 5681 §4.1 idle restart); -1 = never. */
@@ -101,12 +111,14 @@ export class TcpOutput {
           }
         }
         const outstanding = seqDiff(c.sndNxt, c.sndUna);
-        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe); otherwise
-        // FlightSize as RFC 5681 / RFC 3042 count it.
-        const flight = c.sack.empty || !retransmission ? outstanding : outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt);
-        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe), for go-back-N
+        // and new data alike; otherwise FlightSize as RFC 5681 / RFC 3042 count it.
+        const pipe = !c.sack.empty && (retransmission || rec.inRtoRecovery);
+        const flight = pipe ? outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt) : outstanding;
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+        // (not when pipe already took what they reported out of flight).
         const dupAcks = rec.dupAcks;
-        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission ? dupAcks * c.mss : 0;
+        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission && !pipe ? dupAcks * c.mss : 0;
         const offset = seqDiff(c.sndNxt, c.sndBufSeq);
         const avail = Math.max(0, c.sndBuf.length - offset);
         const usable = Math.floor(Math.min(c.sndWnd - outstanding, c.cc.cwnd + lt - flight));
@@ -132,6 +144,10 @@ export class TcpOutput {
         force = false;
         const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
         retransmission = seqLt(c.sndNxt, c.sndMax);
+        if (retransmission) {
+          this.announceRetransmit(c.sndNxt, len, this.rtoWhy ?? (this.rtxReason === 'pmtu' ? GO_BACK_N_PMTU : GO_BACK_N));
+          this.rtoWhy = undefined;
+        }
         this.emit(c.sndNxt, flags, offset, len, now);
         const end = seqAdd(c.sndNxt, len + (withFin ? 1 : 0));
         this.#recordSend(c.sndNxt, end, now, retransmission);
@@ -150,6 +166,7 @@ export class TcpOutput {
         if (withFin) break;
       }
     }
+    this.rtoWhy = undefined;
     if (!sent && this.ackNow && !this.deferAck) this.sendAck(now);
     c.rack.armTlp(now);
     // The persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight to bring an ACK.
@@ -218,7 +235,7 @@ export class TcpOutput {
   }
 
   /** Retransmit [start, start + maxLen) (and the FIN right after it, if sent before); returns sequence space sent. */
-  retransmitRange(start: Seq, maxLen: number, now: number, reason: string): number {
+  retransmitRange(start: Seq, maxLen: number, now: number, reason: string, why: RetransmitWhy): number {
     const c = this.#c;
     const offset = seqDiff(start, c.sndBufSeq);
     const room = seqDiff(c.sndMax, start);
@@ -227,6 +244,7 @@ export class TcpOutput {
     const fin = c.finSeq !== undefined && seqAdd(start, dataLen) === c.finSeq && room > dataLen;
     if (dataLen === 0 && !fin) return 0;
     const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 && offset + dataLen === c.sndBuf.length ? PSH : 0);
+    this.announceRetransmit(start, dataLen, why);
     this.emit(start, flags, offset, dataLen, now);
     const n = dataLen + (fin ? 1 : 0);
     c.rtxq.onSend(start, seqAdd(start, n), now, true);
@@ -239,19 +257,29 @@ export class TcpOutput {
 
   // ===================================================================== persist
 
-  /** The persist timer fired: the SWS override, or a zero-window probe (RFC 9293 §3.8.6.1). */
-  onPersist(now: number): void {
+  /**
+   * The persist timer fired: the SWS override, or a zero-window probe (RFC 9293 §3.8.6.1).
+   * Returns false when the peer has left `maxRetries` probes unanswered: the caller gives up.
+   */
+  onPersist(now: number): boolean {
     const c = this.#c;
-    if (!c.canSendData()) return;
+    if (!c.canSendData()) return true;
     const offset = seqDiff(c.sndNxt, c.sndBufSeq);
     const avail = c.sndBuf.length - offset;
-    if (avail <= 0 || seqLt(c.sndUna, c.sndNxt)) return;
+    if (avail <= 0 || seqLt(c.sndUna, c.sndNxt)) return true;
     const usable = Math.min(c.sndWnd, c.cc.cwnd) - seqDiff(c.sndNxt, c.sndUna);
     if (usable > 0) {
       // The SWS "override timeout" (RFC 1122 §4.2.3.4 (4)): send what the window allows.
       this.#counters.inc('tcp.tx.swsOverride');
       this.output(now, true);
     } else {
+      // RFC 1122 §4.2.2.17: the connection is kept only while the peer ACKs the probes; like
+      // a retransmission, an unanswered probe counts toward the give-up limit (as Linux does).
+      if (this.unansweredProbes >= this.#cfg.maxRetries) {
+        this.#counters.inc('tcp.persist.giveUp');
+        return false;
+      }
+      this.unansweredProbes++;
       // RFC 9293 §3.8.6.1: probe a zero window with one octet of new data, backing off.
       this.#counters.inc('tcp.tx.persistProbe');
       this.emit(c.sndNxt, ACK, offset, 1, now);
@@ -259,6 +287,7 @@ export class TcpOutput {
       this.persistBackoff++;
       c.timers.persist = now + this.#persistInterval();
     }
+    return true;
   }
 
   #persistInterval(): number {
@@ -273,13 +302,22 @@ export class TcpOutput {
     this.emit(this.#c.sndMax, ACK, 0, 0, now);
   }
 
-  /** Our SYN (active open) or SYN-ACK (passive or simultaneous open), recorded for retransmission. */
-  sendSyn(flags: number, now: number, retransmission: boolean): void {
+  /** Our SYN (active open) or SYN-ACK (passive or simultaneous open), recorded for retransmission; `why` when the timer resends it. */
+  sendSyn(flags: number, now: number, retransmission: boolean, why?: RetransmitWhy): void {
     const c = this.#c;
+    if (why !== undefined) this.announceRetransmit(c.iss, 0, why);
     this.emit(c.iss, flags, 0, 0, now);
     c.rtxq.onSend(c.iss, seqAdd(c.iss, 1), now, retransmission);
     c.sndNxt = seqAdd(c.iss, 1);
     c.sndMax = c.sndNxt;
+  }
+
+  /** Tell the host's `onRetransmit` (if any) that `len` payload octets at `start` go out again, and why. */
+  announceRetransmit(start: Seq, len: number, why: RetransmitWhy): void {
+    const on = this.#host.onRetransmit;
+    if (on === undefined) return;
+    const c = this.#c;
+    on({ local: { ip: ipToString(c.localIp), port: c.localPort }, remote: { ip: ipToString(c.remoteIp), port: c.remotePort }, seq: start, len, ...why });
   }
 
   /** A bare RST <SEQ=seqNo><CTL=RST>: no options, no window. */
@@ -340,7 +378,10 @@ export class TcpOutput {
       c.rcv.unackedBytes = 0;
     }
     this.#counters.inc('tcp.tx.segments');
+    // A super-segment (TSO): the link cuts it into MSS-sized segments.
+    const gsoSize = offload && len > c.mss ? c.mss : 0;
+    c.history?.record(true, now, seqNo, ackNo, flags, len, window, o, gsoSize);
     if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', c.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
-    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : rest !== undefined ? { headroom: true, partialCsum: true, gsoSize: len > c.mss ? c.mss : 0, rest } : TX_PARTIAL);
+    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : rest !== undefined ? { headroom: true, partialCsum: true, gsoSize, rest } : TX_PARTIAL);
   }
 }

@@ -1,5 +1,6 @@
 // The thin glue between the sans-IO TCP core and a Stack: it implements the Stack's IpHandler for
-// protocol 6, reads the Clock, keeps ONE timer armed at the core's nextDeadline(), sends segments
+// protocol 6, reads the Clock, keeps ONE timer armed no later than the core's nextDeadline() (lazy:
+// a deadline that moves later leaves it; it fires, finds nothing due, re-arms), sends segments
 // with stack.sendIp(dst, 6, seg, {df: true}), and coalesces writes made in the same tick
 // (autocorking) before they reach Nagle. It holds no TCP logic of its own.
 //
@@ -10,6 +11,7 @@
 //   const c = tcp.connect({ host: '10.0.0.1', port: 80 })   // a core TcpConnection in SYN-SENT
 //   tcp.run((now) => c.shutdown(now))             // any core call that needs `now`; re-arms the timer
 //   tcp.write(c, bytes)                           // autocorked write; returns bytes accepted
+//   tcp.onRetransmit = (e) => …                 // why each segment is resent (retransmit-event.ts)
 //   tcp.unlisten(l); tcp.counters; tcp.core (TcpDemux: connections(), timeWait, listener(port))
 //   c.info()                                      // state, srtt, rto, cwnd, windows... per connection
 //   tcp.close()                                   // abort everything (before stack.close())
@@ -27,6 +29,7 @@ import type { TcpConnection } from './connection.js';
 import type { SegmentTx } from './types.js';
 import type { SendOptions } from '../net/net-host.js';
 import { TcpDemux, type TcpListener } from './demux.js';
+import type { RetransmitEvent } from './retransmit-event.js';
 
 /** RFC 1191: TCP segments go out with Don't Fragment set (one shared options object, not one per segment). */
 const SEND_DF = { df: true } as const;
@@ -48,6 +51,8 @@ export interface StackLike {
   /** The link takes TCP super-frames and partial checksums (Stack.offload). */
   readonly offload?: boolean;
   registerProtocol(protocol: number, handler: IpHandler): void;
+  /** Reachability advice for the neighbour toward `ip` (ARP keeps it fresh and cached). */
+  confirmNeighbour?(ip: number): void;
   sendIp(dst: number, protocol: number, payload: Buffer, opts?: SendOptions): void;
 }
 
@@ -89,8 +94,21 @@ export class TcpLayer implements IpHandler {
         if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, sendOptions(tx));
       },
       mtuFor: (dst) => this.#pmtu.get(dst) ?? stack.pathMtu ?? stack.mtu,
+      ...(stack.confirmNeighbour !== undefined ? { progress: (ip: number) => stack.confirmNeighbour!(ip) } : {}),
     });
     stack.registerProtocol(IP_PROTO_TCP, this);
+  }
+
+  /**
+   * Called synchronously before each retransmitted segment goes to IP, with the cause the core
+   * decided on (RTO, fast retransmit, SACK rule, RACK, rescue, TLP, go-back-N).
+   */
+  get onRetransmit(): ((e: RetransmitEvent) => void) | undefined {
+    return this.core.onRetransmit;
+  }
+
+  set onRetransmit(f: ((e: RetransmitEvent) => void) | undefined) {
+    this.core.onRetransmit = f;
   }
 
   /** Our address as text. */
@@ -189,7 +207,9 @@ export class TcpLayer implements IpHandler {
   #rearm(): void {
     if (this.#closed) return;
     const d = this.core.nextDeadline();
-    if (d === this.#armedAt) return;
+    // Lazy (issue 9 item 3): only an earlier deadline touches the Node timer, or none left at all
+    // (nothing keeps an idle stack's event loop busy).
+    if (d >= this.#armedAt && (d !== Infinity || this.#timer === undefined)) return;
     if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#armedAt = d;
