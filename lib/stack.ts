@@ -108,7 +108,7 @@ export class Stack implements NetHost {
     this.#ttl = o.ttl ?? 64;
     this.offload = o.link.offload === true;
     this.#ipIds = new IpIdGenerator(this.rng.bytes(16));
-    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, prefix: this.prefix, transmit: (f, o) => this.#transmit(f, o) }, o.arp);
+    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, prefix: this.prefix, transmit: (f, o, r) => this.#transmit(f, o, r) }, o.arp);
     this.icmp = new Icmp(this, (p) => this.#handlers.get(p)?.handler, o.icmp);
     this.udp = new Udp(this, this.rng, this.icmp);
     this.reassembly = new Reassembler(this.clock, this.counters, (src, dst, quote) => this.#reassemblyTimeout(src, dst, quote), o.reassembly);
@@ -145,7 +145,10 @@ export class Stack implements NetHost {
   /** NetHost.output: `head` then `body` as the payload of one datagram. */
   output(dst: number, protocol: number, head: Uint8Array, body: Uint8Array | undefined, opts: SendOptions = {}): boolean {
     if (this.#closed) return false;
-    const len = IPV4_HEADER_LEN + head.length + (body?.length ?? 0);
+    const rest = opts.rest;
+    let restLength = 0;
+    if (rest !== undefined) for (const r of rest) restLength += r.length;
+    const len = IPV4_HEADER_LEN + head.length + (body?.length ?? 0) + restLength;
     if (len > IPV4_MAX_DATAGRAM) throw new RangeError(`datagram of ${len} bytes exceeds 65535`);
     const c = this.counters;
     const df = opts.df ?? false;
@@ -157,7 +160,7 @@ export class Stack implements NetHost {
       return false;
     }
     dst >>>= 0;
-    if (dst === this.ip) return this.#loopback(protocol, head, body, opts, df);
+    if (dst === this.ip) return this.#loopback(protocol, rest === undefined ? head : Buffer.concat([head, ...rest]), body, opts, df);
     const bcast = dst === 0xffffffff || dst === this.broadcast;
     let nextHop = dst;
     if (!bcast && (dst & this.mask) !== (this.ip & this.mask)) {
@@ -174,11 +177,11 @@ export class Stack implements NetHost {
     c.inc('ip.tx.datagrams');
     if (body === undefined && opts.headroom === true && (len <= mtu || gso) && !bcast) {
       // The segment was built with room for our headers in front: no copy, one frame.
-      const frame = ipv4FrameInPlace(this.mac, fields, head);
-      this.arp.send(nextHop, frame, opts.partialCsum === true ? this.#txOffload(opts.gsoSize ?? 0) : undefined);
+      const frame = ipv4FrameInPlace(this.mac, fields, head, undefined, len - IPV4_HEADER_LEN);
+      this.arp.send(nextHop, frame, opts.partialCsum === true ? this.#txOffload(opts.gsoSize ?? 0) : undefined, rest);
       return true;
     }
-    const frames = ipv4Frames(this.mac, fields, head, body, gso ? IPV4_MAX_DATAGRAM : mtu, bcast ? BROADCAST_MAC : undefined);
+    const frames = ipv4Frames(this.mac, fields, head, rest === undefined ? body : Buffer.concat(rest), gso ? IPV4_MAX_DATAGRAM : mtu, bcast ? BROADCAST_MAC : undefined);
     if (frames.length > 1) c.inc('ip.tx.fragments', frames.length);
     const offload = opts.partialCsum === true && frames.length === 1 ? this.#txOffload(opts.gsoSize ?? 0) : undefined;
     for (const f of frames) {
@@ -255,10 +258,15 @@ export class Stack implements NetHost {
     return true;
   }
 
-  #transmit(frame: Buffer, offload?: Offload): void {
+  #transmit(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
     if (this.#closed) return;
+    if (!this.offload && (offload !== undefined || rest !== undefined)) {
+      // A link without offloads gets what a wire carries: cut and checksummed here.
+      for (const f of wireFrames(frame, offload, rest)) this.#transmit(f);
+      return;
+    }
     this.counters.inc('eth.tx.frames');
-    this.link.send(frame, offload);
+    this.link.send(frame, offload, rest);
   }
 
   #ethernetInput(frame: Buffer, offload: Offload | undefined): string {

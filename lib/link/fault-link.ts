@@ -56,8 +56,8 @@ export class FaultLink implements Link {
     });
   }
 
-  send(frame: Buffer, offload?: Offload): void {
-    for (const f of wireFrames(frame, offload)) this.#model.submit(OUT, f);
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
+    for (const f of wireFrames(frame, offload, rest)) this.#model.submit(OUT, f);
   }
 
   onFrame(fn: (frame: Buffer) => void): void {

@@ -14,8 +14,10 @@ const FIN = 0x01;
 const PSH = 0x08;
 const CWR = 0x80;
 
-/** The wire frames `frame` stands for: itself when `o` asks for nothing, else fresh copies. */
-export function wireFrames(frame: Buffer, o: Offload | undefined): Buffer[] {
+/** The wire frames `frame` (continued by `rest`, if given) stands for: itself when `o` asks for
+ *  nothing, else fresh copies. */
+export function wireFrames(frame: Buffer, o: Offload | undefined, rest?: readonly Buffer[]): Buffer[] {
+  if (rest !== undefined && rest.length > 0) frame = Buffer.concat([frame, ...rest]);
   if (o === undefined || (o.csumStart < 0 && o.gsoSize === 0)) return [frame];
   const ip = ETH_HEADER_LEN;
   const ihl = (frame[ip]! & 0x0f) * 4;

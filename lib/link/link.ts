@@ -26,8 +26,9 @@ export interface Link {
   /** True when `send` takes `Offload` (super-frames, partial checksums) and `onFrame` may hand
    *  them over; absent or false: every frame is one whole, checksummed wire frame. */
   readonly offload?: boolean;
-  /** Write one complete Ethernet frame (no FCS). The caller may reuse `frame` after the call. */
-  send(frame: Buffer, offload?: Offload): void;
+  /** Write one complete Ethernet frame (no FCS), continued by the bytes of `rest` when given
+   *  (a payload in pieces, never copied to glue it). The caller may reuse them after the call. */
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void;
   /** Register the single receiver; each received frame is handed over exactly once (a view
    *  valid during the call only: copy what you keep). */
   onFrame(fn: (frame: Buffer, offload?: Offload) => void): void;

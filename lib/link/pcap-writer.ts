@@ -257,15 +257,15 @@ export class PcapLink implements Link {
     });
   }
 
-  send(frame: Buffer, offload?: Offload): void {
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
     if (!this.#ng) {
-      for (const f of wireFrames(frame, offload)) this.writer.write(f);
-      this.#inner.send(frame, offload);
+      for (const f of wireFrames(frame, offload, rest)) this.writer.write(f);
+      this.#inner.send(frame, offload, rest);
       return;
     }
     // Below drops frames on purpose: hand it wire frames one by one, each recorded after the inner
     // link took it, so a frame dropped below is recorded once, as dropped.
-    for (const f of wireFrames(frame, offload)) {
+    for (const f of wireFrames(frame, offload, rest)) {
       this.#sendDropped = false;
       this.#inner.send(f);
       if (!this.#sendDropped) this.writer.write(f, undefined, TX);

@@ -117,19 +117,19 @@ export class TapLink implements Link {
   }
 
   /** Write one frame; never throws: a frame that cannot be written is counted in `dropped`. */
-  send(frame: Buffer, offload?: Offload): void {
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
     if (this.#closed) {
       this.dropped++;
       return;
     }
     try {
       if (this.offload) {
-        // One writev(): the header and the frame, nothing copied to glue them.
+        // One writev(): the header, the frame and the payload pieces, nothing copied to glue them.
         writeVnetHeader(this.#vnetHdr, frame, offload);
         this.#pieces[1] = frame;
-        if (!this.tap.sendFrame(this.#pieces)) this.dropped++;
-      } else if (offload !== undefined) {
-        for (const f of wireFrames(frame, offload)) if (!this.tap.sendFrame(f)) this.dropped++;
+        if (!this.tap.sendFrame(rest === undefined ? this.#pieces : [this.#vnetHdr, frame, ...rest])) this.dropped++;
+      } else if (offload !== undefined || rest !== undefined) {
+        for (const f of wireFrames(frame, offload, rest)) if (!this.tap.sendFrame(f)) this.dropped++;
       } else if (!this.tap.sendFrame(frame)) this.dropped++;
     } catch (err) {
       this.dropped++;

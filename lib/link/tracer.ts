@@ -67,15 +67,15 @@ export class TracerLink implements Link {
     return this.#inner.offload === true;
   }
 
-  send(frame: Buffer, offload?: Offload): void {
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
     if (this.#inner.onDrop === undefined) {
-      for (const f of wireFrames(frame, offload)) this.#trace('TX', f);
-      this.#inner.send(frame, offload);
+      for (const f of wireFrames(frame, offload, rest)) this.#trace('TX', f);
+      this.#inner.send(frame, offload, rest);
       return;
     }
     // Below drops frames on purpose: hand it wire frames one by one, each traced after the inner
     // link took it, so a frame dropped below is traced once, as dropped.
-    for (const f of wireFrames(frame, offload)) {
+    for (const f of wireFrames(frame, offload, rest)) {
       this.#sendDropped = false;
       this.#inner.send(f);
       if (!this.#sendDropped) this.#trace('TX', f);

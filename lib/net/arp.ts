@@ -77,7 +77,7 @@ export interface ArpDeps {
   /** Our prefix length: senders off our subnet are not neighbours. */
   prefix: number;
   /** Put a frame on the link. */
-  transmit(frame: Buffer, offload?: Offload): void;
+  transmit(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void;
 }
 
 type Entry = {
@@ -156,7 +156,7 @@ export class Arp {
    * Send `frame` (a complete Ethernet frame whose destination MAC is filled in here) to the
    * neighbour `nextHop`, resolving it first if needed; the frame is then owned by ARP.
    */
-  send(nextHop: number, frame: Buffer, offload?: Offload): void {
+  send(nextHop: number, frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
     const now = this.#d.clock.now();
     let e = this.#entries.get(nextHop);
     if (e !== undefined && e.mac !== undefined) {
@@ -168,7 +168,7 @@ export class Arp {
           this.#request(nextHop, e.mac);
         }
         frame.set(e.mac, 0);
-        this.#d.transmit(frame, offload);
+        this.#d.transmit(frame, offload, rest);
         return;
       }
       // RFC 1122 §2.3.2.1: an expired entry must be re-validated before use.
@@ -183,7 +183,7 @@ export class Arp {
       this.#armRetry(e);
     }
     // A waiting frame is kept as the wire frames it stands for (a rare case: offloads skip it).
-    for (const f of wireFrames(frame, offload)) this.#enqueue(e, f);
+    for (const f of wireFrames(frame, offload, rest)) this.#enqueue(e, f);
   }
 
   /**

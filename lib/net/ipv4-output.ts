@@ -23,13 +23,14 @@ export const FRAME_HEADROOM = ETH_HEADER_LEN + IPV4_HEADER_LEN;
 
 /**
  * The one Ethernet frame carrying `seg` as an IP datagram, written into the FRAME_HEADROOM
- * bytes in front of it in its own buffer: the segment is built once and never copied.
+ * bytes in front of it in its own buffer: the segment is built once and never copied
+ * (`segLength` > seg.length: the segment continues in pieces written after the frame).
  */
-export function ipv4FrameInPlace(srcMac: Uint8Array, f: Ipv4OutFields, seg: Uint8Array, dstMac: Uint8Array = ZERO_MAC): Buffer {
+export function ipv4FrameInPlace(srcMac: Uint8Array, f: Ipv4OutFields, seg: Uint8Array, dstMac: Uint8Array = ZERO_MAC, segLength = seg.length): Buffer {
   if (seg.byteOffset < FRAME_HEADROOM) throw new RangeError('segment has no headroom');
   const frame = Buffer.from(seg.buffer, seg.byteOffset - FRAME_HEADROOM, seg.length + FRAME_HEADROOM);
   writeEthernetHeader(frame, 0, dstMac, srcMac, EtherType.IPv4);
-  writeHeader(frame, f, IPV4_HEADER_LEN + seg.length, false, 0);
+  writeHeader(frame, f, IPV4_HEADER_LEN + segLength, false, 0);
   return frame;
 }
 

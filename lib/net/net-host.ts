@@ -20,6 +20,9 @@ export interface SendOptions {
   /** With `partialCsum`: the link cuts the payload into segments of this many bytes (the MSS),
    *  so the datagram may exceed the path MTU although DF is set; 0 = one segment. */
   gsoSize?: number;
+  /** With `headroom` and `partialCsum`: the payload continues with these pieces (views the
+   *  sender keeps valid during the call), written after `head` without a copy. */
+  rest?: readonly Buffer[];
 }
 
 /** The stack as seen by its protocol layers. */

@@ -358,15 +358,18 @@ export class TcpOutput {
     }
     const window = syn ? c.rcv.synWindowField() : c.rcv.selectWindow();
     const hl = TCP_HEADER_MIN + tcpOptionsLength(o);
+    // With TSO the link sums the segment (and each piece it cuts): only the pseudo-header here,
+    // and the payload goes as views of the send buffer, written after the headers (writev).
+    const offload = this.#cfg.offload;
+    const rest: Buffer[] | undefined = offload && len > 0 ? [] : undefined;
     // Built once, with room in front for IP's headers (lib/net/ipv4-output.ts ipv4FrameInPlace).
-    const buf = Buffer.allocUnsafe(HEADROOM + hl + len).subarray(HEADROOM);
+    const buf = Buffer.allocUnsafe(HEADROOM + hl + (rest === undefined ? len : 0)).subarray(HEADROOM);
     const ackNo = flags & ACK ? c.rcvNxt : seq(0);
     writeTcpHeader(buf, 0, { srcPort: c.localPort, dstPort: c.remotePort, seq: seqNo, ack: ackNo, flags, window }, hl);
     writeTcpOptions(buf, TCP_HEADER_MIN, o);
-    if (len > 0) c.sndBuf.copyOut(offset, len, buf, hl);
-    // With TSO the link sums the segment (and each piece it cuts): only the pseudo-header here.
-    const offload = this.#cfg.offload;
-    if (offload) fillTcpPseudoChecksum(buf, c.localIp, c.remoteIp);
+    if (rest !== undefined) c.sndBuf.views(offset, len, rest);
+    else if (len > 0) c.sndBuf.copyOut(offset, len, buf, hl);
+    if (offload) fillTcpPseudoChecksum(buf, c.localIp, c.remoteIp, hl + len);
     else fillTcpChecksum(buf, c.localIp, c.remoteIp);
     if (flags & ACK) {
       c.lastAckSent = c.rcvNxt;
@@ -379,6 +382,6 @@ export class TcpOutput {
     const gsoSize = offload && len > c.mss ? c.mss : 0;
     c.history?.record(true, now, seqNo, ackNo, flags, len, window, o, gsoSize);
     if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', c.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
-    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : gsoSize > 0 ? { headroom: true, partialCsum: true, gsoSize } : TX_PARTIAL);
+    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : rest !== undefined ? { headroom: true, partialCsum: true, gsoSize, rest } : TX_PARTIAL);
   }
 }

@@ -61,6 +61,23 @@ export class SendBuffer {
     }
   }
 
+  /**
+   * Views of bytes [offset, offset+len), one per chunk they span, appended to `out` (no copy:
+   * valid until those bytes are consumed).
+   */
+  views(offset: number, len: number, out: Buffer[]): void {
+    if (offset < 0 || offset + len > this.#length) throw new RangeError(`send buffer range ${offset}+${len} of ${this.#length}`);
+    let pos = this.#head + offset;
+    let done = 0;
+    while (done < len) {
+      const off = pos % CHUNK;
+      const take = Math.min(CHUNK - off, len - done);
+      out.push(this.#chunks[Math.floor(pos / CHUNK)]!.subarray(off, off + take));
+      done += take;
+      pos += take;
+    }
+  }
+
   /** Drop the `n` oldest bytes (they were acknowledged). */
   consume(n: number): void {
     const k = Math.min(n, this.#length);

@@ -230,6 +230,6 @@ export class TcpLayer implements IpHandler {
 function sendOptions(tx: SegmentTx | undefined): SendOptions {
   if (tx === undefined) return SEND_DF;
   if (!tx.partialCsum) return tx.headroom ? SEND_DF_HEADROOM : SEND_DF;
-  if (tx.gsoSize === 0) return SEND_DF_PARTIAL;
-  return { df: true, headroom: tx.headroom, partialCsum: true, gsoSize: tx.gsoSize };
+  if (tx.gsoSize === 0 && tx.rest === undefined) return SEND_DF_PARTIAL;
+  return { df: true, headroom: tx.headroom, partialCsum: true, gsoSize: tx.gsoSize, ...(tx.rest !== undefined ? { rest: tx.rest } : {}) };
 }

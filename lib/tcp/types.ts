@@ -95,6 +95,8 @@ export interface SegmentTx {
   readonly partialCsum: boolean;
   /** > 0: a super-segment the link cuts into segments of this many payload bytes (the MSS). */
   readonly gsoSize: number;
+  /** With `partialCsum`: the payload, as views of the send buffer (the segment is its header). */
+  readonly rest?: readonly Buffer[];
 }
 
 /** Construction parameters: identity, ISN, timestamp offset, path MTU. */

@@ -260,11 +260,11 @@ export function fillTcpChecksum(buf: Buffer, src: number, dst: number): void {
 
 /**
  * Store only the pseudo-header sum, folded and not complemented, in the checksum field of `buf`
- * (a segment from src to dst): what a link that completes checksums (NEEDS_CSUM) expects; it
- * adds the segment's own words from the TCP header on.
+ * (a segment of `length` bytes from src to dst, `buf` its header at least): what a link that
+ * completes checksums (NEEDS_CSUM) expects; it adds the segment's own words from the header on.
  */
-export function fillTcpPseudoChecksum(buf: Buffer, src: number, dst: number): void {
-  buf.writeUInt16BE(~finishChecksum(pseudoHeaderSum(src, dst, IP_PROTO_TCP, buf.length)) & 0xffff, 16);
+export function fillTcpPseudoChecksum(buf: Buffer, src: number, dst: number, length = buf.length): void {
+  buf.writeUInt16BE(~finishChecksum(pseudoHeaderSum(src, dst, IP_PROTO_TCP, length)) & 0xffff, 16);
 }
 
 /** Control bits in Wireshark's spelling, e.g. "SYN, ACK". */

@@ -45,7 +45,7 @@ export class FakeStack implements StackLike {
   pathMtu: number | undefined;
   handler: IpHandler | undefined;
   /** Everything sent, as [dst, payload copy] with the offload IP was asked for (TSO). */
-  readonly sent: Array<{ dst: number; payload: Buffer; df: boolean; partialCsum: boolean; gsoSize: number }> = [];
+  readonly sent: Array<{ dst: number; payload: Buffer; df: boolean; partialCsum: boolean; gsoSize: number; pieces: number }> = [];
   onSend: ((dst: number, payload: Buffer) => void) | undefined;
 
   constructor(
@@ -62,8 +62,8 @@ export class FakeStack implements StackLike {
   }
 
   sendIp(dst: number, _protocol: number, payload: Buffer, opts?: SendOptions): void {
-    const copy = Buffer.from(payload);
-    this.sent.push({ dst, payload: copy, df: opts?.df === true, partialCsum: opts?.partialCsum === true, gsoSize: opts?.gsoSize ?? 0 });
+    const copy = Buffer.concat([payload, ...(opts?.rest ?? [])]);
+    this.sent.push({ dst, payload: copy, df: opts?.df === true, partialCsum: opts?.partialCsum === true, gsoSize: opts?.gsoSize ?? 0, pieces: 1 + (opts?.rest?.length ?? 0) });
     this.onSend?.(dst, copy);
   }
 }

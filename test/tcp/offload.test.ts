@@ -7,6 +7,7 @@ import { ScriptedPeer, LOCAL, PEER } from '../helpers/tcp-peer.js';
 import { finishChecksum, pseudoHeaderSum } from '../../lib/wire/checksum.js';
 import { seqAdd } from '../../lib/wire/seq.js';
 import { TCP_FLAGS, serializeTcp } from '../../lib/wire/tcp.js';
+import { SendBuffer } from '../../lib/tcp/send-buffer.js';
 
 for (const mtu of [1500, 1280]) {
   t.test(`path MTU ${mtu}: super-segments cut at the MSS, checksum left to the link`, async (t) => {
@@ -20,6 +21,7 @@ for (const mtu of [1500, 1280]) {
     t.equal(first.length, 1, 'the initial window (10 segments, RFC 6928) leaves as ONE super-segment');
     t.equal(first[0]!.gsoSize, mss, 'gso size = the effective MSS');
     t.equal(first[0]!.partialCsum, true);
+    t.ok(first[0]!.pieces > 1, 'the payload goes as views of the send buffer, after the header (writev, no copy)');
     const out = peer.next();
     t.equal(out.len, 10 * mss);
     t.equal(out.seg.checksum, ~finishChecksum(pseudoHeaderSum(LOCAL, PEER, 6, out.seg.headerLength + out.len)) & 0xffff, 'the checksum field holds the pseudo-header sum');
@@ -44,6 +46,19 @@ for (const mtu of [1500, 1280]) {
     t.equal(peer.counters.get('tcp.tx.retransmit.rto'), 0);
   });
 }
+
+t.test('send buffer views: a range across chunks is the same bytes, no copy', async (t) => {
+  const b = new SendBuffer(100_000);
+  const data = Buffer.alloc(40_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+  b.write(data);
+  b.consume(1000);
+  const views: Buffer[] = [];
+  b.views(15_000, 20_000, views);
+  t.ok(views.length >= 2, `spans chunks (${views.length} views)`);
+  t.ok(Buffer.concat(views).equals(data.subarray(16_000, 36_000)));
+  t.throws(() => b.views(30_000, 10_000, []), RangeError);
+});
 
 t.test('without offload: one MSS per segment, full checksum (unchanged behaviour)', async (t) => {
   const peer = new ScriptedPeer({ config: { timestamps: false } });
