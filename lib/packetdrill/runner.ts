@@ -99,6 +99,10 @@ class Run {
   #pending: Pending | undefined;
   /** Fake time of the last event a connection or listener reported (a blocked call's return time). */
   #wokeAt = 0;
+  /** The MSS in tapstack's last SYN or SYN-ACK (the default size of injected pieces). */
+  #announcedMss: number | undefined;
+  /** tapstack's port when it connects (learned from its SYN). */
+  #localPort: number | undefined;
 
   constructor(
     readonly script: Script,
@@ -167,10 +171,8 @@ class Run {
 
   /** Move fake time to `t` (never back), firing timers on the way. */
   async #advanceTo(t: number): Promise<void> {
-    if (t > this.clock.now()) {
-      // Step through a blocked call's return time, so it returns when due and not later.
-      this.clock.advanceTo(t);
-    }
+    // Timers fire in order on the way; a blocked call's return time is when its event fired.
+    if (t > this.clock.now()) this.clock.advanceTo(t);
     await this.#settle();
   }
 
@@ -221,7 +223,8 @@ class Run {
         ack,
         flags: f,
         window: ev.win ?? 65535,
-        options: i === 0 || tsLen > 0 ? (i === 0 ? options : { ts: options.ts }) : {},
+        // Later pieces repeat only the timestamp, as a sender's segments would.
+        options: i === 0 ? options : options.ts === undefined ? {} : { ts: options.ts },
         payload: Buffer.alloc(pieces[i]!, 0x62),
       });
       off += pieces[i]!;
@@ -232,9 +235,6 @@ class Run {
   #ourMss(): number {
     return this.#announcedMss ?? this.stack.mtu - 40;
   }
-
-  #announcedMss: number | undefined;
-  #localPort: number | undefined;
 
   /** The port tapstack uses: learned from its SYN for an active open, else the listening port. */
   #stackPort(): number {

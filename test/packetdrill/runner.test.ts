@@ -141,3 +141,15 @@ t.test('header lines set TCP tunables; unknown ones are refused', async (t) => {
   t.equal(s.options.toleranceMs, 10);
   t.throws(() => parseScript('--tapstack_tcp_nosuch=1\n', 'h.pkt'), /no TCP tunable nosuch/);
 });
+
+t.test('--mss cuts injected super-segments at the given size', async (t) => {
+  const script = (flags = {}) => parseScript(OPEN + `+0 < P. 1:2001(2000) ack 1 win 257\n+0 > . 1:1(0) ack 2001\n`, 'x.pkt', flags);
+  const rx = async (flags = {}) => {
+    const lines: string[] = [];
+    const r = await runScript(script(flags), { trace: (l) => lines.push(l) });
+    t.ok(r.ok, formatResult(r));
+    return lines.filter((l) => / RX .*Len=[1-9]/.test(l)).map((l) => /Len=(\d+)/.exec(l)![1]);
+  };
+  t.same(await rx({ mss: 1000 }), ['1000', '1000']);
+  t.same(await rx(), ['1460', '540'], 'by default at the MSS tapstack announced');
+});
