@@ -23,6 +23,8 @@ import { openAccessLog } from './http/access-log.js';
 import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
+import { DnsServer } from './dns/server.js';
+import { runFetch } from './cli-fetch.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -110,11 +112,15 @@ export async function main(argv: string[]): Promise<number> {
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
     link, clock, rng, ip: config.ip, prefix: config.prefix, counters: tap.counters,
-    ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
+    ...(config.gateway !== undefined ? { gateway: config.gateway } : config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
-  startServices(stack, tcp, config);
+  // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
+  if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
+  if (!config.fetchOnly) startServices(stack, tcp, config);
+  // The stack's own name on UDP 53 (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
+  if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip });
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
     web = createWebServer({
@@ -130,9 +136,20 @@ export async function main(argv: string[]): Promise<number> {
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
     // headers then body must not wait for the client's delayed ACK (RFC 896 x RFC 1122 stall).
-    createServer(tcp, { noDelay: true }, (s) => server.accept(s)).listen(config.httpPort);
+    // segmentHistory: the index page draws the ladder of the connection that loads it.
+    createServer(tcp, { noDelay: true, segmentHistory: true }, (s) => server.accept(s)).listen(config.httpPort);
   }
 
+  if (config.fetch !== undefined) {
+    const fetching = runFetch(config, stack, tcp, VERSION, timeWaitMs);
+    if (config.fetchOnly) {
+      const code = await fetching;
+      web?.closeAllConnections();
+      tcp.close();
+      await stack.close();
+      return code;
+    }
+  }
   process.stdout.write(banner(config, tap, stack.pathMtu));
 
   await stop.requested;
@@ -194,9 +211,10 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
     `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
     ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
+    ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on UDP 53`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
-    `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
+    `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7${c.dns ? ` · dig @${ip} ${c.name}` : ''}`,
     'Ctrl-C to stop.',
     '',
   ];

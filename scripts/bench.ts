@@ -14,7 +14,7 @@ import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './bench/options.
 import { COMPARED_ROWS, type Tools } from './bench/rows.js';
 import { TAPSTACK_ONLY_ROWS, type SingleRow } from './bench/tapstack-only.js';
 import { lossRows, type LossRow } from './bench/loss.js';
-import { buildC, cliHasOffloadFlag, floorTarget, kernelTarget, stackTarget, type Target } from './bench/targets.js';
+import { benchSite, buildC, cliHasOffloadFlag, floorTarget, kernelTarget, stackTarget, type Target } from './bench/targets.js';
 import { formatReport, summarize, type BenchReport, type ComparedResult } from './bench/report.js';
 
 let o: BenchOptions;
@@ -59,8 +59,9 @@ try {
   }
   const targets: Target[] = [];
   const kinds = new Set(compared.flatMap((r) => r.kinds));
-  if (kinds.has('stack') || single.length > 0) for (const m of modes) targets.push(await stackTarget(owner, m));
-  if (kinds.has('kernel')) targets.push(await kernelTarget(owner));
+  const root = benchSite(dir);
+  if (kinds.has('stack') || single.length > 0) for (const m of modes) targets.push(await stackTarget(owner, root, m));
+  if (kinds.has('kernel')) targets.push(await kernelTarget(owner, root));
   if (kinds.has('floor')) targets.push(await floorTarget(owner, dir));
   const tools: Tools = { udpRtt: o.only.has('small') ? buildC(dir, 'udp-rtt') : '' };
   // ARP and the first connection before anything is timed.

@@ -10,7 +10,7 @@
 // Dispatch order for each request: URI length check (414), then a handler mounted with
 // `mount(prefix, handler)` whose prefix matches (longest first), then `options.handler`
 // (call `next()` to fall through), then `/_stack` and `/_stack.json` when `status` is given,
-// then the static site under `root`.
+// then the live index page (`liveIndex`), then the static site under `root`.
 import { existsSync } from 'node:fs';
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,6 +21,7 @@ import { createStatusPage, type StackStatus } from './status-page.js';
 import { formatAccessLog, type LogSink } from './access-log.js';
 import { rawErrorResponse, sendError } from './error-page.js';
 import { defaultVirtualFiles, type VirtualFile } from './virtual-file.js';
+import { createLiveIndex } from './live-index.js';
 import type { Counters } from '../counters.js';
 
 const debug = createDebug('tapstack:http');
@@ -78,6 +79,11 @@ export interface WebServerOptions {
   /** In-memory files; default `/download/4MiB.bin` when serving the bundled site, none otherwise. */
   virtualFiles?: Record<string, VirtualFile>;
   /**
+   * Serve the index page with the requesting connection's ladder diagram at its
+   * `<!--tapstack:ladder-->` marker (live-index.ts); default on for the bundled site, off otherwise.
+   */
+  liveIndex?: boolean;
+  /**
    * Counters to bump (DESIGN.md "Counters, not silence"), e.g. the stack's, so `/_stack` shows them:
    * `http.connections`, `http.requests`, `http.status.<code>`, `http.close.idle`, `http.close.linger`,
    * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`, `http.reject.maxConnectionsPerIp`,
@@ -132,6 +138,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     virtualFiles: options.virtualFiles ?? (options.root === undefined ? defaultVirtualFiles() : {}),
   });
   const statusPage = options.status === undefined ? undefined : createStatusPage(options.status, { now, ...(options.statusAllowed !== undefined ? { allowed: options.statusAllowed } : {}) });
+  const liveIndex = (options.liveIndex ?? options.root === undefined) ? createLiveIndex(site.fileCache, options.site?.indexFile ?? 'index.html', keepAliveTimeoutMs) : undefined;
   const mounts: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }[] = [];
   /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
   const closing = new WeakSet<Duplex>();
@@ -353,12 +360,13 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       return;
     }
     const handler = options.handler;
-    if (handler === undefined && statusPage === undefined) {
+    if (handler === undefined && statusPage === undefined && liveIndex === undefined) {
       site(req, res); // never throws: it answers every failure itself
       return;
     }
     const builtIn = (): void => {
       if (statusPage?.(req, res) === true) return;
+      if (liveIndex?.(req, res, () => site(req, res)) === true) return;
       site(req, res);
     };
     guard(res, handler === undefined ? builtIn : () => handler(req, res, builtIn));

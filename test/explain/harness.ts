@@ -96,6 +96,8 @@ export function makeExplainNet(opts: { seed?: number; delayMs?: number; pathMtu?
   };
   const a = host(wire.a, '10.0.0.1', seed * 7 + 1);
   const b = { ...host(traced, '10.0.0.2', seed * 7 + 2, opts.pathMtu), drop };
+  // The real cause of each of B's retransmissions, from its TCP core, as the CLI wires it.
+  b.tcp.onRetransmit = (ev) => explainer.retransmit(ev);
   const realStates: string[] = [];
   const core = b.tcp.core;
   const stateChanged = core.stateChanged.bind(core);

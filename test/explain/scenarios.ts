@@ -12,6 +12,7 @@ import { type Seq, seq, seqAdd } from '../../lib/wire/seq.js';
 import { ArpOp, writeArp } from '../../lib/wire/arp.js';
 import { BROADCAST_MAC } from '../../lib/wire/ethernet.js';
 import { FakeLink } from '../helpers/fake-link.js';
+import type { TcpConfig } from '../../lib/tcp/config.js';
 import { makeExplainNet, run, settle, type ExplainNet } from './harness.js';
 
 const B = '10.0.0.2';
@@ -142,6 +143,23 @@ export async function lossWithSack(): Promise<ExplainNet> {
   k.c.write('GET /favicon.ico HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
   await settle(net.clock, () => k.text().endsWith('/favicon.ico\n'), 20_000);
   await run(net.clock, 100);
+  void w;
+  return net;
+}
+
+/**
+ * One retransmission cause of tapstack's TCP core, made deterministic: a 20 000-byte response
+ * (`/big`) with the chosen data segments of B dropped on their way out (1-based, in sending order,
+ * retransmissions counted too), and B's TCP configured as the cause needs.
+ */
+export async function retransmitCause(drop: number[], tcp: Partial<TcpConfig> = {}, seed = 15): Promise<ExplainNet> {
+  const net = makeExplainNet({ seed, tcp });
+  const w = web(net);
+  const k = client(net);
+  dropNthData(net, drop);
+  k.c.write('GET /big HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
+  await settle(net.clock, () => k.text().length >= 20_000, 30_000);
+  await run(net.clock, 500, 5);
   void w;
   return net;
 }
