@@ -91,3 +91,24 @@ t.test('gzip, a range and the 4 MiB download over tapstack TCP', async (t) => {
   await settle(net.clock, () => part.ended());
   t.match(part.text(), /^HTTP\/1\.1 206 Partial Content\r\n[\s\S]*\r\nContent-Range: bytes 4194000-4194303\/4194304\r\n/);
 });
+
+t.test('send timeout on tapstack TCP: a client whose window stays shut is reset and its TCB freed', async (t) => {
+  const net = makeTcpNet();
+  const web = createWebServer({ accessLog: null, sendTimeoutMs: 5000, counters: net.b.counters });
+  createServer(net.b.tcp, (s) => web.accept(s)).listen(80);
+  t.teardown(async () => {
+    web.closeAllConnections();
+    await net.close();
+  });
+  const k = client(net);
+  k.c.pause(); // never read: the client's receive buffer fills and its window shuts
+  k.c.write('GET /download/4MiB.bin HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
+  const from = net.clock.now();
+  await settle(net.clock, () => net.b.counters.get('http.close.sendTimeout') > 0 || web.connectionCount === 0, 120_000, 50);
+  t.equal(net.b.counters.get('http.close.sendTimeout'), 1, `cut by the send timeout (${net.clock.now() - from} ms of fake time)`);
+  k.c.resume();
+  await settle(net.clock, () => k.c.destroyed, 5000, 5);
+  t.ok(k.bytes().length < 4 * 1024 * 1024, `the client got ${k.bytes().length} bytes of the 4 MiB, then the reset`);
+  await settle(net.clock, () => web.connectionCount === 0 && [...net.b.tcp.core.connections()].length === 0, 5000, 5);
+  t.pass('the slot and the connection are gone (a reset, not a FIN queued behind unsent data)');
+});
