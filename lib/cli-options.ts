@@ -1,7 +1,8 @@
 // The `tapstack` command line: flags to a validated config (util.parseArgs does the parsing).
 // This contract is used by tests and later features: extend it, never rename a flag.
 import { parseArgs } from 'node:util';
-import { parseCidr, parseIp } from './wire/ip-address.js';
+import { ipToString, parseCidr, parseIp, prefixMask } from './wire/ip-address.js';
+import { isMulticastOrReserved } from './wire/ipv4.js';
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: tapstack [options]
@@ -34,6 +35,11 @@ export const USAGE = `Usage: tapstack [options]
   -o, --output FILE   where fetch saves the body (default: stdout)
   --gateway IP        next hop for off-subnet addresses (default: the --host-ip address)
   --dns-server IP     the DNS server fetch asks for names (UDP 53)
+  --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
+                      its own (default on; off under --trace and --explain, which show each
+                      wire segment as the stack handles it)
+  --status MODE       the live status page /_stack: on (default), local (only clients on
+                      the stack's own subnet, such as the kernel side) or off (404)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -74,6 +80,10 @@ export type CliConfig = {
   /** Next hop for off-subnet destinations (default: the host side's address). */
   gateway: number | undefined;
   dnsServer: number | undefined;
+  /** TAP offloads (TSO/GSO out, GRO and checksum in). */
+  offload: boolean;
+  /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
+  status: 'on' | 'local' | 'off';
   help: boolean;
   version: boolean;
 };
@@ -89,7 +99,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       strict: true,
       allowPositionals: true,
       options: {
@@ -115,6 +125,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
         output: { type: 'string', short: 'o' },
         gateway: { type: 'string' },
         'dns-server': { type: 'string' },
+        offload: { type: 'string' },
+        status: { type: 'string', default: 'on' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -124,13 +136,15 @@ export function parseCliArgs(argv: string[]): CliConfig {
   }
   // IFNAMSIZ is 16 including the terminating NUL.
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(values.tap)) throw new UsageError(`--tap: "${values.tap}" is not a valid interface name (1-15 characters)`);
-  const own = cidr('--ip', values.ip);
+  const own = hostAddress('--ip', values.ip);
   const hostText = values['host-ip'];
-  const host = hostText === 'none' ? null : cidr('--host-ip', hostText);
+  const host = hostText === 'none' ? null : hostAddress('--host-ip', hostText);
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
   const client = clientOptions(values, positionals);
+  if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') throw new UsageError(`--offload: expected on or off, got "${values.offload}"`);
+  if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
   return {
     tap: values.tap,
     ip: own.ip,
@@ -152,6 +166,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
     ...client,
+    offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
+    status: values.status,
     help: values.help,
     version: values.version,
   };
@@ -204,6 +220,14 @@ function ip(flag: string, text: string): number {
   }
 }
 
+/**
+ * Offloads when `--offload` is not given: on, except where the stack should handle every wire
+ * segment itself, one by one, for a learner to watch (--trace, --explain).
+ */
+export function offloadDefault(values: { trace?: boolean; explain?: boolean }): boolean {
+  return !(values.trace === true || values.explain === true);
+}
+
 function cidr(flag: string, text: string): { ip: number; prefix: number } {
   try {
     return parseCidr(text);
@@ -212,9 +236,49 @@ function cidr(flag: string, text: string): { ip: number; prefix: number } {
   }
 }
 
+/**
+ * parseArgs refuses `--loss -1` as "ambiguous" (the value looks like a flag): join a value that
+ * looks like a negative number to its flag, so the range check below says what is wrong.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * An address a host may have (RFC 1122 §3.2.1.3, RFC 919/922): not 0.0.0.0, loopback, multicast,
+ * class E or the limited broadcast, and not the network or broadcast address of its own prefix
+ * (a /31 or /32 has neither, RFC 3021).
+ */
+function hostAddress(flag: string, text: string): { ip: number; prefix: number } {
+  const a = cidr(flag, text);
+  const mask = prefixMask(a.prefix);
+  const why =
+    a.ip === 0 ? 'the unspecified address'
+    : a.ip >>> 24 === 127 ? 'a loopback address'
+    : a.ip === 0xffffffff ? 'the limited broadcast address'
+    : isMulticastOrReserved(a.ip) ? 'a multicast or reserved (class E) address'
+    : a.prefix <= 30 && (a.ip & ~mask) === 0 ? `the network address of ${ipToString((a.ip & mask) >>> 0)}/${a.prefix}`
+    : a.prefix <= 30 && (a.ip | mask) >>> 0 === 0xffffffff ? `the broadcast address of ${ipToString((a.ip & mask) >>> 0)}/${a.prefix}`
+    : undefined;
+  if (why !== undefined) throw new UsageError(`${flag}: ${ipToString(a.ip)} is ${why}, not one a host can have`);
+  return a;
+}
+
+/** Plain decimal only: `0x1`, `1e3`, `Infinity` and blanks are mistakes, not numbers. */
 function num(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: expected a number from ${min} to ${max}, got "${text}"`);
+  if (!/^-?(\d+\.?\d*|\.\d+)$/.test(text) || n < min || n > max) throw new UsageError(`${flag}: expected a number from ${min} to ${max}, got "${text}"`);
   return n;
 }
 

@@ -2,7 +2,7 @@
 // The `tapstack` command: flags to a running stack on a TAP device, with a banner, optional
 // pcap / trace / fault injection, the echo services, and a clean stop on SIGINT/SIGTERM.
 // Set-up errors are one clear line and a non-zero exit; it never prints a stack trace for them.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from './clock.js';
 import { CryptoRng, SeededRng } from './rng.js';
@@ -14,12 +14,13 @@ import { TracerLink } from './link/tracer.js';
 import { TraceNarrator } from './explain/index.js';
 import { FaultLink } from './link/fault-link.js';
 import { Stack } from './stack.js';
+import { startUdpEcho } from './net/udp-echo.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, startDiscardService, startEchoService } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
-import { statusOf } from './status.js';
+import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 import { DnsServer } from './dns/server.js';
@@ -50,6 +51,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tapstack: --root ${config.root}: no such directory\n`);
     return 1;
   }
+  // Output files are opened (created) now, so a missing directory is one line before anything runs.
+  for (const [flag, file] of [['--pcap', config.pcap], ['--access-log', config.accessLog]] as const) {
+    const problem = file === undefined ? undefined : unwritable(file);
+    if (problem !== undefined) {
+      process.stderr.write(`tapstack: ${flag} ${file}: ${problem}\n`);
+      return 1;
+    }
+  }
+  // A signal during set-up (carrier wait included) stops as cleanly as one after the banner.
+  const stop = stopSignal();
   let accessLog: ReturnType<typeof openAccessLog> | undefined;
   try {
     if (config.accessLog !== undefined) accessLog = openAccessLog(config.accessLog);
@@ -60,14 +71,25 @@ export async function main(argv: string[]): Promise<number> {
 
   let tap: TapLink;
   try {
-    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true });
+    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true, offload: config.offload });
   } catch (e) {
     process.stderr.write(`tapstack: ${(e as Error).message}\n`);
     return 1;
   }
+  // The interface deleted under us (`ip link del`): reading fails for good; say so and exit 1.
+  let tapGone: Error | undefined;
+  tap.onError((err) => {
+    tapGone = err;
+    stop.now();
+  });
   // The kernel drops frames on a tap whose carrier it has not yet noticed (linkwatch, up to ~1 s):
   // start once it has, so the gratuitous ARP and the first replies are not lost.
-  await waitForCarrier(config.tap, 3000);
+  await Promise.race([waitForCarrier(config.tap, 3000), stop.requested]);
+  if (stop.stopped) {
+    await tap.close();
+    await accessLog?.close();
+    return 0;
+  }
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
@@ -86,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
-    link, clock, rng, ip: config.ip, prefix: config.prefix,
+    link, clock, rng, ip: config.ip, prefix: config.prefix, counters: tap.counters,
     ...(config.gateway !== undefined ? { gateway: config.gateway } : config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
@@ -101,7 +123,8 @@ export async function main(argv: string[]): Promise<number> {
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
-      status: statusOf(stack, tcp, config.tap),
+      ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
+      ...(config.status === 'local' ? { statusAllowed: onOwnSubnet(stack) } : {}),
     });
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
@@ -121,20 +144,51 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(banner(config, tap, stack.pathMtu));
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stop.requested;
   web?.closeAllConnections();
   tcp.close();
   await stack.close();
   await accessLog?.close();
+  if (tapGone !== undefined) {
+    process.stderr.write(`tapstack: ${config.tap} went away (${(tapGone as NodeJS.ErrnoException).code ?? tapGone.message}: the interface was deleted?); stopped\n`);
+    return 1;
+  }
   return 0;
+}
+
+/** SIGINT/SIGTERM (or `now()`) resolve `requested`; `stopped` says whether that happened yet. */
+function stopSignal(): { requested: Promise<void>; stopped: boolean; now(): void } {
+  let resolve!: () => void;
+  const s = {
+    requested: new Promise<void>((r) => (resolve = r)),
+    stopped: false,
+    now(): void {
+      s.stopped = true;
+      resolve();
+    },
+  };
+  process.once('SIGINT', s.now);
+  process.once('SIGTERM', s.now);
+  return s;
+}
+
+/** Why `file` cannot be written (opened for append, so nothing is lost), or undefined if it can. */
+function unwritable(file: string): string | undefined {
+  try {
+    closeSync(openSync(file, 'a'));
+    return undefined;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return 'no such directory';
+    if (err.code === 'EISDIR') return 'is a directory';
+    if (err.code === 'EACCES') return 'permission denied';
+    return err.message;
+  }
 }
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
 function startServices(stack: Stack, tcp: TcpLayer): void {
-  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
+  startUdpEcho(stack, stack.udp);
   startEchoService(tcp, 7);
   startDiscardService(tcp, 9);
 }
@@ -146,7 +200,8 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
-    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}; live status /_stack)`] : []),
+    `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
+    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
     ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on UDP 53`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),

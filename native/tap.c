@@ -5,25 +5,34 @@
  * name, creating the interface or attaching to an existing persistent one; configures the
  * kernel side of the tap (IPv4/prefix, MTU, MAC, up/down) with the classic SIOCxIFx ioctls;
  * watches the non-blocking fd with a uv_poll handle on the main loop and, on each wake-up,
- * drains every ready frame (up to a batch limit) into ONE call to JS; writes frames with
- * plain synchronous write()s.
+ * drains every ready frame (up to a batch limit) into a pooled ring (one ArrayBuffer, one 64 KiB
+ * slot per frame, allocated once) and makes ONE call to JS with the count; writes frames with
+ * plain synchronous write()s, or writev() when a frame comes in pieces (virtio-net header,
+ * headers, payload chunks), so nothing is copied to glue them.
  *
  * What it does not do: no threads, no libuv threadpool work parked on the fd (a blocking
  * read() there could never be cancelled, so release() could hang), no parsing of frames.
  *
  * Exports:
- *   class TapHandle(name: string, vnetHdr?: boolean)
- *     .name .fd .vnetHdr
- *     .start(onFrames(frames: Buffer[]), onError(err), batch?)   begin (or resume) reading
+ *   class TapHandle(name: string, vnetHdr?: boolean, slots?: number)
+ *     .name .fd .vnetHdr .created       created: the interface did not exist before this open
+ *     .ring .slots .slotSize            the read ring: frame i of a batch is at ring[i*slotSize],
+ *                                       its length in lengths (a Uint32Array view of the first
+ *                                       `slots` words of .lengths); valid until onBatch returns
+ *     .lengths
+ *     .start(onBatch(count), onError(err))   begin (or resume) reading, at most `slots` per call
  *     .stop()                                                     pause reading
  *     .write(frame) -> boolean          false: dropped (no room in the kernel, or interface down)
- *     .writeBatch(frames, count?) -> number of frames dropped
- *     .setOffload(flags)                TUNSETOFFLOAD (TUN_F_*), for a later vnet-header user
+ *                                       frame: a Buffer, or an array of Buffers written as ONE
+ *                                       frame with writev()
+ *     .writeBatch(frames, count?) -> number of frames dropped (each frame as for write())
+ *     .setOffload(flags)                TUNSETOFFLOAD (TUN_F_*): needs the vnet header
  *     .ref() .unref()                   whether an active reader keeps the process alive
  *     .close()                          idempotent, synchronous, never blocks
  *   getMac(name) -> Buffer(6)   setMac(name, Buffer)     getMtu(name)   setMtu(name, n)
  *   getFlags(name) -> number    setUp(name, bool)
  *   getIpv4(name) -> [ip, prefix] | null                 setIpv4(name, ip, prefix)
+ *   getTxQueueLen(name)   setTxQueueLen(name, n)
  *   constants: { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, TUN_F_UFO, IFF_UP,
  *                IFF_RUNNING, VNET_HDR_LEN, IFNAMSIZ }
  *
@@ -45,6 +54,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
@@ -55,12 +65,15 @@
 /* Frames handed to JS per wake-up unless start() says otherwise: enough to amortise the call
  * into JS, small enough that one busy tap cannot starve the rest of the event loop (uv_poll is
  * level-triggered, so frames left in the queue wake us again on the next loop turn). */
-#define DEFAULT_BATCH 256
-#define MAX_BATCH 65536
+#define DEFAULT_BATCH 64
+#define MAX_BATCH 1024
 
-/* Read buffer: the largest frame a tap can hand us is a 64 KiB GSO super-frame plus the
+/* One ring slot: the largest frame a tap can hand us is a 64 KiB GSO super-frame plus the
  * virtio-net header (only with IFF_VNET_HDR + TUNSETOFFLOAD); a plain frame is MTU + 14. */
-#define SCRATCH_LEN (65536 + 256)
+#define SLOT_LEN (65536 + 256)
+
+/* Most pieces of one frame for writev(): header, IP/TCP headers, payload chunks. */
+#define MAX_PIECES 64
 
 #define TUN_PATH "/dev/net/tun"
 
@@ -298,6 +311,26 @@ static napi_value js_get_ipv4(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value js_get_txqueuelen(napi_env env, napi_callback_info info) {
+  IF_ARGS(1);
+  int err = if_ioctl(name, SIOCGIFTXQLEN, &ifr);
+  if (err) return if_error(env, err, "SIOCGIFTXQLEN", name);
+  napi_value v;
+  napi_create_int32(env, ifr.ifr_qlen, &v);
+  return v;
+}
+
+static napi_value js_set_txqueuelen(napi_env env, napi_callback_info info) {
+  IF_ARGS(2);
+  int32_t qlen;
+  if (napi_get_value_int32(env, argv[1], &qlen) != napi_ok || qlen < 0)
+    return type_error(env, "txqueuelen must be a non-negative integer");
+  ifr.ifr_qlen = qlen;
+  int err = if_ioctl(name, SIOCSIFTXQLEN, &ifr);
+  if (err) return if_error(env, err, "SIOCSIFTXQLEN", name);
+  return NULL;
+}
+
 static napi_value js_set_ipv4(napi_env env, napi_callback_info info) {
   IF_ARGS(3);
   char text[64];
@@ -352,7 +385,10 @@ typedef struct {
   napi_async_cleanup_hook_handle cleanup_hook;
   int in_callback;   /* >0 while JS runs from on_readable: defer free() */
   bool free_pending; /* finalised during a callback */
-  unsigned char *scratch;
+  unsigned char *ring;   /* `batch` slots of SLOT_LEN, owned by the ArrayBuffer in ring_ref */
+  uint32_t *lengths;     /* `batch` frame lengths, owned by lengths_ref */
+  napi_ref ring_ref;
+  napi_ref lengths_ref;
 } tap_t;
 
 static void on_poll_closed(uv_handle_t *h) {
@@ -384,8 +420,8 @@ static void tap_close(tap_t *t, napi_async_cleanup_hook_handle teardown) {
   drop_callbacks(t);
   if (t->async_ctx != NULL) napi_async_destroy(t->env, t->async_ctx);
   t->async_ctx = NULL;
-  free(t->scratch); /* not touched again once fd < 0; the JS object may live on for a while */
-  t->scratch = NULL;
+  t->ring = NULL; /* the ArrayBuffers go with the JS object (references dropped in finalize) */
+  t->lengths = NULL;
 }
 
 /* Node's environment is going away (process exit, worker end): close so the loop can end. */
@@ -400,10 +436,12 @@ static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
 }
 
 static void tap_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
   tap_t *t = data;
   tap_close(t, NULL);
+  if (t->ring_ref != NULL) napi_delete_reference(env, t->ring_ref);
+  if (t->lengths_ref != NULL) napi_delete_reference(env, t->lengths_ref);
+  t->ring_ref = t->lengths_ref = NULL;
   if (t->in_callback > 0) {
     t->free_pending = true;
     return;
@@ -437,7 +475,9 @@ static void fail_reading(tap_t *t, napi_value error) {
   napi_delete_reference(t->env, on_error);
 }
 
-/* uv_poll callback: drain up to `batch` frames, then one call into JS with all of them. */
+/* uv_poll callback: drain up to `batch` frames into the ring, then one call into JS with the
+ * count. No allocation per frame: JS gets views of the slots, valid until its callback returns
+ * (the next wake-up overwrites them). */
 static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   tap_t *t = h->data;
@@ -451,30 +491,28 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     /* libuv reports EPOLLERR as UV_EBADF and stops the handle; for a tap it means the
      * interface was deleted (the fd is detached). A read() tells us the real errno. */
     int err = -status;
-    if (read(t->fd, t->scratch, SCRATCH_LEN) < 0 && errno != EAGAIN) err = errno;
+    if (read(t->fd, t->ring, SLOT_LEN) < 0 && errno != EAGAIN) err = errno;
     fail_reading(t, make_error(env, err, "read", "tap %s: reading failed: %s (was the interface deleted?)",
                                t->name, strerror(err)));
     goto out;
   }
 
-  napi_value frames;
-  napi_create_array(env, &frames);
   uint32_t n = 0;
   int err = 0;
   while (n < t->batch) {
-    ssize_t r = read(t->fd, t->scratch, SCRATCH_LEN);
+    ssize_t r = read(t->fd, t->ring + (size_t)n * SLOT_LEN, SLOT_LEN);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
       break;
     }
-    /* One copy per frame into its own Buffer: the stack may keep a frame (or a view of it)
-     * for as long as it likes without pinning anyone else's bytes. */
-    napi_value buf;
-    napi_create_buffer_copy(env, (size_t)r, t->scratch, NULL, &buf);
-    napi_set_element(env, frames, n++, buf);
+    t->lengths[n++] = (uint32_t)r;
   }
-  if (n > 0) call_js(t, t->on_frames, frames);
+  if (n > 0) {
+    napi_value count;
+    napi_create_uint32(env, n, &count);
+    call_js(t, t->on_frames, count);
+  }
   /* JS may have called stop() or close() from the callback: then we are done. */
   if (err != 0 && t->fd >= 0 && t->polling)
     fail_reading(t, make_error(env, err, "read", "tap %s: reading failed: %s (was the interface deleted?)",
@@ -507,10 +545,10 @@ static tap_t *unwrap_open(napi_env env, napi_callback_info info, size_t *argc, n
   return t;
 }
 
-/* new TapHandle(name, vnetHdr = false) */
+/* new TapHandle(name, vnetHdr = false, slots = DEFAULT_BATCH) */
 static napi_value js_tap_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], self, new_target;
+  size_t argc = 3;
+  napi_value argv[3], self, new_target;
   napi_get_cb_info(env, info, &argc, argv, &self, NULL);
   if (napi_get_new_target(env, info, &new_target) != napi_ok || new_target == NULL)
     return type_error(env, "TapHandle is a class: use `new TapHandle(name)`");
@@ -518,6 +556,14 @@ static napi_value js_tap_new(napi_env env, napi_callback_info info) {
   if (argc >= 1 && get_ifname(env, argv[0], name) != 0) return NULL;
   bool vnet_hdr = false;
   if (argc >= 2) napi_get_value_bool(env, argv[1], &vnet_hdr);
+  uint32_t slots = DEFAULT_BATCH;
+  napi_valuetype st = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &st);
+  if (st != napi_undefined &&
+      (napi_get_value_uint32(env, argv[2], &slots) != napi_ok || slots < 1 || slots > MAX_BATCH))
+    return type_error(env, "slots must be an integer 1..1024");
+  /* Whether TUNSETIFF creates the interface or attaches to an existing (persistent) one. */
+  bool created = name[0] == '\0' || if_nametoindex(name) == 0;
 
   /* Non-blocking from the start: uv_poll only tells us "readable", and a read() that blocked
    * would freeze the event loop. CLOEXEC: a child process must not keep the tap attached. */
@@ -542,6 +588,16 @@ static napi_value js_tap_new(napi_env env, napi_callback_info info) {
   memcpy(name, ifr.ifr_name, IFNAMSIZ);
   name[IFNAMSIZ - 1] = '\0';
 
+  /* The kernel's default is already the 10-byte struct virtio_net_hdr, but a persistent tap
+   * keeps what its last user set (12 for virtio 1.0 with num_buffers): say it every time. */
+  int hdr_len = sizeof(struct virtio_net_hdr);
+  if (vnet_hdr && ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) {
+    int err = errno;
+    close(fd);
+    throw_value(env, make_error(env, err, "TUNSETVNETHDRSZ", "tap %s: TUNSETVNETHDRSZ failed: %s", name, strerror(err)));
+    return NULL;
+  }
+
   /* A persistent tap remembers the offloads of whoever had it last; a reader that does not
    * expect checksum-less or 64 KiB frames must say so explicitly, every time. */
   if (ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
@@ -553,13 +609,16 @@ static napi_value js_tap_new(napi_env env, napi_callback_info info) {
 
   tap_t *t = calloc(1, sizeof *t);
   poll_box_t *box = calloc(1, sizeof *box);
-  unsigned char *scratch = malloc(SCRATCH_LEN);
+  void *ring = NULL, *lengths = NULL;
+  napi_value ring_ab, lengths_ab, lengths_view;
   uv_loop_t *loop = NULL;
-  if (t == NULL || box == NULL || scratch == NULL || napi_get_uv_event_loop(env, &loop) != napi_ok ||
-      uv_poll_init(loop, &box->poll, fd) != 0) {
+  if (t == NULL || box == NULL ||
+      napi_create_arraybuffer(env, (size_t)slots * SLOT_LEN, &ring, &ring_ab) != napi_ok ||
+      napi_create_arraybuffer(env, (size_t)slots * 4, &lengths, &lengths_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_uint32_array, slots, lengths_ab, 0, &lengths_view) != napi_ok ||
+      napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &box->poll, fd) != 0) {
     free(t);
     free(box);
-    free(scratch);
     close(fd);
     throw_value(env, make_error(env, ENOMEM, "uv_poll_init", "tap %s: cannot set up polling", name));
     return NULL;
@@ -569,8 +628,11 @@ static napi_value js_tap_new(napi_env env, napi_callback_info info) {
   memcpy(t->name, name, IFNAMSIZ);
   t->vnet_hdr = vnet_hdr;
   t->box = box;
-  t->batch = DEFAULT_BATCH;
-  t->scratch = scratch;
+  t->batch = slots;
+  t->ring = ring;
+  t->lengths = lengths;
+  napi_create_reference(env, ring_ab, 1, &t->ring_ref);
+  napi_create_reference(env, lengths_ab, 1, &t->lengths_ref);
   box->poll.data = t;
 
   if (napi_wrap(env, self, t, tap_finalize, NULL, NULL) != napi_ok) {
@@ -585,6 +647,14 @@ static napi_value js_tap_new(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, self, "name", v);
   napi_get_boolean(env, vnet_hdr, &v);
   napi_set_named_property(env, self, "vnetHdr", v);
+  napi_get_boolean(env, created, &v);
+  napi_set_named_property(env, self, "created", v);
+  napi_set_named_property(env, self, "ring", ring_ab);
+  napi_set_named_property(env, self, "lengths", lengths_view);
+  napi_create_uint32(env, slots, &v);
+  napi_set_named_property(env, self, "slots", v);
+  napi_create_uint32(env, SLOT_LEN, &v);
+  napi_set_named_property(env, self, "slotSize", v);
   return self;
 }
 
@@ -597,22 +667,16 @@ static napi_value js_tap_fd(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* start(onFrames, onError, batch?) */
+/* start(onBatch, onError) */
 static napi_value js_tap_start(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 2;
+  napi_value argv[2];
   tap_t *t = unwrap_open(env, info, &argc, argv);
   if (t == NULL) return NULL;
   napi_valuetype t0, t1;
   if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || t0 != napi_function ||
       napi_typeof(env, argv[1], &t1) != napi_ok || t1 != napi_function)
-    return type_error(env, "start(onFrames, onError[, batch]) needs two functions");
-  if (argc >= 3) {
-    uint32_t batch;
-    if (napi_get_value_uint32(env, argv[2], &batch) != napi_ok || batch < 1 || batch > MAX_BATCH)
-      return type_error(env, "batch must be an integer 1..65536");
-    t->batch = batch;
-  }
+    return type_error(env, "start(onBatch, onError) needs two functions");
   drop_callbacks(t);
   napi_create_reference(env, argv[0], 1, &t->on_frames);
   napi_create_reference(env, argv[1], 1, &t->on_error);
@@ -643,13 +707,34 @@ static napi_value js_tap_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Write one frame. 0 = written, 1 = dropped for lack of room, -1 = exception thrown. */
+/* Write one frame: a Buffer, or an array of Buffers glued by writev() (a tap takes exactly one
+ * frame per write()/writev() call). 0 = written, 1 = dropped for lack of room, -1 = exception. */
 static int write_frame(napi_env env, tap_t *t, napi_value frame, uint32_t index) {
-  void *data;
-  size_t len;
-  if (get_bytes(env, frame, &data, &len) != 0) return -1;
+  struct iovec iov[MAX_PIECES];
+  int iovcnt = 1;
+  size_t len = 0;
+  bool is_array = false;
+  napi_is_array(env, frame, &is_array);
+  if (is_array) {
+    uint32_t pieces;
+    napi_get_array_length(env, frame, &pieces);
+    if (pieces < 1 || pieces > MAX_PIECES) {
+      type_error(env, "a frame in pieces has 1..64 pieces");
+      return -1;
+    }
+    for (uint32_t i = 0; i < pieces; i++) {
+      napi_value piece;
+      napi_get_element(env, frame, i, &piece);
+      if (get_bytes(env, piece, &iov[i].iov_base, &iov[i].iov_len) != 0) return -1;
+      len += iov[i].iov_len;
+    }
+    iovcnt = (int)pieces;
+  } else {
+    if (get_bytes(env, frame, &iov[0].iov_base, &iov[0].iov_len) != 0) return -1;
+    len = iov[0].iov_len;
+  }
   for (;;) {
-    ssize_t r = write(t->fd, data, len);
+    ssize_t r = iovcnt == 1 ? write(t->fd, iov[0].iov_base, len) : writev(t->fd, iov, iovcnt);
     if (r >= 0) return 0;
     if (errno == EINTR) continue;
     /* EAGAIN: the tap's socket send buffer is full (TUNSETSNDBUF); ENOBUFS: no memory for
@@ -683,7 +768,7 @@ static napi_value js_tap_write(napi_env env, napi_callback_info info) {
 }
 
 /* writeBatch(frames, count = frames.length) -> number dropped. A loop of write()s: a tap
- * takes exactly one frame per write(), so writev() would merge them into one bad frame. */
+ * takes exactly one frame per call, so one writev() would merge them into one bad frame. */
 static napi_value js_tap_write_batch(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -790,6 +875,8 @@ static napi_value init(napi_env env, napi_value exports) {
   set_fn(env, exports, "setUp", js_set_up);
   set_fn(env, exports, "getIpv4", js_get_ipv4);
   set_fn(env, exports, "setIpv4", js_set_ipv4);
+  set_fn(env, exports, "getTxQueueLen", js_get_txqueuelen);
+  set_fn(env, exports, "setTxQueueLen", js_set_txqueuelen);
 
   napi_value c;
   napi_create_object(env, &c);

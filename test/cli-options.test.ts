@@ -16,6 +16,15 @@ t.test('defaults are the documented ones', async (t) => {
   t.equal(c.keepAliveTimeoutMs, 5000);
 });
 
+t.test('--offload: on by default, off by default under --trace and --explain, the flag overrides both', async (t) => {
+  t.equal(parseCliArgs([]).offload, true);
+  t.equal(parseCliArgs(['--trace']).offload, false, 'a trace shows each wire segment as the stack handles it');
+  t.equal(parseCliArgs(['--explain']).offload, false);
+  t.equal(parseCliArgs(['--explain', '--offload', 'on']).offload, true);
+  t.equal(parseCliArgs(['--offload', 'off']).offload, false);
+  t.throws(() => parseCliArgs(['--offload', 'yes']), { name: 'UsageError', message: /--offload: expected on or off/ });
+});
+
 t.test('--cc picks the congestion control; anything else is a usage error', async (t) => {
   t.equal(parseCliArgs(['--cc', 'newreno']).cc, 'newreno');
   t.throws(() => parseCliArgs(['--cc', 'bbr']), { name: 'UsageError', message: /--cc: expected cubic or newreno/ });
@@ -83,4 +92,49 @@ t.test('client side and DNS flags (issue 11): fetch URL, --fetch, -o, --gateway,
     [['--dns-server', 'x'], /--dns-server: /],
   ];
   for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
+});
+
+t.test('--ip and --host-ip refuse addresses a host cannot have (issue 10 item 10)', async (t) => {
+  const bad: [string, RegExp][] = [
+    ['0.0.0.0/24', /unspecified/],
+    ['255.255.255.255/24', /limited broadcast/],
+    ['224.0.0.5/24', /multicast/],
+    ['240.0.0.1/24', /class E/],
+    ['127.0.0.2/8', /loopback/],
+    ['10.0.0.0/24', /network address of 10\.0\.0\.0\/24/],
+    ['10.0.0.255/24', /broadcast address of 10\.0\.0\.0\/24/],
+    ['192.168.0.0/16', /network address of 192\.168\.0\.0\/16/],
+  ];
+  for (const [ip, re] of bad) {
+    t.throws(() => parseCliArgs(['--ip', ip]), { name: 'UsageError', message: re }, `--ip ${ip}`);
+    t.throws(() => parseCliArgs(['--host-ip', ip]), { name: 'UsageError', message: /^--host-ip: / }, `--host-ip ${ip}`);
+  }
+  // RFC 3021: a /31 has no network or broadcast address, both ends are hosts.
+  t.equal(parseCliArgs(['--ip', '10.0.0.0/31', '--host-ip', '10.0.0.1/31']).ip, parseIp('10.0.0.0'));
+  t.equal(parseCliArgs(['--ip', '10.0.0.255/16']).ip, parseIp('10.0.0.255'), '.255 is a host in a /16');
+});
+
+t.test('numbers are plain decimal; negative ones say what is wrong (issue 10 item 10)', async (t) => {
+  const bad: [string[], RegExp][] = [
+    [['--loss', '0x1'], /--loss: expected a number from 0 to 1, got "0x1"/],
+    [['--loss', '1e-1'], /--loss: expected a number/],
+    [['--port', '0b101'], /--port: expected a number/],
+    [['--delay', 'Infinity'], /--delay: expected a number/],
+    [['--delay', ' 5'], /--delay: expected a number/],
+    [['--loss', '-1'], /--loss: expected a number from 0 to 1, got "-1"/],
+    [['--port', '-80'], /--port: expected a number from 0 to 65535, got "-80"/],
+    [['--path-mtu', '-.5'], /--path-mtu: expected a number from 68 to 65535, got "-.5"/],
+    [['--seed=-3'], /--seed: expected a number from 0/],
+  ];
+  for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
+  t.equal(parseCliArgs(['--loss', '.5']).loss, 0.5);
+  t.equal(parseCliArgs(['--delay', '20.']).delayMs, 20);
+  t.throws(() => parseCliArgs(['--tap', '-x']), { name: 'UsageError', message: /ambiguous/ }, 'a flag-like name is still refused by parseArgs');
+});
+
+t.test('--status: on by default, local or off; anything else is a usage error', async (t) => {
+  t.equal(parseCliArgs([]).status, 'on');
+  t.equal(parseCliArgs(['--status', 'local']).status, 'local');
+  t.equal(parseCliArgs(['--status', 'off']).status, 'off');
+  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });
 });

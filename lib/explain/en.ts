@@ -1,11 +1,17 @@
 // English phrasing of teaching mode's facts (notes.ts): one or two plain sentences per fact.
-import type { AckPart, End, Phrasebook } from './notes.js';
+import type { AckPart, ByteRange, End, MssSide, Phrasebook } from './notes.js';
 
 const role = (e: End): string => `the ${e.role} (${e.who})`;
 const Role = (e: End): string => `The ${e.role} (${e.who})`;
 const secs = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 const ms = (v: number): string => (v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
 const pkt = (no: number | undefined): string => (no === undefined ? '' : ` (#${no})`);
+const range = (r: ByteRange): string => `${r.first}–${r.last}`;
+
+function mssSide(s: MssSide, ts: boolean): string {
+  const why = s.pathMtu !== undefined ? `its path MTU ${s.pathMtu} − 20 IP − 20 TCP, smaller than the ${s.peerMss} of the other side's MSS` : `the other side's MSS`;
+  return `${role(s.end)} up to ${s.seg} bytes (${why})${ts ? `: ${s.data} bytes of data once timestamps take 12` : ''}`;
+}
 
 function part(p: AckPart): string {
   if (p.kind === 'syn') return `1 for the SYN${pkt(p.no)}`;
@@ -65,8 +71,7 @@ export const en: Phrasebook = {
     return o.length === 0 ? 'No options.' : `Options: ${o.join('; ')}.`;
   },
   synAck: (n) => `Handshake 2/3: ${role(n.from)} accepts and sends its own SYN: its own random ISN (${n.isn}) shows as Seq=0 and this SYN also uses up one number.`,
-  mssChosen: (n) =>
-    `Each side announced its MSS (${n.theirs} and ${n.mine}); each sends at most the other's, here ${n.mss} bytes per segment${n.ts ? `, of which timestamps take 12: ${n.data} bytes of data` : ''}.`,
+  mssChosen: (n) => `How large each side's segments may be: ${n.sides.map((s) => mssSide(s, n.ts)).join('; ')}.`,
   handshakeDone: (n) => `Handshake 3/3: with this ACK both sides know both ISNs; the connection is ESTABLISHED.${n.data ? ' This ACK already carries the first data.' : ' No data yet, so Len=0.'}`,
 
   data: (n) =>
@@ -74,7 +79,7 @@ export const en: Phrasebook = {
   push: () => 'PSH: the sender has nothing more queued for now — the receiver should hand the data to the application at once.',
   fullSized: (n) =>
     `A full-sized segment: the message is longer than one segment may carry, so TCP cuts it into pieces of ${n.len} bytes${n.ts ? ` (${n.len} = MSS ${n.mss} − 12 bytes of timestamp option)` : ` (the MSS)`}.`,
-  windowScaled: (n) => `Win=${n.win} is scaled: × 2^${n.shift} (window scale option in the SYNs) = ${n.bytes} bytes may be sent before waiting for an ACK.`,
+  windowScaled: (n) => `Win=${n.bytes} is the scaled window, as Wireshark shows it: the 16-bit field holds ${n.raw}, × 2^${n.shift} (the shift from this side's SYN, window scaling) = ${n.bytes} bytes may be sent before waiting for an ACK.`,
   zeroWindow: () => 'Zero window: the receiver\'s buffer is full; the sender must stop and probe until the window opens.',
   windowUpdate: (n) => `Window update: same ACK, new window — the receiver has room for ${n.bytes} bytes now.`,
   keepAlive: () => 'A keep-alive probe: one byte below what the peer already acknowledged, to check that the idle connection is still there; the peer answers with a duplicate ACK.',
@@ -85,11 +90,14 @@ export const en: Phrasebook = {
     const fin = n.parts.some((p) => p.kind === 'fin') ? ' A FIN consumes one sequence number, like a SYN.' : '';
     return `${sum}: the next byte expected.${fin}${n.needed ? ' It tells the sender the data arrived; without it, the sender would resend.' : ''}`;
   },
-  dupAck: (n) =>
-    `Duplicate ACK #${n.count}: Ack=${n.ack} again, so something after byte ${n.ack} arrived while byte ${n.ack} itself is still missing.${n.count === 3 ? ' Three duplicates: the sender resends the missing segment now (fast retransmit) instead of waiting for its timer.' : ''}`,
+  dupAck: (n) => {
+    const dup = `Duplicate ACK #${n.count}: Ack=${n.ack} again, so something after byte ${n.ack} arrived while byte ${n.ack} itself is still missing.`;
+    if (n.resentAs !== undefined) return `${dup} The sender already resent it (#${n.resentAs}); this duplicate does not reflect the resent bytes yet.`;
+    return n.count === 3 ? `${dup} Three duplicates are the classic signal (RFC 5681) to resend the missing segment at once (fast retransmit) instead of waiting for the timer.` : dup;
+  },
   sack: (n) =>
-    `SACK ${n.blocks.map((b) => `${b.left}–${b.right}`).join(', ')}: these bytes arrived beyond ${n.holes.length > 1 ? 'the holes' : 'the hole'}, so only ${n.holes.map((h) => `${h.from}–${h.to}`).join(' and ')} ${n.holes.length > 1 ? 'need' : 'needs'} resending (selective acknowledgement).`,
-  dsack: (n) => `D-SACK ${n.left}–${n.right}: that block is at or below the ACK: it reports bytes that arrived twice — a retransmission that was not needed.`,
+    `SACK: bytes ${n.blocks.map(range).join(', ')} arrived beyond ${n.holes.length > 1 ? 'the holes' : 'the hole'} (SRE is the first byte after a block), so only ${n.holes.map(range).join(' and ')} ${n.holes.length > 1 ? 'need' : 'needs'} resending (selective acknowledgement).`,
+  dsack: (n) => `D-SACK of bytes ${range(n.block)}: that block is at or below the ACK: it reports bytes that arrived twice — a retransmission that was not needed.`,
   outOfOrder: (n) => `A hole: byte ${n.expected} was expected but this segment starts at ${n.got}; bytes ${n.expected}–${n.got - 1} were lost or delayed, so the receiver keeps this one aside and repeats its ACK.`,
   retransmission: (n) => {
     const of = `${n.len > 0 ? `bytes ${n.seq}–${n.seq + n.len - 1}` : 'the same segment'}${n.of !== undefined ? `, first sent as #${n.of}` : ''}`;
@@ -108,6 +116,6 @@ export const en: Phrasebook = {
   rst: (n) => (n.refused ? `RST: nothing listens on that port at ${n.from.who}: the connection is refused.` : `RST from ${role(n.from)}: the connection is aborted at once; no FIN exchange, no TIME-WAIT.`),
 
   timeWait: (n) =>
-    `${Role(n.end)} closed first, so it waits in TIME-WAIT for 2×MSL = ${secs(n.ms)}${n.local ? '' : ' (its own timer; Linux uses 60 s)'}: if the last ACK is lost, the peer's resent FIN can still be answered, and stray old segments die out before these ports are reused.`,
+    `${Role(n.end)} closed first, so it waits in TIME-WAIT${n.local ? ` for 2×MSL = ${secs(n.ms)} (tapstack's MSL is ${secs(n.mslMs)}; RFC 9293's MSL is 2 minutes, and Linux waits a fixed 60 s)` : ' on its own timer (Linux: a fixed 60 s; RFC 9293: 2×MSL with an MSL of 2 minutes)'}: if the last ACK is lost, the peer's resent FIN can still be answered, and stray old segments die out before these ports are reused.`,
   timeWaitOver: (n) => `${secs(n.ms)} of TIME-WAIT are over: the connection is forgotten.`,
 };

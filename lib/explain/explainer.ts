@@ -19,7 +19,7 @@ import { type Seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from '.
 import { formatTcpFlags, parseTcp, TCP_FLAGS, type TcpSegment } from '../wire/tcp.js';
 import { WireError } from '../wire/wire-error.js';
 import type { TcpState } from '../tcp/types.js';
-import type { AckPart, End, Note, StateChange } from './notes.js';
+import type { AckPart, End, MssSide, Note, StateChange } from './notes.js';
 import { dnsFacts, dnsSummary } from '../dns/message.js';
 
 const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
@@ -28,7 +28,7 @@ const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
 export interface ExplainerOptions {
   /** For the TIME-WAIT expiry line of our own end, and for times between packets. */
   clock?: Clock;
-  /** How long our end stays in TIME-WAIT (2×MSL; tapstack's default 60 000 ms). */
+  /** How long our end stays in TIME-WAIT (2×MSL; tapstack's default 60 000 ms, its MSL being 30 s). */
   timeWaitMs?: number;
   /** The emulated path MTU of the stack (`--path-mtu`), to say whether a DF ping toward it fits. */
   pathMtu?: number;
@@ -61,6 +61,8 @@ interface Sent {
 /** One direction of a connection, named after the end that sends it. */
 interface Half {
   who: string;
+  /** The other end (`ip:port`). */
+  peer: string;
   role: 'client' | 'server';
   local: boolean;
   state: TcpState | undefined;
@@ -71,8 +73,13 @@ interface Half {
   sndMax: Seq | undefined;
   finSeq: Seq | undefined;
   segs: Sent[];
-  /** Highest ACK this end sent, its window, duplicates of it since, whether it carried SACK blocks above. */
+  /** Highest ACK this end sent (and the packet that first carried it), its window, duplicates of it since, whether it carried SACK blocks above. */
   ackMax: Seq | undefined;
+  ackMaxNo: number;
+  /** This end's latest retransmissions (sequence number and packet number), newest last. */
+  rtx: { seq: Seq; no: number }[];
+  /** Largest segment this end may send: the peer's MSS, or less under its path MTU (known once both SYNs are seen). */
+  segMax: number | undefined;
   lastWin: number;
   dupAcks: number;
   /** The highest SACK block edge above the ACK in this end's latest ACK (the receiver reports data beyond a hole). */
@@ -297,15 +304,15 @@ export class Explainer {
       // A new connection (or the same ports reused after TIME-WAIT): numbering starts afresh.
       if (c !== undefined) for (const h of c.halves.values()) this.#clearTw(h);
       c = { halves: new Map(), lastAt: now };
-      c.halves.set(sWho, newHalf(sWho, 'client', local, 'CLOSED'));
-      c.halves.set(rWho, newHalf(rWho, 'server', !local, 'LISTEN'));
+      c.halves.set(sWho, newHalf(sWho, rWho, 'client', local, 'CLOSED'));
+      c.halves.set(rWho, newHalf(rWho, sWho, 'server', !local, 'LISTEN'));
       this.#remember(key, c);
     } else if (c === undefined) {
       // Joined mid-connection: absolute numbers, no states. The lower port is taken as the server's.
       c = { halves: new Map(), lastAt: now };
       const sIsServer = seg.srcPort < seg.dstPort;
-      c.halves.set(sWho, newHalf(sWho, sIsServer ? 'server' : 'client', local, undefined));
-      c.halves.set(rWho, newHalf(rWho, sIsServer ? 'client' : 'server', !local, undefined));
+      c.halves.set(sWho, newHalf(sWho, rWho, sIsServer ? 'server' : 'client', local, undefined));
+      c.halves.set(rWho, newHalf(rWho, sWho, sIsServer ? 'client' : 'server', !local, undefined));
       this.#remember(key, c);
     }
     const S = c.halves.get(sWho)!;
@@ -321,10 +328,10 @@ export class Explainer {
     const changes: StateChange[] = [];
     const set = (h: Half, to: TcpState): void => {
       if (h.state === undefined || h.state === to) return;
-      const ch: StateChange = { who: h.who, from: h.state, to, notes: [] };
+      const ch: StateChange = { who: h.who, peer: h.peer, from: h.state, to, notes: [] };
       h.state = to;
       if (to === 'TIME-WAIT') {
-        ch.notes.push({ kind: 'timeWait', end: { who: h.who, role: h.role }, ms: this.#timeWaitMs, local: h.local });
+        ch.notes.push({ kind: 'timeWait', end: { who: h.who, role: h.role }, ms: this.#timeWaitMs, mslMs: this.#timeWaitMs / 2, local: h.local });
         if (h.local) this.#armTw(h);
       }
       changes.push(ch);
@@ -358,17 +365,20 @@ export class Explainer {
         if (R.finSeq !== undefined && seqGt(ack, R.finSeq) && seqLe(base, R.finSeq)) finAckedNow = true;
         ackNotes.push({ kind: 'ack', ack: relR(ack), base: relR(base), parts, needed: pure && parts !== undefined && parts.some((p) => p.kind === 'data') });
         if (syn && hasAck && R.mss !== undefined && S.mss !== undefined) {
-          const mss = Math.min(R.mss, S.mss);
           const ts = R.ts && S.ts;
-          ackNotes.push({ kind: 'mssChosen', mine: S.mss, theirs: R.mss, mss, ts, data: mss - (ts ? 12 : 0) });
+          const sides = [R, S].map((h) => this.#mssSide(h, h === R ? S.mss! : R.mss!, ts));
+          ackNotes.push({ kind: 'mssChosen', ts, sides });
         }
         if (!syn && R.state === 'SYN-RECEIVED' && R.isn !== undefined && ack === seqAdd(R.isn, 1)) ackNotes.push({ kind: 'handshakeDone', data: len > 0 });
         S.ackMax = ack;
+        S.ackMaxNo = e.no;
         S.dupAcks = 0;
       } else if (prev !== undefined && ack === prev && len === 0 && !syn && !fin && seg.window === S.lastWin && R.sndMax !== undefined && seqGt(R.sndMax, ack)) {
         S.dupAcks++;
         tags.push(`[TCP Dup ACK #${S.dupAcks}]`);
-        ackNotes.push({ kind: 'dupAck', ack: relR(ack), count: S.dupAcks });
+        // Under SACK or RACK the sender may already have resent the hole before the third duplicate.
+        const resent = R.rtx.find((x) => x.seq === ack && x.no > S.ackMaxNo);
+        ackNotes.push({ kind: 'dupAck', ack: relR(ack), count: S.dupAcks, resentAs: resent?.no });
       } else if (prev !== undefined && ack === prev && len === 0 && !syn && !fin && seg.window !== S.lastWin && !isKeepAlive) {
         ackNotes.push(seg.window === 0 ? { kind: 'zeroWindow' } : { kind: 'windowUpdate', bytes: scaled(seg.window, S, R) });
       }
@@ -377,27 +387,28 @@ export class Explainer {
       if (blocks.length > 0) {
         const first = blocks[0]!;
         if (seqLe(first.right, ack) || (blocks.length > 1 && seqLe(first.right, blocks[1]!.right) && seqGe(first.left, blocks[1]!.left))) {
-          ackNotes.push({ kind: 'dsack', left: relR(first.left), right: relR(first.right) });
+          ackNotes.push({ kind: 'dsack', block: { first: relR(first.left), last: relR(first.right) - 1 } });
         }
         const above = blocks.filter((x) => seqGt(x.right, ack) && !seqLe(x.right, ack));
         const shown = seqLe(first.right, ack) ? blocks.slice(1) : blocks;
         if (shown.length > 0) {
           // The holes the blocks leave between the ACK and the highest block: what still needs resending.
           const sorted = shown.filter((x) => seqGt(x.right, ack)).sort((x, y) => seqDiff(x.left, y.left));
-          const holes: { from: number; to: number }[] = [];
+          // SRE is the first byte after a block (RFC 2018 §3): blocks are said as inclusive ranges.
+          const holes: { first: number; last: number }[] = [];
           let at = ack;
           for (const x of sorted) {
-            if (seqGt(x.left, at)) holes.push({ from: relR(at), to: relR(x.left) - 1 });
+            if (seqGt(x.left, at)) holes.push({ first: relR(at), last: relR(x.left) - 1 });
             if (seqGt(x.right, at)) at = x.right;
           }
-          ackNotes.push({ kind: 'sack', ack: relR(ack), blocks: shown.map((x) => ({ left: relR(x.left), right: relR(x.right) })), holes });
+          ackNotes.push({ kind: 'sack', ack: relR(ack), blocks: shown.map((x) => ({ first: relR(x.left), last: relR(x.right) - 1 })), holes });
         }
         for (const x of above) if (S.sackHigh === undefined || seqGt(x.right, S.sackHigh)) S.sackHigh = x.right;
       }
       if (!syn && !S.winExplained && S.wscale !== undefined && R.wscale !== undefined && seg.window > 0) {
         S.winExplained = true;
         const shift = Math.min(S.wscale, 14);
-        ackNotes.push({ kind: 'windowScaled', win: seg.window, shift, bytes: seg.window * 2 ** shift });
+        ackNotes.push({ kind: 'windowScaled', raw: seg.window, shift, bytes: seg.window * 2 ** shift });
       }
       S.lastWin = seg.window;
     }
@@ -410,6 +421,8 @@ export class Explainer {
       const orig = [...S.segs].reverse().find((x) => x.seq === seg.seq) ?? S.segs.find((x) => seqLe(x.seq, seg.seq) && seqGt(seqAdd(x.seq, x.len + (x.fin ? 1 : 0)), seg.seq));
       const why = R.dupAcks >= 3 && R.ackMax === seg.seq ? 'dupAcks' : R.sackHigh !== undefined && seqLt(seg.seq, R.sackHigh) ? 'sack' : 'timeout';
       tags.push(why === 'dupAcks' ? '[TCP Fast Retransmission]' : '[TCP Retransmission]');
+      S.rtx.push({ seq: seg.seq, no: e.no });
+      if (S.rtx.length > 64) S.rtx.shift();
       notes.push({ kind: 'retransmission', of: orig?.no, seq: relS(seg.seq), len, why, afterMs: orig !== undefined && this.#opts.clock !== undefined ? now - orig.at : undefined, dupAcks: R.dupAcks });
     } else if (len > 0) {
       const text = seg.payload.subarray(0, 200).toString('latin1');
@@ -420,8 +433,8 @@ export class Explainer {
       }
       const first = relS(seg.seq);
       notes.push({ kind: 'data', from: sEnd, len, first, last: first + len - 1, next: first + len, what, firstData: S.isn !== undefined && first === 1 });
-      const eff = S.mss !== undefined && R.mss !== undefined ? Math.min(S.mss, R.mss) - (S.ts && R.ts ? 12 : 0) : undefined;
-      if (eff !== undefined && len === eff) notes.push({ kind: 'fullSized', len, mss: Math.min(S.mss!, R.mss!), ts: S.ts && R.ts });
+      const ts = S.ts && R.ts;
+      if (S.segMax !== undefined && len === S.segMax - (ts ? 12 : 0)) notes.push({ kind: 'fullSized', len, mss: S.segMax, ts });
       if (flags & PSH) notes.push({ kind: 'push' });
     }
     if (fin && !isRetrans) {
@@ -519,7 +532,18 @@ export class Explainer {
     const ackText = hasAck ? ` Ack=${relR(seg.ack)}` : '';
     const opts = seg.options.sack === undefined ? seg.options : { ...seg.options, sack: seg.options.sack.map((x) => ({ left: relR(x.left) as Seq, right: relR(x.right) as Seq })) };
     const tagText = tags.length > 0 ? ` ${tags.join(' ')}` : '';
-    return `${sWho} > ${rWho} [${formatTcpFlags(flags)}] Seq=${relS(seg.seq)}${ackText} Win=${seg.window} Len=${len}${formatTcpOptions(opts)}${bad}${tagText}`;
+    // As Wireshark's summary: the window in bytes once both SYNs agreed on scaling (never in a SYN).
+    const win = syn ? seg.window : scaled(seg.window, S, R);
+    return `${sWho} > ${rWho} [${formatTcpFlags(flags)}] Seq=${relS(seg.seq)}${ackText} Win=${win} Len=${len}${formatTcpOptions(opts)}${bad}${tagText}`;
+  }
+
+  /** The largest segment `h` may send: the MSS `peerMss` of the other end, less under our own path MTU. */
+  #mssSide(h: Half, peerMss: number, ts: boolean): MssSide {
+    const mtu = h.local ? this.#opts.pathMtu : undefined;
+    const pathMtu = mtu !== undefined && mtu - 40 < peerMss ? mtu : undefined;
+    const seg = pathMtu !== undefined ? pathMtu - 40 : peerMss;
+    h.segMax = seg;
+    return { end: { who: h.who, role: h.role }, peerMss, pathMtu, seg, data: seg - (ts ? 12 : 0) };
   }
 
   #remember(key: string, c: Conv): void {
@@ -541,7 +565,7 @@ export class Explainer {
       h.twTimer = undefined;
       if (h.state !== 'TIME-WAIT') return;
       h.state = 'CLOSED';
-      this.onLater?.([{ who: h.who, from: 'TIME-WAIT', to: 'CLOSED', notes: [{ kind: 'timeWaitOver', ms }] }]);
+      this.onLater?.([{ who: h.who, peer: h.peer, from: 'TIME-WAIT', to: 'CLOSED', notes: [{ kind: 'timeWaitOver', ms }] }]);
     });
   }
 
@@ -555,12 +579,12 @@ function convKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
-function newHalf(who: string, role: 'client' | 'server', local: boolean, state: TcpState | undefined): Half {
+function newHalf(who: string, peer: string, role: 'client' | 'server', local: boolean, state: TcpState | undefined): Half {
   return {
-    who, role, local, state,
+    who, peer, role, local, state,
     isn: undefined, mss: undefined, wscale: undefined, ts: false,
     sndMax: undefined, finSeq: undefined, segs: [],
-    ackMax: undefined, lastWin: -1, dupAcks: 0, sackHigh: undefined,
+    ackMax: undefined, ackMaxNo: 0, rtx: [], segMax: undefined, lastWin: -1, dupAcks: 0, sackHigh: undefined,
     rcvNxt: undefined, ooo: [], winExplained: false, twTimer: undefined,
   };
 }

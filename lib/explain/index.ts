@@ -4,7 +4,7 @@
 //
 //   0.001021 RX #3 10.0.0.1:49312 > 10.0.0.2:80 [SYN] Seq=0 Win=64240 Len=0 MSS=1460 ...
 //       ↳ Handshake 1/3: the client (10.0.0.1:49312) asks to open a connection. ...
-//   0.001100 state 10.0.0.1:49312 CLOSED -> SYN-SENT
+//   0.001100 state 10.0.0.1:49312 ↔ 10.0.0.2:80 CLOSED -> SYN-SENT
 //
 //   new TracerLink(link, process.stderr, { clock, narrator: new TraceNarrator({ clock, explain: true, lang: 'zh' }) })
 import type { FrameNarrator } from '../link/tracer.js';
@@ -37,11 +37,11 @@ export function renderEntry(e: TraceEntry, stamp: string, phrases?: Phrasebook):
   return lines;
 }
 
-/** `state 10.0.0.2:80 LISTEN -> SYN-RECEIVED` lines, each with its explanation when `phrases`. */
+/** `state 10.0.0.2:80 ↔ 10.0.0.1:53818 LISTEN -> SYN-RECEIVED` lines (the end that changes first), each with its explanation when `phrases`. */
 export function renderStates(states: StateChange[], stamp: string, phrases?: Phrasebook): string[] {
   const lines: string[] = [];
   for (const s of states) {
-    lines.push(`${stamp}state ${s.who} ${s.from} -> ${s.to}`);
+    lines.push(`${stamp}state ${s.who} ↔ ${s.peer} ${s.from} -> ${s.to}`);
     if (phrases !== undefined) for (const n of s.notes) lines.push(NOTE_PREFIX + phrase(n, phrases));
   }
   return lines;

@@ -20,6 +20,25 @@ export interface AckPart {
   what?: string | undefined;
 }
 
+/** Bytes `first` to `last` of a stream, both included (a SACK block's SRE is `last + 1`). */
+export interface ByteRange {
+  first: number;
+  last: number;
+}
+
+/** How large the segments one end sends may be: the peer's MSS, or its own path MTU when smaller. */
+export interface MssSide {
+  end: End;
+  /** The MSS the other end announced in its SYN. */
+  peerMss: number;
+  /** This end's path MTU when it limits the segments more than the peer's MSS does (tapstack's `--path-mtu`). */
+  pathMtu: number | undefined;
+  /** Segment size: min(peerMss, pathMtu − 40). */
+  seg: number;
+  /** Data bytes per full segment: `seg` less 12 when timestamps are on. */
+  data: number;
+}
+
 /** Every fact teaching mode can state, one `kind` each. */
 export type Note =
   // --- ARP, IP, ICMP, UDP
@@ -42,21 +61,21 @@ export type Note =
   | { kind: 'syn'; from: End; isn: number }
   | { kind: 'synOptions'; mss: number | undefined; sackOk: boolean; ts: boolean; wscale: number | undefined }
   | { kind: 'synAck'; from: End; isn: number }
-  | { kind: 'mssChosen'; mine: number; theirs: number; mss: number; ts: boolean; data: number }
+  | { kind: 'mssChosen'; ts: boolean; sides: MssSide[] }
   | { kind: 'handshakeDone'; data: boolean }
   // --- TCP: data
   | { kind: 'data'; from: End; len: number; first: number; last: number; next: number; what: string | undefined; firstData: boolean }
   | { kind: 'push' }
   | { kind: 'fullSized'; len: number; mss: number; ts: boolean }
-  | { kind: 'windowScaled'; win: number; shift: number; bytes: number }
+  | { kind: 'windowScaled'; raw: number; shift: number; bytes: number }
   | { kind: 'zeroWindow' }
   | { kind: 'windowUpdate'; bytes: number }
   | { kind: 'keepAlive' }
   // --- TCP: acknowledgements and loss
   | { kind: 'ack'; ack: number; base: number; parts: AckPart[] | undefined; needed: boolean }
-  | { kind: 'dupAck'; ack: number; count: number }
-  | { kind: 'sack'; ack: number; blocks: { left: number; right: number }[]; holes: { from: number; to: number }[] }
-  | { kind: 'dsack'; left: number; right: number }
+  | { kind: 'dupAck'; ack: number; count: number; resentAs: number | undefined }
+  | { kind: 'sack'; ack: number; blocks: ByteRange[]; holes: ByteRange[] }
+  | { kind: 'dsack'; block: ByteRange }
   | { kind: 'outOfOrder'; expected: number; got: number }
   | { kind: 'retransmission'; of: number | undefined; seq: number; len: number; why: 'dupAcks' | 'sack' | 'timeout'; afterMs: number | undefined; dupAcks: number }
   // --- TCP: closing
@@ -64,7 +83,7 @@ export type Note =
   | { kind: 'rst'; from: End; refused: boolean }
   | { kind: 'finInTimeWait'; end: End; ms: number }
   // --- state changes (said under a `state` line)
-  | { kind: 'timeWait'; end: End; ms: number; local: boolean }
+  | { kind: 'timeWait'; end: End; ms: number; mslMs: number; local: boolean }
   | { kind: 'timeWaitOver'; ms: number };
 
 /** A note of one kind. */
@@ -76,6 +95,8 @@ export type Phrasebook = { [K in Note['kind']]: (n: NoteOf<K>) => string };
 /** A TCP state change of one end of a connection. */
 export interface StateChange {
   who: string;
+  /** The other end of the connection (`ip:port`). */
+  peer: string;
   from: TcpState;
   to: TcpState;
   notes: Note[];

@@ -1,10 +1,16 @@
 // 教学模式的中文说法（简体）：与 en.ts 同一张表，同一批事实（notes.ts），每条一两句话。
-import type { AckPart, End, Phrasebook } from './notes.js';
+import type { AckPart, ByteRange, End, MssSide, Phrasebook } from './notes.js';
 
 const roleName = (e: End): string => `${e.role === 'client' ? '客户端' : '服务器'}（${e.who}）`;
 const secs = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} 秒`;
 const ms = (v: number): string => (v < 10 ? `${v.toFixed(1)} 毫秒` : `${Math.round(v)} 毫秒`);
 const pkt = (no: number | undefined): string => (no === undefined ? '' : `（#${no}）`);
+const range = (r: ByteRange): string => `第 ${r.first}–${r.last} 字节`;
+
+function mssSide(s: MssSide, ts: boolean): string {
+  const why = s.pathMtu !== undefined ? `它的路径 MTU ${s.pathMtu} − 20 IP − 20 TCP，比对方 MSS 的 ${s.peerMss} 小` : '对方的 MSS';
+  return `${roleName(s.end)}每段最多 ${s.seg} 字节（${why}）${ts ? `，扣掉 12 字节时间戳后数据 ${s.data} 字节` : ''}`;
+}
 
 function part(p: AckPart): string {
   if (p.kind === 'syn') return `SYN 占用的 1${pkt(p.no)}`;
@@ -64,8 +70,7 @@ export const zh: Phrasebook = {
     return o.length === 0 ? '没有选项。' : `选项：${o.join('；')}。`;
   },
   synAck: (n) => `三次握手第 2 步：${roleName(n.from)}同意连接，同时发出自己的 SYN：它自己的随机 ISN（${n.isn}）显示为 Seq=0，这个 SYN 同样占用一个序列号。`,
-  mssChosen: (n) =>
-    `双方各自通告了 MSS（${n.theirs} 和 ${n.mine}），发送时以对方的为上限，这里每个报文段最多 ${n.mss} 字节${n.ts ? `，其中时间戳占 12 字节，实际数据 ${n.data} 字节` : ''}。`,
+  mssChosen: (n) => `双方报文段的上限：${n.sides.map((s) => mssSide(s, n.ts)).join('；')}。`,
   handshakeDone: (n) => `三次握手第 3 步：这个 ACK 之后双方都知道了彼此的初始序列号，连接进入 ESTABLISHED。${n.data ? '这个 ACK 已经顺带捎上了第一批数据。' : '还没有数据，所以 Len=0。'}`,
 
   data: (n) =>
@@ -73,7 +78,7 @@ export const zh: Phrasebook = {
   push: () => 'PSH：发送方暂时没有更多数据了——接收方应立即把数据交给应用程序。',
   fullSized: (n) =>
     `满长度报文段：这条消息一个报文段装不下，TCP 把它切成每段 ${n.len} 字节${n.ts ? `（${n.len} = MSS ${n.mss} − 12 字节时间戳选项）` : '（即 MSS）'}。`,
-  windowScaled: (n) => `Win=${n.win} 要按窗口缩放计算：× 2^${n.shift}（SYN 里的窗口缩放选项）= ${n.bytes} 字节，即不等确认最多可发这么多。`,
+  windowScaled: (n) => `Win=${n.bytes} 是缩放后的窗口（Wireshark 也这样显示）：16 位的窗口字段是 ${n.raw}，× 2^${n.shift}（这一方 SYN 里的窗口缩放选项）= ${n.bytes} 字节，即不等确认最多可发这么多。`,
   zeroWindow: () => '零窗口：接收方缓冲区满了，发送方必须停下，定期发探测，直到窗口重新打开。',
   windowUpdate: (n) => `窗口更新：确认号不变，窗口变了——接收方现在能再收 ${n.bytes} 字节。`,
   keepAlive: () => '保活探测（keep-alive）：序列号比对方已确认的少 1，用来检查空闲的连接是否还在；对方会回一个重复 ACK。',
@@ -84,11 +89,14 @@ export const zh: Phrasebook = {
     const fin = n.parts.some((p) => p.kind === 'fin') ? 'FIN 和 SYN 一样要占用一个序列号。' : '';
     return `${sum}，也就是期望收到的下一个字节的序号。${fin}${n.needed ? '它告诉发送方数据已收到；没有它，发送方会重传。' : ''}`;
   },
-  dupAck: (n) =>
-    `重复 ACK #${n.count}：又是 Ack=${n.ack}，说明第 ${n.ack} 字节之后的数据到了，而第 ${n.ack} 字节本身还没到。${n.count === 3 ? '已经三个重复 ACK：发送方不等超时，立即重传丢失的报文段（快速重传）。' : ''}`,
+  dupAck: (n) => {
+    const dup = `重复 ACK #${n.count}：又是 Ack=${n.ack}，说明第 ${n.ack} 字节之后的数据到了，而第 ${n.ack} 字节本身还没到。`;
+    if (n.resentAs !== undefined) return `${dup}发送方已经重传过它了（#${n.resentAs}）；这个重复 ACK 还没有反映出重传的字节。`;
+    return n.count === 3 ? `${dup}三个重复 ACK 是经典的信号（RFC 5681）：发送方应立即重传丢失的报文段（快速重传），不必等定时器。` : dup;
+  },
   sack: (n) =>
-    `选择确认 SACK ${n.blocks.map((b) => `${b.left}–${b.right}`).join('、')}：空洞之后的这些字节已经收到，只需重传 ${n.holes.map((h) => `${h.from}–${h.to}`).join(' 和 ')}。`,
-  dsack: (n) => `D-SACK ${n.left}–${n.right}：这个块不高于确认号，说明这些字节收到了两次——那次重传其实没有必要。`,
+    `选择确认 SACK：空洞之后的${n.blocks.map(range).join('、')}已经收到（SRE 是块之后的第一个字节），只需重传${n.holes.map(range).join(' 和 ')}。`,
+  dsack: (n) => `D-SACK ${range(n.block)}：这个块不高于确认号，说明这些字节收到了两次——那次重传其实没有必要。`,
   outOfOrder: (n) => `出现空洞：期望第 ${n.expected} 字节，这个报文段却从 ${n.got} 开始；第 ${n.expected}–${n.got - 1} 字节丢了或晚到，接收方先把它存起来，并重复发送原来的 ACK。`,
   retransmission: (n) => {
     const of = `${n.len > 0 ? `第 ${n.seq}–${n.seq + n.len - 1} 字节` : '同一个报文段'}${n.of !== undefined ? `（最初是 #${n.of}）` : ''}`;
@@ -107,6 +115,6 @@ export const zh: Phrasebook = {
   rst: (n) => (n.refused ? `RST：${n.from.who} 上没有程序监听这个端口，连接被拒绝。` : `${roleName(n.from)}发出 RST：连接立即中止，没有 FIN 交换，也没有 TIME-WAIT。`),
 
   timeWait: (n) =>
-    `${roleName(n.end)}是先关闭的一方，所以进入 TIME-WAIT 状态，等待 2×MSL = ${secs(n.ms)}${n.local ? '' : '（它自己计时；Linux 是 60 秒）'}：万一最后的 ACK 丢了，对方重传的 FIN 还能得到回应；同时让这个连接的旧报文在网络中消失，之后才能复用这对端口。`,
+    `${roleName(n.end)}是先关闭的一方，所以进入 TIME-WAIT 状态，${n.local ? `等待 2×MSL = ${secs(n.ms)}（tapstack 的 MSL 是 ${secs(n.mslMs)}；RFC 9293 的 MSL 是 2 分钟，Linux 则固定等 60 秒）` : '按它自己的计时器等待（Linux 固定 60 秒；RFC 9293 是 2×MSL，MSL 为 2 分钟）'}：万一最后的 ACK 丢了，对方重传的 FIN 还能得到回应；同时让这个连接的旧报文在网络中消失，之后才能复用这对端口。`,
   timeWaitOver: (n) => `${secs(n.ms)}的 TIME-WAIT 结束了：这个连接被彻底清除。`,
 };

@@ -2,7 +2,7 @@
 // does the HTTP (llhttp parses, keep-alive and pipelining are its own); this file adds the
 // policies: idle keep-alive timeout after which the server closes first with a FIN, lingering
 // close, limits (URI 414, headers 431, concurrent connections 503, slowloris 408), 400 for
-// garbage, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
+// garbage and HTTP/0.9, 505 for HTTP/2 and later, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
 // status page, the static site, and the hand-off to your own handlers (failures become 500s). It does not know where sockets come from: a real
 // `listen()` or tapstack's sockets handed over with `server.accept(socket)`.
 //
@@ -50,10 +50,21 @@ export interface WebServerOptions {
   maxUriLength?: number;
   /** Where access-log lines go (default process.stdout); null for none. */
   accessLog?: LogSink | null;
+  /**
+   * Bytes the access log may hold unwritten (its `writableLength`) before further lines are
+   * dropped and counted as `http.log.dropped` (default 1 MiB): a stalled reader of stdout
+   * must not grow memory without bound.
+   */
+  accessLogBufferBytes?: number;
   /** Consulted for every request before the built-in handlers (the dynamic-content hand-off). */
   handler?: MountedHandler;
-  /** Snapshot for `/_stack` and `/_stack.json`; without it those paths are ordinary (missing) files. */
-  status?: () => StackStatus;
+  /**
+   * Snapshot for `/_stack` and `/_stack.json`, describing at most `limit` connections; without it
+   * those paths are ordinary (missing) files.
+   */
+  status?: (limit: number) => StackStatus;
+  /** Who may see `/_stack` (by remote address); others get 403. Default: everyone. */
+  statusAllowed?: (remoteAddress: string | undefined) => boolean;
   /** Wall-clock ms since the epoch for the access log and raw error responses (default Date.now). */
   now?: () => number;
   /** In-memory files; default `/download/4MiB.bin` when serving the bundled site, none otherwise. */
@@ -61,7 +72,7 @@ export interface WebServerOptions {
   /**
    * Counters to bump (DESIGN.md "Counters, not silence"), e.g. the stack's, so `/_stack` shows them:
    * `http.connections`, `http.requests`, `http.status.<code>`, `http.close.idle`, `http.close.linger`,
-   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`.
+   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`, `http.log.dropped`.
    */
   counters?: Counters;
   /** Further static-site options: cache control, gzip thresholds, the open-file cache (`fileCache: { validMs: 0 }` turns it off). */
@@ -102,13 +113,14 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   const maxUriLength = options.maxUriLength ?? 8192;
   const now = options.now ?? Date.now;
   const accessLog = options.accessLog === undefined ? process.stdout : options.accessLog;
+  const accessLogBufferBytes = options.accessLogBufferBytes ?? 1 << 20;
   const count = (name: string): void => options.counters?.inc(name);
   const site = createStaticSite({
     ...options.site,
     root,
     virtualFiles: options.virtualFiles ?? (options.root === undefined ? defaultVirtualFiles() : {}),
   });
-  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status);
+  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status, { now, ...(options.statusAllowed !== undefined ? { allowed: options.statusAllowed } : {}) });
   const mounts: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }[] = [];
   /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
   const closing = new WeakSet<Duplex>();
@@ -190,7 +202,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       socket.destroy(); // a response is half sent: an error page now would corrupt it
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_INVALID_VERSION' ? versionStatus(err.rawPacket) : 400;
     debug('client error %s → %d', err.code, status);
     count(`http.error.${status}`);
     const response = rawErrorResponse(status, new Date(now()));
@@ -286,6 +298,13 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     res.on('close', responseDone);
     count('http.requests');
     res.setHeader('Server', 'tapstack');
+    // Only HTTP/1.x is spoken here, yet llhttp also parses a request line without a version
+    // (HTTP/0.9) and `HTTP/2.0`: RFC 9112 §2.3 has no 0.9 request line, and RFC 9110 §15.6.6
+    // answers an unsupported major version with 505.
+    if (req.httpVersionMajor !== 1) {
+      res.shouldKeepAlive = false;
+      return sendError(res, req.httpVersionMajor === 0 ? 400 : 505);
+    }
     const url = req.url ?? '/';
     if (url.length > maxUriLength) return sendError(res, 414);
     let mounted: (typeof mounts)[number] | undefined;
@@ -328,7 +347,12 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   }
 
   function log(entry: Parameters<typeof formatAccessLog>[0]): void {
-    if (accessLog !== null) accessLog.write(formatAccessLog(entry));
+    if (accessLog === null) return;
+    if ((accessLog.writableLength ?? 0) >= accessLogBufferBytes) {
+      count('http.log.dropped');
+      return;
+    }
+    accessLog.write(formatAccessLog(entry));
   }
 
   Object.defineProperty(server, 'connectionCount', { get: () => active });
@@ -395,6 +419,15 @@ function byteLength(chunk: unknown, encoding: unknown): number {
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * llhttp refuses versions other than 0.9, 1.0, 1.1 and 2.0: 505 when the major version is above 1
+ * (RFC 9110 §15.6.6, as nginx answers), 400 for anything else it could not read as a version.
+ */
+function versionStatus(raw: Buffer | undefined): 400 | 505 {
+  const major = /^\S+ \S+ HTTP\/(\d+)\./.exec(firstLine(raw) ?? '')?.[1];
+  return major !== undefined && Number(major) > 1 ? 505 : 400;
 }
 
 /** The first line of what the client sent (for logging a bad request), at most 256 characters. */

@@ -1,16 +1,36 @@
 // The Link contract: how frames move between the stack and whatever carries them (a TAP, a
 // memory wire, or a decorator such as the pcap writer wrapped around either).
 
+/**
+ * What a frame carries beside its bytes when the link does TCP work for us (the virtio-net
+ * offloads, said without the header that carries them: lib/link/vnet-header.ts).
+ */
+export interface Offload {
+  /** ≥ 0: the checksum at frame[csumStart + csumOffset] holds only the pseudo-header sum; the
+   *  ones' complement sum of frame[csumStart..] completes it (virtio NEEDS_CSUM). -1: none. */
+  csumStart: number;
+  csumOffset: number;
+  /** The checksums were verified by the sender, the kernel (virtio DATA_VALID). */
+  csumValid: boolean;
+  /** > 0: an IPv4 TCP super-frame whose payload goes on the wire in segments of this many bytes
+   *  (virtio GSO_TCPV4 gso_size, the MSS); 0: one frame as it is. */
+  gsoSize: number;
+}
+
 /** A frame-level network interface. `send` never throws for a full queue: it drops and counts. */
 export interface Link {
   /** Our Ethernet address on this link. */
   readonly mac: Buffer;
   /** The largest IP packet the link carries (Ethernet payload, 1500 on a default tap). */
   readonly mtu: number;
+  /** True when `send` takes `Offload` (super-frames, partial checksums) and `onFrame` may hand
+   *  them over; absent or false: every frame is one whole, checksummed wire frame. */
+  readonly offload?: boolean;
   /** Write one complete Ethernet frame (no FCS). The caller may reuse `frame` after the call. */
-  send(frame: Buffer): void;
-  /** Register the single receiver; each received frame is handed over exactly once. */
-  onFrame(fn: (frame: Buffer) => void): void;
+  send(frame: Buffer, offload?: Offload): void;
+  /** Register the single receiver; each received frame is handed over exactly once (a view
+   *  valid during the call only: copy what you keep). */
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void;
   /** Stop receiving and release resources. */
   close(): Promise<void>;
 }

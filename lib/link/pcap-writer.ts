@@ -5,7 +5,8 @@
 // Classic pcap has no direction field: sent and received frames look alike in the file.
 import * as fs from 'node:fs';
 import type { Clock } from '../clock.js';
-import type { Link } from './link.js';
+import type { Link, Offload } from './link.js';
+import { wireFrames } from './gso.js';
 
 /** libpcap magic for microsecond timestamps; the file is little-endian (readers detect the order from the magic). */
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -128,34 +129,43 @@ function writeAll(fd: number, data: Uint8Array): void {
   while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
 }
 
-/** A Link decorator recording every frame sent and received through it to a pcap file. */
+/**
+ * A Link decorator recording every frame sent and received through it to a pcap file, as a wire
+ * would carry it: super-frames cut into MSS-sized segments, partial checksums completed (gso.ts).
+ */
 export class PcapLink implements Link {
   readonly mac: Buffer;
   readonly mtu: number;
+  readonly offload: boolean;
   /** The underlying writer (e.g. for `frames` or an explicit `flush()`). */
   readonly writer: PcapWriter;
   readonly #inner: Link;
-  #handler: ((frame: Buffer) => void) | undefined;
+  #handler: ((frame: Buffer, offload?: Offload) => void) | undefined;
 
   /** Records to `file`; the third argument is PcapWriterOptions or, for short, just a Clock. */
   constructor(inner: Link, file: string, opts?: PcapWriterOptions | Clock) {
     this.#inner = inner;
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    this.offload = inner.offload === true;
     this.writer = new PcapWriter(file, isClock(opts) ? { clock: opts } : opts);
-    inner.onFrame((frame) => {
-      this.writer.write(frame);
+    inner.onFrame((frame, offload) => {
+      this.#record(frame, offload);
       const h = this.#handler;
-      if (h !== undefined) h(frame);
+      if (h !== undefined) h(frame, offload);
     });
   }
 
-  send(frame: Buffer): void {
-    this.writer.write(frame);
-    this.#inner.send(frame);
+  send(frame: Buffer, offload?: Offload): void {
+    this.#record(frame, offload);
+    this.#inner.send(frame, offload);
   }
 
-  onFrame(fn: (frame: Buffer) => void): void {
+  #record(frame: Buffer, offload: Offload | undefined): void {
+    for (const f of wireFrames(frame, offload)) this.writer.write(f);
+  }
+
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
     this.#handler = fn;
   }
 

@@ -16,19 +16,30 @@ export interface NativeTapHandle {
   readonly name: string;
   readonly fd: number;
   readonly vnetHdr: boolean;
-  start(onFrames: (frames: Buffer[]) => void, onError: (err: Error) => void, batch?: number): void;
+  /** True when this open created the interface (false: an existing persistent tap was attached). */
+  readonly created: boolean;
+  /** The read ring: frame i of a batch starts at i × slotSize; its length is lengths[i]. */
+  readonly ring: ArrayBuffer;
+  readonly lengths: Uint32Array;
+  readonly slots: number;
+  readonly slotSize: number;
+  /** onBatch(count): frames 0..count-1 are in the ring until it returns. */
+  start(onBatch: (count: number) => void, onError: (err: Error) => void): void;
   stop(): void;
-  write(frame: Uint8Array): boolean;
-  writeBatch(frames: readonly Uint8Array[], count?: number): number;
+  write(frame: FrameBytes): boolean;
+  writeBatch(frames: readonly FrameBytes[], count?: number): number;
   setOffload(flags: number): void;
   ref(): void;
   unref(): void;
   close(): void;
 }
 
+/** One frame to write: its bytes, or its pieces in order (written with one writev()). */
+export type FrameBytes = Uint8Array | readonly Uint8Array[];
+
 /** What native/build/Release/tapstack_tap.node exports. */
 export interface NativeTapAddon {
-  TapHandle: new (name: string, vnetHdr?: boolean) => NativeTapHandle;
+  TapHandle: new (name: string, vnetHdr?: boolean, slots?: number) => NativeTapHandle;
   getMac(name: string): Buffer;
   setMac(name: string, mac: Uint8Array): void;
   getMtu(name: string): number;
@@ -37,6 +48,8 @@ export interface NativeTapAddon {
   setUp(name: string, up: boolean): void;
   getIpv4(name: string): [string, number] | null;
   setIpv4(name: string, ip: string, prefix: number): void;
+  getTxQueueLen(name: string): number;
+  setTxQueueLen(name: string, qlen: number): void;
   constants: {
     TUN_F_CSUM: number;
     TUN_F_TSO4: number;
@@ -93,10 +106,10 @@ export interface TapOptions {
   /** Interface name (at most 15 bytes); an existing persistent tap is attached. Default: the
    *  kernel picks a free `tapN`. */
   name?: string;
-  /** Open with IFF_VNET_HDR: every frame read or written starts with a virtio_net_hdr.
-   *  Reserved for offload work (TSO / checksum); off by default. */
+  /** Open with IFF_VNET_HDR: every frame read or written starts with a 10-byte virtio_net_hdr
+   *  (lib/link/vnet-header.ts); off by default. */
   vnetHdr?: boolean;
-  /** Most frames handed over per wake-up (default 256). */
+  /** Most frames handed over per wake-up: the read ring's slots of 64 KiB each (default 64). */
   batch?: number;
 }
 
@@ -108,9 +121,11 @@ export interface TapOptions {
  */
 export class Tap extends Duplex {
   readonly #handle: NativeTapHandle;
-  readonly #batch: number;
+  readonly #ring: Buffer;
   #released = false;
-  #fast: ((frames: Buffer[]) => void) | null = null;
+  #fast: ((frames: Buffer[], count: number) => void) | null = null;
+  /** The array of views handed to the fast path, reused every batch. */
+  readonly #views: Buffer[] = [];
   #streamWantsData = false;
   /** Frames not written, on any write path: no room in the kernel (EAGAIN/ENOBUFS) or the
    *  interface is down (EIO). */
@@ -120,8 +135,8 @@ export class Tap extends Duplex {
     const opts = typeof options === 'string' ? { name: options } : options;
     // objectMode: a chunk is a frame, never merged with or split from its neighbours.
     super({ objectMode: true, readableHighWaterMark: 1024, allowHalfOpen: false });
-    this.#batch = opts.batch ?? 256;
-    this.#handle = new (tapAddon().TapHandle)(opts.name ?? '', opts.vnetHdr ?? false);
+    this.#handle = new (tapAddon().TapHandle)(opts.name ?? '', opts.vnetHdr ?? false, opts.batch);
+    this.#ring = Buffer.from(this.#handle.ring);
   }
 
   /** The interface name the kernel gave (or that was attached). */
@@ -147,6 +162,20 @@ export class Tap extends Duplex {
   /** Whether frames carry a virtio_net_hdr (opened with `vnetHdr`). */
   get vnetHdr(): boolean {
     return this.#handle.vnetHdr;
+  }
+
+  /** True when opening created the interface (false: an existing persistent tap was attached). */
+  get created(): boolean {
+    return this.#handle.created;
+  }
+
+  /** The interface's transmit queue length (frames the kernel queues toward this reader). */
+  get txQueueLen(): number {
+    return tapAddon().getTxQueueLen(this.name);
+  }
+
+  set txQueueLen(qlen: number) {
+    tapAddon().setTxQueueLen(this.name, qlen);
   }
 
   /** True once `release()` (or `destroy()`) closed the device. */
@@ -199,19 +228,20 @@ export class Tap extends Duplex {
 
   /**
    * Fast path: receive frames in batches (every frame ready at one wake-up, in order), with no
-   * stream in between. `null` stops it. Each Buffer is the frame's own copy.
+   * stream in between. `null` stops it. `frames[0..count)` are views into the read ring, valid
+   * only until `fn` returns (copy what you keep); the array itself is reused.
    */
-  onFrames(fn: ((frames: Buffer[]) => void) | null): void {
+  onFrames(fn: ((frames: Buffer[], count: number) => void) | null): void {
     if (this.#released) return;
     this.#fast = fn;
-    if (fn !== null) this.#handle.start(fn, this.#onNativeError, this.#batch);
+    if (fn !== null) this.#handle.start(this.#onFastBatch, this.#onNativeError);
     else if (this.#streamWantsData) this.#startStream();
     else this.#handle.stop();
   }
 
   /** Fast path: write one frame now. Returns false if it was dropped (no room, or interface
    *  down); throws for a frame the kernel rejects (under 14 bytes, over 64 KiB) or a released tap. */
-  sendFrame(frame: Uint8Array): boolean {
+  sendFrame(frame: FrameBytes): boolean {
     if (this.#handle.write(frame)) return true;
     this.dropped++;
     return false;
@@ -219,7 +249,7 @@ export class Tap extends Duplex {
 
   /** Fast path: write `count` frames (default all), one write() each; returns how many were
    *  dropped. Throws as sendFrame does, with `index` on the error: frames before it were handled. */
-  sendFrames(frames: readonly Uint8Array[], count = frames.length): number {
+  sendFrames(frames: readonly FrameBytes[], count = frames.length): number {
     const dropped = this.#handle.writeBatch(frames, count);
     this.dropped += dropped;
     return dropped;
@@ -266,10 +296,24 @@ export class Tap extends Duplex {
     this.destroy(err);
   };
 
-  readonly #onStreamFrames = (frames: Buffer[]): void => {
+  /** Views of the first `count` frames in the ring (a view each, no copy). */
+  #batchViews(count: number): Buffer[] {
+    const { lengths, slotSize } = this.#handle;
+    const views = this.#views;
+    for (let i = 0; i < count; i++) views[i] = this.#ring.subarray(i * slotSize, i * slotSize + lengths[i]!);
+    return views;
+  }
+
+  readonly #onFastBatch = (count: number): void => {
+    this.#fast?.(this.#batchViews(count), count);
+  };
+
+  readonly #onStreamFrames = (count: number): void => {
     let more = true;
+    const views = this.#batchViews(count);
     // A 'data' handler may release() the tap mid-batch: nothing may be pushed after its end.
-    for (let i = 0; i < frames.length && !this.#released; i++) more = this.push(frames[i]);
+    // Each chunk is a copy: a stream consumer keeps it past the next batch.
+    for (let i = 0; i < count && !this.#released; i++) more = this.push(Buffer.from(views[i]!));
     // Backpressure: stop reading the fd; the kernel queues (then drops) until _read asks again.
     if (!more) {
       this.#streamWantsData = false;
@@ -278,7 +322,7 @@ export class Tap extends Duplex {
   };
 
   #startStream(): void {
-    this.#handle.start(this.#onStreamFrames, this.#onNativeError, this.#batch);
+    this.#handle.start(this.#onStreamFrames, this.#onNativeError);
   }
 
   override _read(): void {

@@ -3,7 +3,8 @@
 // narrator (teaching mode, lib/explain), whatever lines the narrator makes of each frame.
 import type { Clock } from '../clock.js';
 import { formatFrame, type FormatOptions } from '../wire/format.js';
-import type { Link } from './link.js';
+import type { Link, Offload } from './link.js';
+import { wireFrames } from './gso.js';
 
 /** Where trace lines go: a callback, or a writable stream (a newline is appended). */
 export type TraceSink = ((line: string) => void) | { write(chunk: string): unknown };
@@ -51,15 +52,19 @@ export class TracerLink implements Link {
     return this.#inner.mtu;
   }
 
-  send(frame: Buffer): void {
-    this.#trace('TX', frame);
-    this.#inner.send(frame);
+  get offload(): boolean {
+    return this.#inner.offload === true;
   }
 
-  onFrame(fn: (frame: Buffer) => void): void {
-    this.#inner.onFrame((frame) => {
-      this.#trace('RX', frame);
-      fn(frame);
+  send(frame: Buffer, offload?: Offload): void {
+    this.#trace('TX', frame, offload);
+    this.#inner.send(frame, offload);
+  }
+
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
+    this.#inner.onFrame((frame, offload) => {
+      this.#trace('RX', frame, offload);
+      fn(frame, offload);
     });
   }
 
@@ -73,12 +78,15 @@ export class TracerLink implements Link {
     return clock === undefined ? '' : `${((clock.now() - this.#start) / 1000).toFixed(6)} `;
   }
 
-  #trace(dir: 'RX' | 'TX', frame: Buffer): void {
+  /** One line (and its explanation) per wire frame: a super-frame is shown as the segments it stands for. */
+  #trace(dir: 'RX' | 'TX', frame: Buffer, offload: Offload | undefined): void {
     const narrator = this.#opts.narrator;
-    if (narrator !== undefined) {
-      for (const line of narrator.frame(dir, frame, this.#stamp())) this.#emit(line);
-      return;
+    for (const f of wireFrames(frame, offload)) {
+      if (narrator !== undefined) {
+        for (const line of narrator.frame(dir, f, this.#stamp())) this.#emit(line);
+      } else {
+        this.#emit(`${this.#stamp()}${dir} ${formatFrame(f, this.#opts)}`);
+      }
     }
-    this.#emit(`${this.#stamp()}${dir} ${formatFrame(frame, this.#opts)}`);
   }
 }

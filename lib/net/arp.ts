@@ -1,13 +1,20 @@
 // ARP (RFC 826): answer requests for our address, learn neighbours by the RFC's merge rule, and
 // resolve next hops with a bounded queue of frames waiting per neighbour and timed retries, so
-// the first packet to an unknown neighbour is not lost. Also announces us (gratuitous ARP).
+// the first packet to an unknown neighbour is not lost. Also announces us (gratuitous ARP) and
+// defends our address (RFC 5227 §2.4). Hostile input is bounded: senders no host can have are
+// neither cached nor answered, replies to strangers are rate-limited, and a full cache keeps the
+// neighbours TCP has confirmed over new strangers.
 // It does not route or build IP packets: callers hand it complete Ethernet frames.
 import createDebug from 'debug';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Counters } from '../counters.js';
+import { wireFrames } from '../link/gso.js';
+import type { Offload } from '../link/link.js';
 import { ArpOp, ARP_LEN, writeArp, type ArpPacket } from '../wire/arp.js';
 import { BROADCAST_MAC, ETH_HEADER_LEN, EtherType, isGroupMac, macEquals, writeEthernetHeader } from '../wire/ethernet.js';
-import { ipToString, macToString } from '../wire/ip-address.js';
+import { ipToString, macToString, prefixMask } from '../wire/ip-address.js';
+import { isMulticastOrReserved } from '../wire/ipv4.js';
+import { TokenBucket } from './token-bucket.js';
 
 const log = createDebug('tapstack:arp');
 
@@ -33,9 +40,18 @@ export interface ArpOptions {
   gratuitousCount: number;
   /** Time between announcements (ms). */
   gratuitousIntervalMs: number;
+  /** Least time between two defences of our address (RFC 5227 §1.1 DEFEND_INTERVAL, ms). */
+  defendIntervalMs: number;
+  /** Replies to senders not in the cache: at most this many at once... */
+  strangerReplyBurst: number;
+  /** ...refilled at this rate per second. */
+  strangerRepliesPerSecond: number;
 }
 
-/** Defaults: 60 s reachable, 1 s x 3 requests, 256 entries, 64 frames / 256 KiB queued per neighbour, 1 MiB in all. */
+/**
+ * Defaults: 60 s reachable, 1 s x 3 requests, 256 entries, 64 frames / 256 KiB queued per
+ * neighbour, 1 MiB in all, defend at most every 10 s, 100 replies a second to strangers.
+ */
 export const DEFAULT_ARP_OPTIONS: ArpOptions = {
   reachableMs: 60_000,
   refreshBeforeMs: 5_000,
@@ -47,6 +63,9 @@ export const DEFAULT_ARP_OPTIONS: ArpOptions = {
   maxQueuedBytesTotal: 1024 * 1024,
   gratuitousCount: 3,
   gratuitousIntervalMs: 1_000,
+  defendIntervalMs: 10_000,
+  strangerReplyBurst: 100,
+  strangerRepliesPerSecond: 100,
 };
 
 /** What the ARP layer needs from its stack. */
@@ -55,8 +74,10 @@ export interface ArpDeps {
   counters: Counters;
   mac: Buffer;
   ip: number;
+  /** Our prefix length: senders off our subnet are not neighbours. */
+  prefix: number;
   /** Put a frame on the link. */
-  transmit(frame: Buffer): void;
+  transmit(frame: Buffer, offload?: Offload): void;
 }
 
 type Entry = {
@@ -66,6 +87,8 @@ type Entry = {
   updatedAt: number;
   /** When we last sent a request for it. */
   probedAt: number;
+  /** When TCP last saw forward progress from it (`confirm`); -Infinity if never. */
+  confirmedAt: number;
   tries: number;
   timer: TimerHandle | undefined;
   queue: Buffer[];
@@ -76,8 +99,12 @@ type Entry = {
 export class Arp {
   readonly #d: ArpDeps;
   readonly #o: ArpOptions;
-  /** Insertion order is age order: an update moves an entry to the end. */
+  /** Insertion order is age order: learning an address moves its entry to the end. */
   readonly #entries = new Map<number, Entry>();
+  readonly #network: number;
+  readonly #broadcast: number;
+  readonly #strangerReplies: TokenBucket;
+  #defendedAt = -Infinity;
   #garpTimer: TimerHandle | undefined;
   #closed = false;
   /** Bytes queued over all neighbours. */
@@ -86,6 +113,10 @@ export class Arp {
   constructor(deps: ArpDeps, opts: Partial<ArpOptions> = {}) {
     this.#d = deps;
     this.#o = { ...DEFAULT_ARP_OPTIONS, ...opts };
+    const mask = prefixMask(deps.prefix);
+    this.#network = (deps.ip & mask) >>> 0;
+    this.#broadcast = (this.#network | ~mask) >>> 0;
+    this.#strangerReplies = new TokenBucket(this.#o.strangerReplyBurst, this.#o.strangerRepliesPerSecond, deps.clock.now());
   }
 
   /** Bytes of frames waiting for resolution, over all neighbours. */
@@ -125,7 +156,7 @@ export class Arp {
    * Send `frame` (a complete Ethernet frame whose destination MAC is filled in here) to the
    * neighbour `nextHop`, resolving it first if needed; the frame is then owned by ARP.
    */
-  send(nextHop: number, frame: Buffer): void {
+  send(nextHop: number, frame: Buffer, offload?: Offload): void {
     const now = this.#d.clock.now();
     let e = this.#entries.get(nextHop);
     if (e !== undefined && e.mac !== undefined) {
@@ -137,7 +168,7 @@ export class Arp {
           this.#request(nextHop, e.mac);
         }
         frame.set(e.mac, 0);
-        this.#d.transmit(frame);
+        this.#d.transmit(frame, offload);
         return;
       }
       // RFC 1122 §2.3.2.1: an expired entry must be re-validated before use.
@@ -146,12 +177,26 @@ export class Arp {
       e = undefined;
     }
     if (e === undefined) {
-      e = this.#insert({ ip: nextHop, mac: undefined, updatedAt: now, probedAt: now, tries: 1, timer: undefined, queue: [], queueBytes: 0 });
+      e = this.#insert({ ip: nextHop, mac: undefined, updatedAt: now, probedAt: now, confirmedAt: -Infinity, tries: 1, timer: undefined, queue: [], queueBytes: 0 }, true)!;
       this.#d.counters.inc('arp.resolve.started');
       this.#request(nextHop, undefined);
       this.#armRetry(e);
     }
-    this.#enqueue(e, frame);
+    // A waiting frame is kept as the wire frames it stands for (a rare case: offloads skip it).
+    for (const f of wireFrames(frame, offload)) this.#enqueue(e, f);
+  }
+
+  /**
+   * Upper-layer advice that `ip` is reachable (TCP saw forward progress from it, as Linux's
+   * dst_confirm; RFC 4861 §7.3.1 names such hints for IPv6): its entry stays fresh without a
+   * unicast probe and is kept over strangers when the cache is full.
+   */
+  confirm(ip: number): void {
+    const e = this.#entries.get(ip);
+    if (e?.mac === undefined) return;
+    const now = this.#d.clock.now();
+    e.confirmedAt = now;
+    e.updatedAt = now;
   }
 
   /** Handle a received ARP packet (RFC 826 "Packet Reception"); returns the frame's outcome counter. */
@@ -161,8 +206,12 @@ export class Arp {
     if (macEquals(a.senderMac, d.mac)) return 'drop.arp.fromSelf';
     if (a.senderIp === d.ip) {
       if (log.enabled) log('address conflict: %s claims %s', macToString(a.senderMac), ipToString(a.senderIp));
+      this.#defend();
       return 'drop.arp.conflict';
     }
+    // 0.0.0.0 is a probe (RFC 5227 §2.1.1); any other sender must be a host on our subnet, or
+    // answering it would poison peers' caches or aim our replies at a broadcast or group.
+    if (a.senderIp !== 0 && !this.#isNeighbourAddress(a.senderIp)) return 'drop.arp.badSenderIp';
     // RFC 826: if the sender is already in the table, update it ("merge flag").
     let merged = false;
     const known = a.senderIp === 0 ? undefined : this.#entries.get(a.senderIp);
@@ -175,11 +224,14 @@ export class Arp {
       // A neighbour announcing itself (RFC 5227 §2.3): nothing to do, but nothing wrong either.
       return a.senderIp === a.targetIp ? 'rx.handled.arp.announcement' : 'drop.arp.notForUs';
     }
+    // A stranger costs us a reply and maybe a cache entry: bounded, so a flood of requests from
+    // made-up senders can neither keep us busy nor crowd out the neighbours we use.
+    if (!merged && !this.#strangerReplies.take(d.clock.now())) return 'drop.arp.rateLimited';
     // RFC 826: "?Am I the target protocol address? Yes: if merge flag is false, add the triplet".
     if (!merged && a.senderIp !== 0) {
       const now = d.clock.now();
-      const e = this.#insert({ ip: a.senderIp, mac: undefined, updatedAt: now, probedAt: -Infinity, tries: 0, timer: undefined, queue: [], queueBytes: 0 });
-      this.#learn(e, a.senderMac);
+      const e = this.#insert({ ip: a.senderIp, mac: undefined, updatedAt: now, probedAt: -Infinity, confirmedAt: -Infinity, tries: 0, timer: undefined, queue: [], queueBytes: 0 }, false);
+      if (e !== undefined) this.#learn(e, a.senderMac);
     }
     if (a.op === ArpOp.request) {
       d.counters.inc('arp.tx.reply');
@@ -199,8 +251,7 @@ export class Arp {
       if (this.#closed || left <= 0) return;
       left--;
       this.#d.counters.inc('arp.tx.gratuitous');
-      // RFC 5227 §2.3 announcement: a request with sender and target both our address.
-      this.#d.transmit(buildArpFrame(ArpOp.request, this.#d.mac, this.#d.ip, Buffer.alloc(6), this.#d.ip, BROADCAST_MAC));
+      this.#announcement();
       if (left > 0) this.#garpTimer = this.#d.clock.setTimer(this.#d.clock.now() + this.#o.gratuitousIntervalMs, fire);
     };
     fire();
@@ -214,15 +265,60 @@ export class Arp {
     this.#entries.clear();
   }
 
-  #insert(e: Entry): Entry {
-    while (this.#entries.size >= this.#o.maxEntries) {
-      const oldest = this.#entries.values().next().value as Entry;
+  /**
+   * Add `e`, evicting the oldest entry not in use (neither resolving nor confirmed within the
+   * reachable time) when full. If every entry is in use, a stranger is not cached
+   * (`arp.cache.full`) and a neighbour we must resolve (`force`) evicts the oldest.
+   */
+  #insert(e: Entry, force: boolean): Entry | undefined {
+    if (this.#entries.size >= this.#o.maxEntries) {
+      const now = this.#d.clock.now();
+      let victim: Entry | undefined;
+      for (const old of this.#entries.values()) {
+        if (old.mac !== undefined && now >= old.confirmedAt + this.#o.reachableMs) {
+          victim = old;
+          break;
+        }
+      }
+      if (victim === undefined && !force) {
+        this.#d.counters.inc('arp.cache.full');
+        return undefined;
+      }
+      victim ??= this.#entries.values().next().value as Entry;
       this.#d.counters.inc('arp.cache.evicted');
-      this.#discard(oldest);
-      this.#entries.delete(oldest.ip);
+      this.#discard(victim);
+      this.#entries.delete(victim.ip);
     }
     this.#entries.set(e.ip, e);
     return e;
+  }
+
+  /** An address a neighbour on our subnet can have (RFC 1122 §3.2.1.3; RFC 3021 for /31 and /32). */
+  #isNeighbourAddress(ip: number): boolean {
+    if (ip >>> 24 === 127 || isMulticastOrReserved(ip)) return false;
+    if ((ip & prefixMask(this.#d.prefix)) >>> 0 !== this.#network) return false;
+    return this.#d.prefix > 30 || (ip !== this.#network && ip !== this.#broadcast);
+  }
+
+  /**
+   * RFC 5227 §2.4 (c): someone else claims our address. A statically configured host keeps it
+   * and defends it with one announcement, at most once per DEFEND_INTERVAL (so two hosts that
+   * both defend cannot start an endless ARP storm).
+   */
+  #defend(): void {
+    const now = this.#d.clock.now();
+    if (now < this.#defendedAt + this.#o.defendIntervalMs) {
+      this.#d.counters.inc('arp.defend.suppressed');
+      return;
+    }
+    this.#defendedAt = now;
+    this.#d.counters.inc('arp.tx.defend');
+    this.#announcement();
+  }
+
+  /** RFC 5227 §2.3 announcement: a broadcast request with sender and target both our address. */
+  #announcement(): void {
+    this.#d.transmit(buildArpFrame(ArpOp.request, this.#d.mac, this.#d.ip, Buffer.alloc(6), this.#d.ip, BROADCAST_MAC));
   }
 
   #learn(e: Entry, mac: Buffer): void {

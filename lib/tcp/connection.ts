@@ -130,7 +130,7 @@ export class TcpConnection implements FourTuple {
   readonly rack: Rack;
 
   /** The connection's timers (absolute ms; see timers.ts). */
-  readonly timers = new ConnectionTimers();
+  readonly timers = new ConnectionTimers((at) => this.#host.timerArmed(this, at));
   /** Nobody will read or write any more (see `close`). */
   orphan = false;
   /** Consecutive retransmission timeouts (reset by an ACK that advances SND.UNA). */
@@ -482,11 +482,12 @@ export class TcpConnection implements FourTuple {
         return;
       }
       this.retries++;
+      const rtoMs = this.rtt.rto;
       this.rtt.backoff();
       this.#synRetransmitted = true;
       c.inc(active ? 'tcp.tx.retransmit.syn' : 'tcp.tx.retransmit.synAck');
       this.retransmissions++;
-      this.out.sendSyn(active ? SYN : SYN | ACK, now, true);
+      this.out.sendSyn(active ? SYN : SYN | ACK, now, true, { cause: 'rto', rtoMs });
       this.timers.rtx = now + this.rtt.rto;
       return;
     }

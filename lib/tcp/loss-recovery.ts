@@ -9,8 +9,18 @@
 import type { Counters } from '../counters.js';
 import { type Seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from '../wire/seq.js';
 import type { TcpConnection } from './connection.js';
+import type { RetransmitWhy } from './retransmit-event.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
 import type { ConnectionHost } from './types.js';
+
+// Why each kind of retransmission chosen here happens (the onRetransmit event's cause and rule).
+const FAST_NEWRENO: RetransmitWhy = { cause: 'fast', rule: 'DupThresh duplicate ACKs (RFC 6582 §3.2)' };
+const PARTIAL_ACK: RetransmitWhy = { cause: 'fast', rule: 'partial ACK (RFC 6582 §3.2 step 5)' };
+const FAST_SACK: RetransmitWhy = { cause: 'fast', rule: 'DupThresh duplicate ACKs (RFC 6675 §5 step 4)' };
+const IS_LOST: RetransmitWhy = { cause: 'sack', rule: 'IsLost(HighACK + 1) (RFC 6675 §5 step 4)' };
+const NEXT_SEG_1: RetransmitWhy = { cause: 'sack', rule: 'NextSeg (1)' };
+const NEXT_SEG_3: RetransmitWhy = { cause: 'sack', rule: 'NextSeg (3)' };
+const RESCUE: RetransmitWhy = { cause: 'rescue', rule: 'NextSeg (4)' };
 
 /** Is a before b in 32-bit timestamp space (RFC 7323 §5.3 uses the same modular compare)? */
 export function tsBefore(a: number, b: number): boolean {
@@ -27,6 +37,8 @@ export class LossRecovery {
   #sackRecovery = false;
   /** In RFC 6582 NewReno fast recovery. */
   #newRenoRecovery = false;
+  /** In RTO recovery: after a timeout until `recover` (SND.MAX then) is acknowledged (Linux's Loss state). */
+  #rtoRecovery = false;
   /** RFC 6582 §3.2 step 5: only the first partial ACK restarts the retransmission timer. */
   #firstPartialAck = true;
   /** RFC 6675 HighRxt (one past the highest octet retransmitted in this recovery). */
@@ -59,6 +71,10 @@ export class LossRecovery {
 
   get inNewRenoRecovery(): boolean {
     return this.#newRenoRecovery;
+  }
+
+  get inRtoRecovery(): boolean {
+    return this.#rtoRecovery;
   }
 
   /** For status pages: which recovery is in progress. */
@@ -101,6 +117,7 @@ export class LossRecovery {
       }
       this.#rtoTsVal = undefined;
     }
+    if (this.#rtoRecovery && seqGe(c.sndUna, this.recover)) this.#rtoRecovery = false;
     if (c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED') {
       if (this.#sackRecovery) {
         if (seqGe(c.sndUna, this.recover)) {
@@ -123,7 +140,7 @@ export class LossRecovery {
           // RFC 6582 §3.2 step 5 partial ACK: retransmit the first unacknowledged segment,
           // deflate by the amount acknowledged, add back one SMSS if that was a full segment.
           this.#counters.inc('tcp.recovery.partialAck');
-          c.out.retransmitRange(c.sndUna, c.mss, now, 'partialAck');
+          c.out.retransmitRange(c.sndUna, c.mss, now, 'partialAck', PARTIAL_ACK);
           c.cc.inflate(-acked + (acked >= c.mss ? c.mss : 0), c.mss);
           restartTimer = this.#firstPartialAck;
           this.#firstPartialAck = false;
@@ -162,7 +179,7 @@ export class LossRecovery {
     // Step 3: ssthresh (eq. 4 or CUBIC's beta), retransmit, cwnd = ssthresh + 3*SMSS.
     c.cc.enterRecovery(seqDiff(c.sndMax, c.sndUna), c.mss, now);
     c.cc.inflate(3 * c.mss, c.mss);
-    if (c.out.retransmitRange(c.sndUna, c.mss, now, 'fast') > 0) c.timers.rtx = now + c.rtt.rto;
+    if (c.out.retransmitRange(c.sndUna, c.mss, now, 'fast', FAST_NEWRENO) > 0) c.timers.rtx = now + c.rtt.rto;
   }
 
   /**
@@ -181,7 +198,8 @@ export class LossRecovery {
       c.sndNxt === c.sndMax &&
       (this.dupAcks >= DUP_THRESH || rackLost || (!c.sack.empty && c.sack.isLost(c.sndUna, c.mss)))
     ) {
-      this.#enterSackRecovery(now);
+      // The cause of the first retransmission is what started recovery.
+      this.#enterSackRecovery(now, this.dupAcks >= DUP_THRESH ? FAST_SACK : rackLost ? c.rack.why() : IS_LOST);
     }
     // RFC 6937 PRR: how much this ACK lets recovery send (DeliveredData = newly ACKed + newly SACKed).
     if (this.#sackRecovery) this.#prrUpdate(delivered);
@@ -196,7 +214,7 @@ export class LossRecovery {
    */
   onTimerLoss(now: number): void {
     const c = this.#c;
-    if (!this.#sackRecovery && !this.#newRenoRecovery && seqGe(c.sndUna, this.recover) && seqLt(c.sndUna, c.sndMax)) this.#enterSackRecovery(now);
+    if (!this.#sackRecovery && !this.#newRenoRecovery && seqGe(c.sndUna, this.recover) && seqLt(c.sndUna, c.sndMax)) this.#enterSackRecovery(now, c.rack.why());
     else if (this.#sackRecovery) {
       const pipe = this.#recoveryPipe();
       const room = c.cc.ssthresh - pipe;
@@ -227,9 +245,11 @@ export class LossRecovery {
     c.cc.onRto(seqDiff(c.sndMax, c.sndUna), c.mss, now, repeated);
     this.#sackRecovery = false;
     this.#newRenoRecovery = false;
+    this.#rtoRecovery = true;
     this.recover = c.sndMax;
     c.sack.clear();
     c.rack.onRto();
+    c.out.rtoWhy = { cause: 'rto', rtoMs: c.rtt.rto };
     c.rtt.backoff();
     // The records stay (only their loss marks go): an Eifel undo resumes at SND.MAX and RACK,
     // pipe and NextSeg need a record for every outstanding octet (they skip unrecorded ranges).
@@ -244,7 +264,7 @@ export class LossRecovery {
    * (ssthresh = cwnd), the first segment presumed lost (at HighACK) goes out at once, and
    * HighRxt = RescueRxt = its end; `output` then sends by pipe and NextSeg.
    */
-  #enterSackRecovery(now: number): void {
+  #enterSackRecovery(now: number, why: RetransmitWhy): void {
     const c = this.#c;
     this.#counters.inc('tcp.recovery.sack');
     this.recover = c.sndMax;
@@ -258,7 +278,7 @@ export class LossRecovery {
     c.cc.enterRecovery(seqDiff(c.sndMax, c.sndUna), c.mss, now);
     const firstSacked = c.sack.nextSackedAfter(c.sndUna);
     const room = firstSacked === undefined ? c.mss : Math.min(c.mss, seqDiff(firstSacked, c.sndUna));
-    const n = c.out.retransmitRange(c.sndUna, room, now, 'fast');
+    const n = c.out.retransmitRange(c.sndUna, room, now, 'fast', why);
     this.#prrOut += n;
     this.#highRxt = seqAdd(c.sndUna, n);
     this.#rescueRxt = this.#highRxt;
@@ -329,7 +349,7 @@ export class LossRecovery {
     for (const r of c.rtxq.segments) {
       if (r.lost && seqGe(r.start, c.sndUna) && !c.sack.covers(r.start, r.end)) {
         r.lost = false;
-        const n = out.retransmitRange(r.start, Math.min(mss, seqDiff(r.end, r.start)), now, r.retransmitted ? 'lost' : 'rack');
+        const n = out.retransmitRange(r.start, Math.min(mss, seqDiff(r.end, r.start)), now, r.retransmitted ? 'lost' : 'rack', c.rack.why(r));
         if (n > 0) return n;
       }
     }
@@ -337,7 +357,7 @@ export class LossRecovery {
     // (1) The first un-SACKed octet that IsLost, not yet retransmitted in this recovery.
     for (const h of holes) {
       if (!h.lost) continue;
-      const n = this.#retransmitFirstUnsent(h.start, h.end, now);
+      const n = this.#retransmitFirstUnsent(h.start, h.end, now, NEXT_SEG_1);
       if (n > 0) return n;
     }
     // (2) New data, if the receiver's window allows.
@@ -345,7 +365,7 @@ export class LossRecovery {
     if (n2 > 0) return n2;
     // (3) An un-SACKed octet below the highest SACKed one, lost or not, not yet retransmitted.
     for (const h of holes) {
-      const n = this.#retransmitFirstUnsent(h.start, h.end, now);
+      const n = this.#retransmitFirstUnsent(h.start, h.end, now, NEXT_SEG_3);
       if (n > 0) return n;
     }
     // (4) Rescue retransmission, once per recovery: the highest outstanding un-SACKed segment;
@@ -366,14 +386,14 @@ export class LossRecovery {
       }
       if (start !== undefined && end !== undefined && seqLt(start, end)) {
         this.#rescueRxt = this.recover;
-        return out.retransmitRange(start, seqDiff(end, start), now, 'rescue');
+        return out.retransmitRange(start, seqDiff(end, start), now, 'rescue', RESCUE);
       }
     }
     return 0;
   }
 
   /** The first part of [start, end) not retransmitted in this recovery (RFC 6675's HighRxt, per record). */
-  #retransmitFirstUnsent(start: Seq, end: Seq, now: number): number {
+  #retransmitFirstUnsent(start: Seq, end: Seq, now: number, why: RetransmitWhy): number {
     const c = this.#c;
     let s = seqMax(start, c.sndUna);
     for (const r of c.rtxq.segments) {
@@ -386,7 +406,7 @@ export class LossRecovery {
       const from = seqMax(s, r.start);
       const to = seqMin(end, r.end);
       if (seqLt(from, to)) {
-        const n = c.out.retransmitRange(from, Math.min(c.mss, seqDiff(to, from)), now, 'sack');
+        const n = c.out.retransmitRange(from, Math.min(c.mss, seqDiff(to, from)), now, 'sack', why);
         if (n > 0) {
           if (seqGt(seqAdd(from, n), this.#highRxt)) this.#highRxt = seqAdd(from, n);
           return n;

@@ -13,23 +13,39 @@ import {
   TCP_HEADER_MIN,
   type TcpOptions,
   fillTcpChecksum,
+  fillTcpPseudoChecksum,
   formatTcpFlags,
   tcpOptionsLength,
   writeTcpHeader,
   writeTcpOptions,
 } from '../wire/tcp.js';
+import { ipToString } from '../wire/ip-address.js';
 import { type Seq, seq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from '../wire/seq.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
-import type { ConnectionHost } from './types.js';
+import type { RetransmitWhy } from './retransmit-event.js';
+import type { ConnectionHost, SegmentTx } from './types.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+import { IPV4_HEADER_LEN, IPV4_MAX_DATAGRAM } from '../wire/ipv4.js';
 
 const log = createDebug('tapstack:tcp');
 
 const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
 
+/** Go-back-N resends after an RTO (RFC 5681 §3.1) or a lowered path MTU (RFC 1191 §6.5). */
+const GO_BACK_N: RetransmitWhy = { cause: 'go-back-n' };
+const GO_BACK_N_PMTU: RetransmitWhy = { cause: 'go-back-n', rule: 'path MTU lowered (RFC 1191 §6.5)' };
+
 /** TS option bytes on every segment once timestamps are on (NOP, NOP, kind, len, 2×4). */
 export const TS_LEN = 12;
+
+/** Bytes kept free in front of each segment for the Ethernet and IP headers (no copy in IP). */
+const HEADROOM = ETH_HEADER_LEN + IPV4_HEADER_LEN;
+/** The largest TCP segment (header with full options included) one IP datagram carries. */
+const MAX_SUPER_SEGMENT = IPV4_MAX_DATAGRAM - IPV4_HEADER_LEN - 60;
+const TX_PLAIN: SegmentTx = { headroom: true, partialCsum: false, gsoSize: 0 };
+const TX_PARTIAL: SegmentTx = { headroom: true, partialCsum: true, gsoSize: 0 };
 
 /** The sending side of one connection (it reads and moves the connection's sequence variables). */
 export class TcpOutput {
@@ -39,6 +55,8 @@ export class TcpOutput {
   deferAck = false;
   /** Why go-back-N is retransmitting: counter suffix. */
   rtxReason = 'rto';
+  /** Set by an RTO for the output pass it triggers: the first retransmission is the timer's (then go-back-N). */
+  rtoWhy: RetransmitWhy | undefined;
   /** Zero-window probes sent since the window last opened (the persist backoff). */
   persistBackoff = 0;
   /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
@@ -91,16 +109,21 @@ export class TcpOutput {
           }
         }
         const outstanding = seqDiff(c.sndNxt, c.sndUna);
-        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe); otherwise
-        // FlightSize as RFC 5681 / RFC 3042 count it.
-        const flight = c.sack.empty || !retransmission ? outstanding : outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt);
-        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe), for go-back-N
+        // and new data alike; otherwise FlightSize as RFC 5681 / RFC 3042 count it.
+        const pipe = !c.sack.empty && (retransmission || rec.inRtoRecovery);
+        const flight = pipe ? outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt) : outstanding;
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+        // (not when pipe already took what they reported out of flight).
         const dupAcks = rec.dupAcks;
-        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission ? dupAcks * c.mss : 0;
+        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission && !pipe ? dupAcks * c.mss : 0;
         const offset = seqDiff(c.sndNxt, c.sndBufSeq);
         const avail = Math.max(0, c.sndBuf.length - offset);
         const usable = Math.floor(Math.min(c.sndWnd - outstanding, c.cc.cwnd + lt - flight));
-        let len = Math.min(avail, c.mss, Math.max(0, usable));
+        let len = Math.min(avail, this.#maxSegment(), Math.max(0, usable));
+        // A super-segment (TSO) is whole MSS-sized segments; a short one only where the data ends,
+        // as sending segment by segment would (no sub-MSS piece in the middle: RFC 1122 §4.2.3.4).
+        if (len > c.mss && len < avail) len -= len % c.mss;
         if (retransmission && !c.sack.empty) {
           const nb = c.sack.nextSackedAfter(c.sndNxt);
           if (nb !== undefined && seqLt(nb, c.sndMax) && seqDiff(nb, c.sndNxt) < len) {
@@ -119,9 +142,13 @@ export class TcpOutput {
         force = false;
         const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
         retransmission = seqLt(c.sndNxt, c.sndMax);
+        if (retransmission) {
+          this.announceRetransmit(c.sndNxt, len, this.rtoWhy ?? (this.rtxReason === 'pmtu' ? GO_BACK_N_PMTU : GO_BACK_N));
+          this.rtoWhy = undefined;
+        }
         this.emit(c.sndNxt, flags, offset, len, now);
         const end = seqAdd(c.sndNxt, len + (withFin ? 1 : 0));
-        c.rtxq.onSend(c.sndNxt, end, now, retransmission);
+        this.#recordSend(c.sndNxt, end, now, retransmission);
         if (retransmission) {
           cnt.inc(`tcp.tx.retransmit.${this.rtxReason}`);
           c.retransmissions++;
@@ -137,6 +164,7 @@ export class TcpOutput {
         if (withFin) break;
       }
     }
+    this.rtoWhy = undefined;
     if (!sent && this.ackNow && !this.deferAck) this.sendAck(now);
     c.rack.armTlp(now);
     // The persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight to bring an ACK.
@@ -144,6 +172,26 @@ export class TcpOutput {
       const avail = c.sndBuf.length - seqDiff(c.sndNxt, c.sndBufSeq);
       if (avail > 0) c.timers.persist = now + this.#persistInterval();
     }
+  }
+
+  /** The most payload one segment may carry: the MSS, or with TSO as many MSS as 64 KB holds. */
+  #maxSegment(): number {
+    const mss = this.#c.mss;
+    return this.#cfg.offload ? Math.max(mss, MAX_SUPER_SEGMENT - (MAX_SUPER_SEGMENT % mss)) : mss;
+  }
+
+  /**
+   * Record [start, end) for retransmission: new data one MSS-sized record per segment the wire
+   * carries, so loss recovery, RACK and SACK judge wire segments, not super-segments.
+   */
+  #recordSend(start: Seq, end: Seq, now: number, retransmission: boolean): void {
+    const c = this.#c;
+    const n = seqDiff(end, start);
+    if (retransmission || n <= c.mss) {
+      c.rtxq.onSend(start, end, now, retransmission);
+      return;
+    }
+    for (let off = 0; off < n; off += c.mss) c.rtxq.onSend(seqAdd(start, off), seqAdd(start, Math.min(n, off + c.mss)), now, false);
   }
 
   /** Nagle (RFC 896, Minshall's variant) and sender SWS avoidance (RFC 1122 §4.2.3.4) for a sub-MSS segment. */
@@ -185,7 +233,7 @@ export class TcpOutput {
   }
 
   /** Retransmit [start, start + maxLen) (and the FIN right after it, if sent before); returns sequence space sent. */
-  retransmitRange(start: Seq, maxLen: number, now: number, reason: string): number {
+  retransmitRange(start: Seq, maxLen: number, now: number, reason: string, why: RetransmitWhy): number {
     const c = this.#c;
     const offset = seqDiff(start, c.sndBufSeq);
     const room = seqDiff(c.sndMax, start);
@@ -194,6 +242,7 @@ export class TcpOutput {
     const fin = c.finSeq !== undefined && seqAdd(start, dataLen) === c.finSeq && room > dataLen;
     if (dataLen === 0 && !fin) return 0;
     const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 && offset + dataLen === c.sndBuf.length ? PSH : 0);
+    this.announceRetransmit(start, dataLen, why);
     this.emit(start, flags, offset, dataLen, now);
     const n = dataLen + (fin ? 1 : 0);
     c.rtxq.onSend(start, seqAdd(start, n), now, true);
@@ -240,13 +289,22 @@ export class TcpOutput {
     this.emit(this.#c.sndMax, ACK, 0, 0, now);
   }
 
-  /** Our SYN (active open) or SYN-ACK (passive or simultaneous open), recorded for retransmission. */
-  sendSyn(flags: number, now: number, retransmission: boolean): void {
+  /** Our SYN (active open) or SYN-ACK (passive or simultaneous open), recorded for retransmission; `why` when the timer resends it. */
+  sendSyn(flags: number, now: number, retransmission: boolean, why?: RetransmitWhy): void {
     const c = this.#c;
+    if (why !== undefined) this.announceRetransmit(c.iss, 0, why);
     this.emit(c.iss, flags, 0, 0, now);
     c.rtxq.onSend(c.iss, seqAdd(c.iss, 1), now, retransmission);
     c.sndNxt = seqAdd(c.iss, 1);
     c.sndMax = c.sndNxt;
+  }
+
+  /** Tell the host's `onRetransmit` (if any) that `len` payload octets at `start` go out again, and why. */
+  announceRetransmit(start: Seq, len: number, why: RetransmitWhy): void {
+    const on = this.#host.onRetransmit;
+    if (on === undefined) return;
+    const c = this.#c;
+    on({ local: { ip: ipToString(c.localIp), port: c.localPort }, remote: { ip: ipToString(c.remoteIp), port: c.remotePort }, seq: start, len, ...why });
   }
 
   /** A bare RST <SEQ=seqNo><CTL=RST>: no options, no window. */
@@ -280,19 +338,23 @@ export class TcpOutput {
       if (c.tsOk) o.ts = { val: tsVal, ecr: c.tsRecent };
       if (c.sackOk && flags & ACK && c.rcv.hasSackInfo) {
         // RFC 2018 §3: at most 4 blocks, 3 beside timestamps (and what the MTU leaves room for).
-        const room = c.pmtu - 40 - len - (c.tsOk ? TS_LEN : 0);
+        const room = c.pmtu - 40 - Math.min(len, c.mss) - (c.tsOk ? TS_LEN : 0);
         const blocks = c.rcv.sackBlocks(Math.min(c.tsOk ? 3 : 4, Math.floor((room - 4) / 8)));
         if (blocks.length > 0) o.sack = blocks;
       }
     }
     const window = syn ? c.rcv.synWindowField() : c.rcv.selectWindow();
     const hl = TCP_HEADER_MIN + tcpOptionsLength(o);
-    const buf = Buffer.allocUnsafe(hl + len);
+    // Built once, with room in front for IP's headers (lib/net/ipv4-output.ts ipv4FrameInPlace).
+    const buf = Buffer.allocUnsafe(HEADROOM + hl + len).subarray(HEADROOM);
     const ackNo = flags & ACK ? c.rcvNxt : seq(0);
     writeTcpHeader(buf, 0, { srcPort: c.localPort, dstPort: c.remotePort, seq: seqNo, ack: ackNo, flags, window }, hl);
     writeTcpOptions(buf, TCP_HEADER_MIN, o);
     if (len > 0) c.sndBuf.copyOut(offset, len, buf, hl);
-    fillTcpChecksum(buf, c.localIp, c.remoteIp);
+    // With TSO the link sums the segment (and each piece it cuts): only the pseudo-header here.
+    const offload = this.#cfg.offload;
+    if (offload) fillTcpPseudoChecksum(buf, c.localIp, c.remoteIp);
+    else fillTcpChecksum(buf, c.localIp, c.remoteIp);
     if (flags & ACK) {
       c.lastAckSent = c.rcvNxt;
       c.timers.delack = Infinity;
@@ -301,6 +363,6 @@ export class TcpOutput {
     }
     this.#counters.inc('tcp.tx.segments');
     if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', c.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
-    this.#host.transmit(c.localIp, c.remoteIp, buf);
+    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : len > c.mss ? { headroom: true, partialCsum: true, gsoSize: c.mss } : TX_PARTIAL);
   }
 }

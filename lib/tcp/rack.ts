@@ -9,6 +9,7 @@ import type { Counters } from '../counters.js';
 import { type Seq, seqDiff, seqGe, seqGt, seqLt, seqMax } from '../wire/seq.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
+import type { RetransmitWhy } from './retransmit-event.js';
 import type { SentSegment } from './retransmit-queue.js';
 import type { ConnectionHost } from './types.js';
 
@@ -20,6 +21,9 @@ export class Rack {
   #minRtt = Infinity;
   /** A tail loss probe is out (RFC 8985 §7: one per tail). */
   #tlpOut = false;
+  /** The reordering window of the last detection and the last PTO armed (for the onRetransmit event). */
+  #reoWnd = 0;
+  #pto = 0;
   /** Highest cumulative ACK seen (TLP bookkeeping). */
   #ackSeen: Seq;
 
@@ -89,6 +93,7 @@ export class Rack {
     const srtt = c.rtt.srtt ?? 0;
     const rtt = Number.isFinite(this.#rtt) ? this.#rtt : srtt;
     const reo = Number.isFinite(this.#minRtt) ? Math.min(this.#minRtt / 4, srtt) : 0;
+    this.#reoWnd = reo;
     let any = false;
     let wait = Infinity;
     for (const r of c.rtxq.segments) {
@@ -136,9 +141,16 @@ export class Rack {
       const reason = r.retransmitted ? 'lost' : 'rack';
       lostBytes -= seqDiff(r.end, r.start);
       r.lost = false;
-      if (c.out.retransmitRange(r.start, len, now, reason) > 0) sent = true;
+      if (c.out.retransmitRange(r.start, len, now, reason, this.why(r)) > 0) sent = true;
     }
     return sent;
+  }
+
+  /** The cause of resending what RACK marked lost (`r`: a lost retransmission is named so). */
+  why(r?: SentSegment): RetransmitWhy {
+    const why: RetransmitWhy = { cause: 'rack', reorderWindowMs: this.#reoWnd };
+    if (r?.retransmitted) why.rule = 'lost retransmission (RFC 8985 §6.2)';
+    return why;
   }
 
   /** RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone segment). */
@@ -154,7 +166,8 @@ export class Rack {
     }
     let pto = 2 * srtt + 2;
     if (seqDiff(c.sndMax, c.sndUna) <= c.mss) pto += 200;
-    const at = now + Math.max(10, pto);
+    this.#pto = Math.max(10, pto);
+    const at = now + this.#pto;
     c.timers.tlp = at < c.timers.rtx ? at : Infinity;
   }
 
@@ -165,7 +178,7 @@ export class Rack {
     let n = c.out.sendNewSegment(now);
     if (n === 0) {
       const last = c.rtxq.segments[c.rtxq.segments.length - 1];
-      if (last !== undefined) n = c.out.retransmitRange(last.start, Math.min(c.mss, seqDiff(last.end, last.start)), now, 'tlp');
+      if (last !== undefined) n = c.out.retransmitRange(last.start, Math.min(c.mss, seqDiff(last.end, last.start)), now, 'tlp', { cause: 'tlp', ptoMs: this.#pto });
     }
     if (n === 0) return;
     this.#counters.inc('tcp.tx.tlp');

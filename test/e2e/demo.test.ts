@@ -88,7 +88,7 @@ t.test('the whole demo: each experiment shows its expected result', { skip: skip
   t.match(o, /access log \(its stdout\):\n {2}\| 10\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 \d+ "-" "Wget\//, 'the access log line');
   // the idle close: TIME-WAIT on tapstack
   t.match(o, /after 5\.\d s idle, the keep-alive timeout/, 'the server closes the idle connection');
-  t.match(o, /state 10\.0\.0\.2:80 FIN-WAIT-2 -> TIME-WAIT\n {7}↳ The server \(10\.0\.0\.2:80\) closed first/, 'tapstack in TIME-WAIT, explained');
+  t.match(o, /state 10\.0\.0\.2:80 ↔ 10\.0\.0\.1:\d+ FIN-WAIT-2 -> TIME-WAIT\n {7}↳ The server \(10\.0\.0\.2:80\) closed first/, 'tapstack in TIME-WAIT, explained');
   t.match(o, /TIME-WAIT 10\.0\.0\.2:80 <-> 10\.0\.0\.1:\d+, expires in 5\d\.\d s/, '/_stack.json shows it');
   // path MTU 1480
   t.match(o, /From 10\.0\.0\.2 icmp_seq=1 Frag needed and DF set \(mtu = 1480\)/, '1453 refused by the path');
@@ -97,7 +97,7 @@ t.test('the whole demo: each experiment shows its expected result', { skip: skip
   t.match(o, /path MTU to 10\.0\.0\.2: 1480 \(largest DF payload 1452 = 1480 - 20 IP - 8 ICMP\)/, 'pmtu-probe finds 1452');
   // loss: SACK and a fast retransmit
   t.match(o, /206 300000 bytes/, 'the download completes despite the loss');
-  t.match(o, /\[TCP Dup ACK #\d+\]\n.*\n {7}↳ SACK \d+–\d+/, 'duplicate ACKs with SACK blocks');
+  t.match(o, /\[TCP Dup ACK #\d+\]\n.*\n {7}↳ SACK: bytes \d+–\d+/, 'duplicate ACKs with SACK blocks');
   t.match(o, /Retransmission\].*\n {7}↳ Retransmission of bytes \d+–\d+, first sent as #\d+: (fast retransmit|the receiver's SACK blocks)/, 'a fast retransmit');
   // the pcaps
   for (const f of ['basics', 'pmtu', 'loss']) t.ok(existsSync(path.join(dir, `tapstack-demo-${f === 'basics' ? 1 : f === 'pmtu' ? 2 : 3}-${f}.pcap`)), `${f} pcap written`);

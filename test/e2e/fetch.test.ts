@@ -49,7 +49,7 @@ if (dir !== undefined) {
     const ka = await ns.run([process.execPath, cli, 'fetch', '--explain', 'http://10.0.0.1:8001/'], { timeoutMs: 60_000 });
     t.equal(ka.code, 0, 'exit 0', { stderr: ka.stderr.slice(-3000) });
     t.equal(ka.stdout, 'kept alive\n', 'the body on stdout without -o');
-    t.match(ka.stderr, /state 10\.0\.0\.2:(\d+) FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The client \(10\.0\.0\.2:\1\) closed first, so it waits in TIME-WAIT/, 'the client\'s TIME-WAIT, explained');
+    t.match(ka.stderr, /state 10\.0\.0\.2:(\d+) ↔ 10\.0\.0\.1:8001 FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The client \(10\.0\.0\.2:\1\) closed first, so it waits in TIME-WAIT/, 'the client\'s TIME-WAIT, explained');
     t.match(ka.stderr, /fetch: tapstack \(10\.0\.0\.2:\d+\) closed first, so its end is in TIME-WAIT for 60 s \(2×MSL\)/);
 
     const refused = await ns.run([process.execPath, cli, 'fetch', 'http://10.0.0.1:8009/'], { timeoutMs: 30_000 });

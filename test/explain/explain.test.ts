@@ -27,7 +27,7 @@ function tracedStates(net: ExplainNet): string[] {
   return net
     .render('en', false)
     .split('\n')
-    .map((l) => /^[\d.]+ state (10\.0\.0\.2:\d+) \S+ -> (\S+)$/.exec(l))
+    .map((l) => /^[\d.]+ state (10\.0\.0\.2:\d+) ↔ 10\.0\.0\.1:\d+ \S+ -> (\S+)$/.exec(l))
     .filter((m) => m !== null)
     .map((m) => `${m[1]} ${m[2]}`);
 }
@@ -66,12 +66,14 @@ t.test('the classic capture says what the learner asks about', async (t) => {
   t.match(en, /TX #\d+ 10\.0\.0\.2:80 > 10\.0\.0\.1:\d+ \[ACK\] Seq=1 Ack=402 .*\n {4}↳ Ack=402 = 1 \+ 401 bytes of "GET \/ HTTP\/1\.1"/, 'ack 402 = 1 + 401');
   t.match(en, /Len=1448 .*\n.*\n {4}↳ A full-sized segment: .*1448 = MSS 1460 − 12 bytes of timestamp option/, 'MSS-sized pieces, 1448 = 1460 - 12');
   t.match(en, /"HTTP\/1\.1 404 Not Found"/, 'the favicon 404');
-  t.match(en, /state 10\.0\.0\.2:80 FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The server \(10\.0\.0\.2:80\) closed first, so it waits in TIME-WAIT for 2×MSL = 60 s/);
-  t.match(en, /state 10\.0\.0\.2:80 TIME-WAIT -> CLOSED/);
+  t.match(en, /state 10\.0\.0\.2:80 ↔ 10\.0\.0\.1:\d+ FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The server \(10\.0\.0\.2:80\) closed first, so it waits in TIME-WAIT for 2×MSL = 60 s \(tapstack's MSL is 30 s; RFC 9293's MSL is 2 minutes, and Linux waits a fixed 60 s\)/);
+  t.match(en, /state 10\.0\.0\.2:80 ↔ 10\.0\.0\.1:\d+ TIME-WAIT -> CLOSED/);
+  t.match(en, /state 10\.0\.0\.1:\d+ ↔ 10\.0\.0\.2:80 ESTABLISHED -> CLOSE-WAIT/, 'state lines name the connection');
+  t.match(en, /TX #\d+ 10\.0\.0\.2:80 > 10\.0\.0\.1:\d+ \[ACK\] Seq=1 Ack=402 Win=262144 .*\n.*\n {4}↳ Win=262144 is the scaled window, as Wireshark shows it: the 16-bit field holds 32768, × 2\^3/, 'the window scaled as Wireshark shows it, raw field and shift explained');
   const zh = net.render('zh');
   t.match(zh, /确认号 Ack=402 = 1 \+ 401 字节（“GET \/ HTTP\/1\.1”）/);
   t.match(zh, /三次握手第 1 步/);
-  t.match(zh, /TIME-WAIT 状态，等待 2×MSL = 60 秒/);
+  t.match(zh, /TIME-WAIT 状态，等待 2×MSL = 60 秒（tapstack 的 MSL 是 30 秒；RFC 9293 的 MSL 是 2 分钟，Linux 则固定等 60 秒）/);
 });
 
 t.test('relative numbers are per connection and per direction', async (t) => {
@@ -94,4 +96,18 @@ t.test('relative numbers are per connection and per direction', async (t) => {
   t.ok(lines.some((l) => /> 10\.0\.0\.2:7 \[PSH, ACK\] Seq=1 Ack=1 .*Len=8 /.test(l)), 'second connection: data at 1 as well');
   t.ok(lines.some((l) => /^[\d.]+ TX #\d+ 10\.0\.0\.2:7 > .*Seq=1 Ack=6 .*Len=10 /.test(l)), 'echo of connection 1: its own numbering');
   t.ok(lines.some((l) => /^[\d.]+ TX #\d+ 10\.0\.0\.2:7 > .*Seq=1 Ack=9 .*Len=16 /.test(l)), 'echo of connection 2: its own numbering');
+});
+
+t.test('MSS under --path-mtu: the explanation says whose limit applies', async (t) => {
+  const net = makeExplainNet({ seed: 13, pathMtu: 1480 });
+  t.teardown(() => net.close());
+  createServer(net.b.tcp, (s) => s.write(Buffer.alloc(5000, 0x61))).listen(7);
+  let got = 0;
+  connect(net.a.tcp, { host: '10.0.0.2', port: 7 }).on('data', (d: Buffer) => (got += d.length));
+  await settle(net.clock, () => got === 5000);
+  const en = net.render('en');
+  t.match(en, /\[SYN, ACK\] .*MSS=1440 /, 'tapstack announces path MTU − 40');
+  t.match(en, /↳ How large each side's segments may be: the client \(10\.0\.0\.1:\d+\) up to 1440 bytes \(the other side's MSS\): 1428 bytes of data once timestamps take 12; the server \(10\.0\.0\.2:7\) up to 1440 bytes \(its path MTU 1480 − 20 IP − 20 TCP, smaller than the 1460 of the other side's MSS\): 1428 bytes of data/);
+  t.match(en, /TX #\d+ 10\.0\.0\.2:7 > .*Len=1428 .*\n.*\n {4}↳ A full-sized segment/, 'segments of 1428 bytes are full-sized');
+  t.match(net.render('zh'), /服务器（10\.0\.0\.2:7）每段最多 1440 字节（它的路径 MTU 1480 − 20 IP − 20 TCP，比对方 MSS 的 1460 小）/);
 });

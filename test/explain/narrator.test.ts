@@ -27,7 +27,7 @@ t.test('--trace: numbered packet lines with relative TCP numbers and state lines
   t.same(lines, [
     '0.000000 RX #1 ARP who-has 10.0.0.2 tell 10.0.0.1',
     '0.002000 RX #2 10.0.0.1:33334 > 10.0.0.2:7 [SYN] Seq=0 Win=64240 Len=0 MSS=1460 SACK_PERM TSval=3705123234 TSecr=0 WS=1024',
-    '0.002000 state 10.0.0.1:33334 CLOSED -> SYN-SENT',
+    '0.002000 state 10.0.0.1:33334 ↔ 10.0.0.2:7 CLOSED -> SYN-SENT',
   ]);
   await tr.close();
 });
@@ -51,8 +51,8 @@ t.test('--explain: one or two sentences under each packet, in English or Chinese
 t.test('lines that come later (a TIME-WAIT ending) go to the same sink with their own stamp', async (t) => {
   const { lines, clock, narrator, tr } = traced({ explain: true });
   clock.advance(60_000);
-  narrator.explainer.onLater!([{ who: '10.0.0.2:80', from: 'TIME-WAIT', to: 'CLOSED', notes: [{ kind: 'timeWaitOver', ms: 60_000 }] }]);
-  t.same(lines, ['60.000000 state 10.0.0.2:80 TIME-WAIT -> CLOSED', `${NOTE_PREFIX}60 s of TIME-WAIT are over: the connection is forgotten.`]);
+  narrator.explainer.onLater!([{ who: '10.0.0.2:80', peer: '10.0.0.1:53818', from: 'TIME-WAIT', to: 'CLOSED', notes: [{ kind: 'timeWaitOver', ms: 60_000 }] }]);
+  t.same(lines, ['60.000000 state 10.0.0.2:80 ↔ 10.0.0.1:53818 TIME-WAIT -> CLOSED', `${NOTE_PREFIX}60 s of TIME-WAIT are over: the connection is forgotten.`]);
   await tr.close();
 });
 

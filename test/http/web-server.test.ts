@@ -3,6 +3,7 @@
 // (414, 431, 503), 400 for garbage, slowloris, the access log, mounted handlers, accept().
 import t from 'tap';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { makeSite, start, get, rawExchange, statusOf, RawClient, INDEX_HTML, until } from '../helpers/http-helpers.js';
 import { createWebServer } from '../../lib/http/web-server.js';
 import { Counters } from '../../lib/counters.js';
@@ -127,7 +128,7 @@ t.test('URI too long: 414; headers too large: 431 and close; garbage: 400 and cl
   t.match(big.text, /\r\nConnection: close\r\n/);
   t.match(big.text, /\r\nServer: tapstack\r\n/);
   t.ok(big.serverEndedFirst, 'a FIN after the error page');
-  for (const garbage of ['HELLO\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET / HTTP/1.1\r\nHost x\r\n\r\n', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03']) {
+  for (const garbage of ['HELLO\r\n\r\n', 'GET / HTTP/1.2\r\n\r\n', 'GET / HTTP/1.1\r\nHost x\r\n\r\n', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03']) {
     const r = await rawExchange(s.port, garbage);
     t.equal(statusOf(r.text), 400, JSON.stringify(garbage));
     t.match(r.text, /<h1>400 Bad Request<\/h1>/);
@@ -137,6 +138,23 @@ t.test('URI too long: 414; headers too large: 431 and close; garbage: 400 and cl
   const log400 = s.log.find((l) => l.includes('"HELLO" 400'));
   t.ok(log400, 'bad requests are logged with what the client sent');
   t.match(s.log.find((l) => l.includes(' 431 ')), /"GET \/ HTTP\/1\.1" 431 \d+ "-" "-"/);
+});
+
+t.test('only HTTP/1.x is answered: HTTP/0.9 gets 400, HTTP/2.0 and HTTP/9.9 get 505, each with a close', async (t) => {
+  const s = await start({ root: site.root });
+  t.teardown(() => s.close());
+  for (const [raw, status] of [
+    ['GET /\r\n\r\n', 400],
+    ['GET / HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+    ['GET / HTTP/9.9\r\nHost: x\r\n\r\n', 505],
+  ] as const) {
+    const r = await rawExchange(s.port, raw);
+    t.equal(statusOf(r.text), status, JSON.stringify(raw));
+    t.match(r.text, /\r\nConnection: close\r\n/);
+    t.notMatch(r.text, /hello from the test root/, 'not the page');
+    t.ok(r.serverEndedFirst);
+  }
+  t.match(s.log[1], /"GET \/ HTTP\/2\.0" 505 /);
 });
 
 t.test('CONNECT gets 405 rather than a silent drop', async (t) => {
@@ -240,6 +258,24 @@ t.test('access log: one Combined Log Format line per request', async (t) => {
   const r = await rawExchange(s.port, 'GET /\x01\x7f" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   t.ok(r.text.length > 0);
   t.match(s.log.at(-1), /"GET \/\\x01\\x7F\\" HTTP\/1\.1" (400|404) /, 'control bytes and quotes escaped');
+});
+
+t.test('access log: a stalled reader holds at most the buffer bound; further lines are counted and dropped', async (t) => {
+  const counters = new Counters();
+  // A Writable whose reader never takes anything: what stdout is when the pipe's reader stops.
+  const stalled = new Writable({ highWaterMark: 1024, write: () => undefined });
+  const s = await start({ root: site.root, counters, accessLog: stalled, accessLogBufferBytes: 64 * 1024 });
+  t.teardown(() => s.close());
+  const c = new RawClient(s.port);
+  await c.connected;
+  const userAgent = 'u'.repeat(15_000); // the issue's 15 KB User-Agents
+  for (let i = 0; i < 40; i++) c.write(REQ('/', `User-Agent: ${userAgent}\r\n`));
+  c.write(REQ('/', 'Connection: close\r\n'));
+  await c.ended;
+  c.destroy();
+  await until(() => counters.get('http.status.200') === 41); // each response's line is written or dropped as it is counted
+  t.ok(stalled.writableLength < 64 * 1024 + 16 * 1024, `buffered ${stalled.writableLength} bytes: the bound and at most one line over it`);
+  t.ok(counters.get('http.log.dropped') >= 35, `${counters.get('http.log.dropped')} lines dropped and counted`);
 });
 
 /** Content-Length of the n-th response in raw text. */

@@ -104,6 +104,7 @@ function realTapTests(): void {
     const macs = r.out.get('macs') as { host: string; stack: string };
     t.equal(macs.host, (props.mac as string).replaceAll(':', ''), 'hostMac is the kernel side');
     t.not(macs.stack, macs.host, "the stack's MAC differs from the kernel's");
+    t.same(r.out.get('created'), { created: true, txQueueLen: 10000 }, 'a tap we create gets a 10 k transmit queue');
     t.same(r.out.get('arp'), { dst: 'ffffffffffff', src: macs.host, type: 0x0806, len: 42, senderMac: macs.host }, "the kernel's ARP request arrives whole");
     t.same(r.out.get('udp'), { dst: '020000000009', src: macs.host, type: 0x0800, len: 45, payload: 'hi\n' }, 'after our ARP reply the kernel sends the held datagram to our MAC');
     t.match(r.out.get('neigh'), /^10\.0\.0\.9 lladdr 02:00:00:00:00:09 (REACHABLE|STALE|DELAY)/, 'the kernel learnt the MAC we wrote');
@@ -137,7 +138,7 @@ function realTapTests(): void {
     t.equal(add.status, 0, `ip tuntap add: ${add.stderr}`);
     const r = await runChild(ns, ['persistent']);
     checkClean(t, r, 'persistent scenario');
-    t.match(r.out.get('attached'), { name: 'tapp', mac: MAC_RE });
+    t.match(r.out.get('attached'), { name: 'tapp', mac: MAC_RE, created: false, txQueueLen: 1000 }, "an attached tap's queue is left as it is");
     t.match(r.out.get('busy'), { code: 'EBUSY', errno: -16, syscall: 'TUNSETIFF', message: 'tap tapp is busy: another process has it open' });
     t.same(r.out.get('downWrite'), { sent: false, batchDropped: 2, dropped: 3 }, 'writes to a down tap are drops, not errors');
     t.match(r.out.get('runt'), { code: 'EINVAL', syscall: 'write', index: 1, message: /writing a 10-byte frame failed/ }, 'a runt frame throws, naming its index in the batch');
@@ -152,6 +153,19 @@ function realTapTests(): void {
       t.match(r.out.get('offloadReattach'), /tx-checksumming: off.*tcp-segmentation-offload: off/, 'attach sets TUNSETOFFLOAD 0');
     }
     t.equal(spawnSync('ip', ['-n', ns.name, 'link', 'show', 'tapp']).status, 0, 'the persistent tap is still there');
+  });
+
+  t.test('offloads: vnet headers both ways, the kernel hands a partial UDP checksum, writev pieces make one frame', async (t) => {
+    const ns = Netns.create(t);
+    const r = await runChild(ns, ['offload']);
+    checkClean(t, r, 'offload scenario');
+    const on = r.out.get('offloadOn') as { vnetHdr: boolean; offload: boolean; ethtool: string };
+    t.match(on, { vnetHdr: true, offload: true });
+    if (on.ethtool !== '') t.match(on.ethtool, /tx-checksumming: on.*tcp-segmentation-offload: on/, 'TUNSETOFFLOAD(CSUM|TSO4)');
+    t.same(r.out.get('arp'), { len: 42, offload: null }, 'an ARP request: a zero vnet header, a plain frame');
+    t.same(r.out.get('udp'), { payload: 'hi\n', offload: { csumStart: 34, csumOffset: 6, csumValid: false, gsoSize: 0 } }, "the kernel's UDP datagram: NEEDS_CSUM at the UDP checksum");
+    t.same(r.out.get('pieces'), { rxDelta: 1, dropped: 0 }, 'header + two pieces: one frame received by the kernel');
+    t.same(r.out.get('counters'), {}, 'no vnet header refused');
   });
 
   t.test('without root, or without CAP_NET_ADMIN, opening fails and says what is needed', async (t) => {

@@ -5,6 +5,8 @@ import { SeededRng } from '../../lib/rng.js';
 import { Stack } from '../../lib/stack.js';
 import { ArpOp } from '../../lib/wire/arp.js';
 import { isBroadcastMac } from '../../lib/wire/ethernet.js';
+import { connect, createServer } from '../../lib/socket/index.js';
+import { A_IP, B_IP, makeTcpNet, settle } from '../helpers/tcp-net.js';
 import { ipToString, macToString, parseIp, parseMac } from '../../lib/wire/ip-address.js';
 import { FakeLink } from '../helpers/fake-link.js';
 import { accounted, arpFrame, decode, echoRequest, makeStack, PEER_IP, PEER_MAC, STACK_IP, STACK_MAC } from '../helpers/net-fixtures.js';
@@ -49,7 +51,7 @@ t.test('odd senders: conflict, our own MAC, a group MAC, probes', async (t) => {
   t.equal(counters.get('drop.arp.conflict'), 1);
   t.equal(counters.get('drop.arp.fromSelf'), 1);
   t.equal(counters.get('drop.arp.badSenderMac'), 1);
-  t.equal(link.take().length, 0);
+  t.equal(link.take().length, 1, 'the conflict is met by one defence (RFC 5227 §2.4)');
   // RFC 5227 probe (sender 0.0.0.0) for our address: answered (that defends it), nothing learned.
   link.inject(arpFrame({ senderIp: 0 }));
   const [r] = link.take();
@@ -240,4 +242,98 @@ t.test('a neighbour announcing itself is handled, not dropped; it updates a know
   link.inject(arpFrame({ senderIp: PEER_IP, targetIp: PEER_IP, senderMac: OTHER_MAC }));
   t.same(stack.arp.lookup(PEER_IP), OTHER_MAC);
   t.equal(link.take().length, 0);
+});
+
+t.test('senders no neighbour can have are neither cached nor answered (counted)', async (t) => {
+  const { stack, link, counters } = makeStack();
+  const bad = ['10.0.0.255', '255.255.255.255', '224.0.0.1', '240.1.2.3', '127.0.0.1', '10.0.0.0', '192.168.1.5'];
+  for (const ip of bad) link.inject(arpFrame({ senderIp: parseIp(ip) }));
+  t.equal(link.take().length, 0, 'no reply');
+  t.equal(stack.arp.size, 0, 'nothing cached');
+  t.equal(counters.get('drop.arp.badSenderIp'), bad.length);
+  t.same(accounted(counters), { frames: bad.length, outcomes: bad.length });
+  // A /31 has no network or broadcast address (RFC 3021): both ends are neighbours.
+  const p2p = makeStack({ ip: '10.0.0.0', prefix: 31 });
+  p2p.link.inject(arpFrame({ senderIp: parseIp('10.0.0.1'), targetIp: parseIp('10.0.0.0') }));
+  t.equal(p2p.link.take().length, 1, 'a /31 peer is answered');
+});
+
+t.test('our address claimed by someone else: one announcement per DEFEND_INTERVAL (RFC 5227 §2.4)', async (t) => {
+  const { link, clock, counters } = makeStack();
+  const t0 = clock.now();
+  link.inject(arpFrame({ senderIp: STACK_IP, senderMac: OTHER_MAC, targetIp: STACK_IP }));
+  const [garp, ...more] = link.take().map(decode);
+  t.equal(more.length, 0);
+  t.ok(isBroadcastMac(garp!.eth.dst), 'broadcast');
+  t.match(garp!.arp, { op: ArpOp.request, senderIp: STACK_IP, targetIp: STACK_IP });
+  t.same(garp!.arp!.senderMac, STACK_MAC, 'our MAC for our address');
+  clock.advanceTo(t0 + 9_999);
+  link.inject(arpFrame({ senderIp: STACK_IP, senderMac: OTHER_MAC }));
+  t.equal(link.take().length, 0, 'not again within 10 s');
+  clock.advanceTo(t0 + 10_000);
+  link.inject(arpFrame({ senderIp: STACK_IP, senderMac: OTHER_MAC }));
+  t.equal(link.take().length, 1, 'defended again after 10 s');
+  t.equal(counters.get('arp.tx.defend'), 2);
+  t.equal(counters.get('arp.defend.suppressed'), 1);
+  t.equal(counters.get('drop.arp.conflict'), 3);
+});
+
+t.test('replies to strangers are rate-limited; known neighbours are always answered', async (t) => {
+  const { stack, link, clock, counters } = makeStack({ arp: { gratuitousCount: 0, strangerReplyBurst: 5, strangerRepliesPerSecond: 5 } });
+  learn(link);
+  const stranger = (i: number): Buffer => arpFrame({ senderIp: parseIp(`10.0.0.${100 + i}`), senderMac: parseMac(`02:00:00:00:02:${(16 + i).toString(16)}`) });
+  for (let i = 0; i < 10; i++) link.inject(stranger(i));
+  t.equal(link.take().length, 4, 'the burst left after the first neighbour: 4 replies');
+  t.equal(counters.get('drop.arp.rateLimited'), 6);
+  t.equal(stack.arp.size, 5, 'a stranger not answered is not cached either');
+  link.inject(arpFrame());
+  t.equal(link.take().length, 1, 'the known neighbour is answered with the bucket empty');
+  clock.advance(1000);
+  for (let i = 10; i < 20; i++) link.inject(stranger(i));
+  t.equal(link.take().length, 5, '5 more a second later');
+});
+
+t.test('a full cache keeps the neighbours TCP confirmed over new strangers', async (t) => {
+  const { stack, link, clock, counters } = makeStack({ arp: { gratuitousCount: 0, maxEntries: 4 } });
+  learn(link);
+  stack.confirmNeighbour(PEER_IP);
+  for (let i = 1; i <= 10; i++) link.inject(arpFrame({ senderIp: parseIp(`10.0.0.${10 + i}`), senderMac: parseMac(`02:00:00:00:01:${(16 + i).toString(16)}`) }));
+  t.same(stack.arp.lookup(PEER_IP), PEER_MAC, 'the confirmed neighbour stays');
+  t.equal(stack.arp.size, 4);
+  t.same(stack.arp.entries().map((e) => e.ip).sort(), [ipToString(PEER_IP), '10.0.0.18', '10.0.0.19', '10.0.0.20'].sort(), 'strangers evict strangers');
+  // Off-link sources confirm the gateway they came through.
+  const g = makeStack({ gateway: '10.0.0.1', arp: { gratuitousCount: 0, maxEntries: 1 } });
+  learn(g.link);
+  g.stack.confirmNeighbour(parseIp('192.168.9.9'));
+  g.link.inject(arpFrame({ senderIp: parseIp('10.0.0.50'), senderMac: OTHER_MAC }));
+  t.same(g.stack.arp.lookup(PEER_IP), PEER_MAC, 'the gateway was confirmed by traffic from beyond it');
+  t.equal(g.counters.get('arp.cache.full'), 1, 'every entry in use: the stranger is answered, not cached');
+  t.equal(g.link.take().length, 1);
+  // Confirmation lasts the reachable time; after it the entry is a stranger like any other.
+  clock.advance(60_000);
+  link.inject(arpFrame({ op: 2, senderIp: parseIp('10.0.0.30'), senderMac: OTHER_MAC, targetMac: STACK_MAC }, STACK_MAC));
+  t.equal(stack.arp.lookup(PEER_IP), undefined, 'an old confirmation protects nothing');
+  t.ok(counters.get('arp.cache.evicted') >= 7);
+});
+
+t.test('TCP forward progress confirms the neighbour: no refresh probe, the entry stays fresh', async (t) => {
+  const net = makeTcpNet();
+  createServer(net.b.tcp, (s) => s.pipe(s)).listen(7);
+  const c = connect(net.a.tcp, { host: B_IP, port: 7 });
+  let echoed = 0;
+  c.on('data', (d: Buffer) => (echoed += d.length));
+  await settle(net.clock, () => c.readyState === 'open');
+  const ageOf = (): number => net.a.stack.arp.entries().find((e) => e.ip === B_IP)!.ageMs;
+  net.clock.advance(50_000);
+  t.ok(ageOf() >= 45_000, 'not refreshed since the start-up announcements');
+  c.write(Buffer.from('hello'));
+  await settle(net.clock, () => echoed === 5);
+  t.ok(ageOf() < 1000, 'the acknowledged data confirmed it');
+  t.ok(net.b.stack.arp.entries().find((e) => e.ip === A_IP)!.ageMs < 1000, 'the data received confirmed it on the other side');
+  net.clock.advance(9_000);
+  c.write(Buffer.from('again'));
+  await settle(net.clock, () => echoed === 10);
+  t.equal(net.a.counters.get('arp.tx.refresh'), 0, 'no unicast probe was needed');
+  c.destroy();
+  await net.close();
 });

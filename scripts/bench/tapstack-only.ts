@@ -1,0 +1,112 @@
+// The rows of `npm run bench` measured on tapstack alone, once per run (each takes minutes and
+// has no kernel counterpart in a process's RSS): memory for idle connections, memory over a
+// million keep-alive requests, and the cost of idle connections to everyone else (issue 10 item 1).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../netns.js';
+import type { BenchOptions, RowId } from './options.js';
+import { pingMedianUs, wrk } from './rows.js';
+import type { Target } from './targets.js';
+
+/** One tapstack-only row: named values (MB, KB, req/s, µs, ratios). */
+export type SingleRow = { id: RowId; target: string; what: string; values: Record<string, number>; notes: string[] };
+
+/** Resident set size of `pid` in MB (VmRSS of /proc). */
+export function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `count` idle connections from the target's client namespace to `port` (each echoed one line); close() ends them. */
+async function openIdle(t: Target, port: number, count: number): Promise<{ open: number; failed: number; close: () => Promise<unknown> }> {
+  const script = path.join(repoRoot, 'dist/scripts/bench/idle-clients.js');
+  // One descriptor per connection; the limit is raised for this process only. Held at most 15 min.
+  const child = t.client.spawn(['bash', '-c', `ulimit -n ${count + 1000} && exec "$0" "$@"`, process.execPath, script, t.ip, String(port), String(count), '900']);
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  const deadline = Date.now() + 180_000;
+  let m: RegExpExecArray | null;
+  while ((m = /open (\d+) failed (\d+)/.exec(out)) === null) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`idle-clients: no connections after ${child.exitCode === null ? '180 s' : `exit ${child.exitCode}`}`);
+    }
+    await settle(100);
+  }
+  return {
+    open: Number(m[1]),
+    failed: Number(m[2]),
+    close: () => {
+      child.stdin!.end();
+      return exited;
+    },
+  };
+}
+
+/** RSS before and after `--idle-connections` idle echo connections (each sent and got back a line). */
+async function memory(t: Target, o: BenchOptions): Promise<SingleRow> {
+  await settle(1000);
+  const before = rssMb(t.pid);
+  const idle = await openIdle(t, 7, o.idleConnections);
+  await settle(1000);
+  const after = rssMb(t.pid);
+  await idle.close();
+  return {
+    id: 'memory', target: t.id, what: `RSS, ${o.idleConnections} idle connections (echo, one line each)`,
+    values: { rssBeforeMB: before, rssIdleMB: after, open: idle.open, perConnectionKB: ((after - before) * 1024) / Math.max(1, idle.open) },
+    notes: idle.failed > 0 ? [`${idle.failed} connections failed to open`] : [],
+  };
+}
+
+/** RSS sampled between 10 s wrk runs until `--keepalive-requests` are done or `--keepalive-seconds` have passed. */
+async function keepalive(t: Target, o: BenchOptions): Promise<SingleRow> {
+  const start = rssMb(t.pid);
+  let max = start;
+  let requests = 0;
+  const notes: string[] = [];
+  const t0 = Date.now();
+  while (requests < o.keepaliveRequests && Date.now() - t0 < o.keepaliveSeconds * 1000) {
+    const left = Math.ceil(o.keepaliveSeconds - (Date.now() - t0) / 1000);
+    const r = await wrk(t, Math.max(1, Math.min(10, left)));
+    requests += r.requests;
+    if (r.note !== undefined) notes.push(r.note);
+    max = Math.max(max, rssMb(t.pid));
+  }
+  if (requests < o.keepaliveRequests) notes.push(`only ${requests} requests within ${o.keepaliveSeconds} s`);
+  return {
+    id: 'keepalive', target: t.id, what: `RSS over ${requests} keep-alive requests (wrk -c10, 10 s runs)`,
+    values: { rssStartMB: start, rssMaxMB: max, rssEndMB: rssMb(t.pid), requests, seconds: (Date.now() - t0) / 1000 },
+    notes,
+  };
+}
+
+/** wrk req/s and ping with no idle connection, then with `--idle-wrk` idle ones open (issue 10 item 1: goal < 10 % change). */
+async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
+  const wrkNone = await wrk(t, o.wrkSeconds);
+  const pingNone = await pingMedianUs(t, o.pings);
+  const conns = await openIdle(t, 7, o.idleWrkConnections);
+  let wrkIdle, pingIdle;
+  try {
+    wrkIdle = await wrk(t, o.wrkSeconds);
+    pingIdle = await pingMedianUs(t, o.pings);
+  } finally {
+    await conns.close();
+  }
+  return {
+    id: 'idle', target: t.id, what: `${o.idleWrkConnections} idle connections open vs none`,
+    values: {
+      open: conns.open, wrkNone: wrkNone.value, wrkIdle: wrkIdle.value, wrkRatio: wrkIdle.value / wrkNone.value,
+      pingNoneUs: pingNone.value, pingIdleUs: pingIdle.value, pingRatio: pingIdle.value / pingNone.value,
+    },
+    notes: [...(conns.failed > 0 ? [`${conns.failed} connections failed to open`] : []), ...[wrkNone, pingNone, wrkIdle, pingIdle].flatMap((s) => s.note ?? [])],
+  };
+}
+
+export const TAPSTACK_ONLY_ROWS: { id: RowId; measure: (t: Target, o: BenchOptions) => Promise<SingleRow> }[] = [
+  { id: 'memory', measure: memory },
+  { id: 'keepalive', measure: keepalive },
+  { id: 'idle', measure: idle },
+];

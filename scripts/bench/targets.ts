@@ -1,0 +1,81 @@
+// What `npm run bench` measures, each in namespaces of its own, all started before the first
+// round so rounds interleave: tapstack's CLI on a TAP (once per --offload setting), the kernel
+// reference (the same Node servers on the kernel's TCP, client and server namespaces joined by
+// a veth pair with its offloads on), and the C TAP floor (tap-floor.c, built here with `cc`).
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Netns, RunningStack, repoRoot, startTapstack, type HasTeardown } from '../netns.js';
+
+/** One thing measured: where its clients run and at which address it answers. */
+export type Target = {
+  /** Stable key in the JSON output: `tapstack`, `tapstack-offload-on`, `tapstack-offload-off`, `kernel`, `floor`. */
+  id: string;
+  label: string;
+  kind: 'stack' | 'kernel' | 'floor';
+  ip: string;
+  /** The namespace the load generators run in. */
+  client: Netns;
+  /** The serving process (for its RSS). */
+  pid: number;
+  stop(): Promise<unknown>;
+};
+
+/** Kernel sysctls of a client namespace: ports enough for tens of thousands of connections in a row. */
+function roomyPorts(ns: Netns): void {
+  ns.runSync(['sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65000']);
+  ns.runSync(['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1']);
+}
+
+/** Whether the built CLI has `--offload` (another change adds it); read from its --help. */
+export function cliHasOffloadFlag(): boolean {
+  const help = spawnSync(process.execPath, [path.join(repoRoot, 'dist/lib/cli.js'), '--help'], { encoding: 'utf8' });
+  return /--offload\b/.test(help.stdout);
+}
+
+/** tapstack's CLI in a new namespace, the clients on the kernel side of its tap; `offload` undefined: the CLI's default. */
+export async function stackTarget(owner: HasTeardown, offload: 'on' | 'off' | undefined): Promise<Target> {
+  const ns = Netns.create(owner);
+  roomyPorts(ns);
+  const args = ['--access-log', '/dev/null', ...(offload === undefined ? [] : ['--offload', offload])];
+  const stack = await startTapstack(ns, args);
+  return {
+    id: offload === undefined ? 'tapstack' : `tapstack-offload-${offload}`,
+    label: offload === undefined ? 'tapstack' : `tapstack offload ${offload}`,
+    kind: 'stack', ip: '10.0.0.2', client: ns, pid: stack.proc.pid!, stop: () => stack.stop(),
+  };
+}
+
+/** The kernel reference: scripts/bench/kernel-server.js at 10.9.0.2, its clients at 10.9.0.1 over veth. */
+export async function kernelTarget(owner: HasTeardown): Promise<Target> {
+  const server = Netns.create(owner);
+  const client = Netns.create(owner);
+  roomyPorts(client);
+  const veth = `tsb${process.pid % 100000}`;
+  const r = spawnSync('ip', ['link', 'add', `${veth}a`, 'netns', client.name, 'type', 'veth', 'peer', 'name', `${veth}b`, 'netns', server.name], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench: ip link add veth: ${r.stderr}`);
+  client.runSync(['ip', 'addr', 'add', '10.9.0.1/24', 'dev', `${veth}a`]);
+  server.runSync(['ip', 'addr', 'add', '10.9.0.2/24', 'dev', `${veth}b`]);
+  client.runSync(['ip', 'link', 'set', `${veth}a`, 'up']);
+  server.runSync(['ip', 'link', 'set', `${veth}b`, 'up']);
+  const proc = new RunningStack(server.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench/kernel-server.js')]));
+  await proc.waitFor(/^ready$/m);
+  return { id: 'kernel', label: 'kernel', kind: 'kernel', ip: '10.9.0.2', client, pid: proc.proc.pid!, stop: () => proc.stop() };
+}
+
+/** Build a C program of scripts/bench into `dir` with the system's `cc`; returns its path. */
+export function buildC(dir: string, name: string): string {
+  const out = path.join(dir, name);
+  const r = spawnSync('cc', ['-O2', '-o', out, path.join(repoRoot, 'scripts/bench', `${name}.c`)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench: cc ${name}.c failed: ${r.error?.message ?? r.stderr}`);
+  return out;
+}
+
+/** The C TAP responder at 10.0.0.2 on tap0 in a new namespace (ping and UDP echo only). */
+export async function floorTarget(owner: HasTeardown, dir: string): Promise<Target> {
+  const ns = Netns.create(owner);
+  const proc = new RunningStack(ns.spawn([buildC(dir, 'tap-floor'), 'tap0', '10.0.0.2']));
+  await proc.waitFor(/^ready$/m);
+  ns.runSync(['ip', 'addr', 'add', '10.0.0.1/24', 'dev', 'tap0']);
+  ns.runSync(['ip', 'link', 'set', 'tap0', 'up']);
+  return { id: 'floor', label: 'C TAP floor', kind: 'floor', ip: '10.0.0.2', client: ns, pid: proc.proc.pid!, stop: () => proc.stop() };
+}
