@@ -114,8 +114,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
   if (!config.fetchOnly) startServices(stack, tcp);
-  // The stack's own name on UDP 53 (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
-  if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip });
+  // The stack's own name on port 53, UDP and TCP (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
+  if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip, tcp });
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
     web = createWebServer({
@@ -202,7 +202,7 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
     `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
     ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
-    ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on UDP 53`] : []),
+    ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on port 53 (UDP and TCP)`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
     `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7${c.dns ? ` · dig @${ip} ${c.name}` : ''}`,
