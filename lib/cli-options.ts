@@ -14,7 +14,8 @@ export const USAGE = `Usage: tapstack [options]
                       "none" leaves the tap as it is)
   --path-mtu N        emulate a narrower path: DF packets over N get ICMP frag-needed
                       (default: the tap's MTU)
-  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark)
+  --pcap FILE         write every frame to FILE (libpcap, for Wireshark/tshark; pcapng
+                      with --loss, each dropped frame kept with a comment)
   --trace             one line per packet on stderr (relative TCP numbers, TCP state changes)
   --explain           --trace, with one or two plain sentences under each packet on what it
                       is and why its numbers are what they are
@@ -29,17 +30,24 @@ export const USAGE = `Usage: tapstack [options]
                       idle time after which the server closes a keep-alive connection
                       first, so its side goes to TIME-WAIT (default 5000)
   --access-log FILE   append the access log to FILE instead of stdout
+  --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
+                      its own (default on; off under --trace and --explain, which show each
+                      wire segment as the stack handles it)
+  --status MODE       the live status page /_stack: on (default), local (only clients on
+                      the stack's own subnet, such as the kernel side) or off (404)
   --name NAME         the stack's own DNS name (default tapstack.test)
   --dns on|off        answer DNS queries for --name on port 53 (default on; off for fetch)
   --fetch URL         beside the server, GET URL from the stack (as tapstack fetch does)
   -o, --output FILE   where fetch saves the body (default: stdout)
   --gateway IP        next hop for off-subnet addresses (default: the --host-ip address)
   --dns-server IP     the DNS server fetch asks for names (UDP 53)
-  --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
-                      its own (default on; off under --trace and --explain, which show each
-                      wire segment as the stack handles it)
-  --status MODE       the live status page /_stack: on (default), local (only clients on
-                      the stack's own subnet, such as the kernel side) or off (404)
+  --send-timeout MS   a response the client takes nothing of for MS is cut (default 60000)
+  --max-connections-per-ip N
+                      HTTP connections at once from one address; more get 503 (default 64)
+  --service-idle-timeout MS
+                      echo/discard connections idle for MS are reset (default 300000; 0 never)
+  --service-max-connections N
+                      echo/discard connections at once, each; more are reset (default 1024)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -68,6 +76,10 @@ export type CliConfig = {
   root: string | undefined;
   keepAliveTimeoutMs: number;
   accessLog: string | undefined;
+  /** TAP offloads (TSO/GSO out, GRO and checksum in). */
+  offload: boolean;
+  /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
+  status: 'on' | 'local' | 'off';
   /** The stack's DNS name, lower case, no trailing dot. */
   name: string;
   /** Answer DNS for `name` on port 53 (UDP and TCP). */
@@ -80,10 +92,10 @@ export type CliConfig = {
   /** Next hop for off-subnet destinations (default: the host side's address). */
   gateway: number | undefined;
   dnsServer: number | undefined;
-  /** TAP offloads (TSO/GSO out, GRO and checksum in). */
-  offload: boolean;
-  /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
-  status: 'on' | 'local' | 'off';
+  sendTimeoutMs: number;
+  maxConnectionsPerIp: number;
+  serviceIdleTimeoutMs: number;
+  serviceMaxConnections: number;
   help: boolean;
   version: boolean;
 };
@@ -119,14 +131,18 @@ export function parseCliArgs(argv: string[]): CliConfig {
         root: { type: 'string' },
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
+        offload: { type: 'string' },
+        status: { type: 'string', default: 'on' },
         name: { type: 'string', default: 'tapstack.test' },
         dns: { type: 'string' },
         fetch: { type: 'string' },
         output: { type: 'string', short: 'o' },
         gateway: { type: 'string' },
         'dns-server': { type: 'string' },
-        offload: { type: 'string' },
-        status: { type: 'string', default: 'on' },
+        'send-timeout': { type: 'string', default: '60000' },
+        'max-connections-per-ip': { type: 'string', default: '64' },
+        'service-idle-timeout': { type: 'string', default: '300000' },
+        'service-max-connections': { type: 'string', default: '1024' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -142,9 +158,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
-  const client = clientOptions(values, positionals);
   if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') throw new UsageError(`--offload: expected on or off, got "${values.offload}"`);
   if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
+  const client = clientOptions(values, positionals);
   return {
     tap: values.tap,
     ip: own.ip,
@@ -165,12 +181,24 @@ export function parseCliArgs(argv: string[]): CliConfig {
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
-    ...client,
     offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
     status: values.status,
+    ...client,
+    sendTimeoutMs: int('--send-timeout', values['send-timeout'], 1, 3_600_000),
+    maxConnectionsPerIp: int('--max-connections-per-ip', values['max-connections-per-ip'], 1, 1_000_000),
+    serviceIdleTimeoutMs: int('--service-idle-timeout', values['service-idle-timeout'], 0, 86_400_000),
+    serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),
     help: values.help,
     version: values.version,
   };
+}
+
+/**
+ * Offloads when `--offload` is not given: on, except where the stack should handle every wire
+ * segment itself, one by one, for a learner to watch (--trace, --explain).
+ */
+export function offloadDefault(values: { trace?: boolean; explain?: boolean }): boolean {
+  return !(values.trace === true || values.explain === true);
 }
 
 /** The client side and DNS flags (issue 11): `fetch URL` or `--fetch URL`, --name, --dns, --gateway, --dns-server. */
@@ -218,14 +246,6 @@ function ip(flag: string, text: string): number {
   } catch (e) {
     throw new UsageError(`${flag}: ${(e as Error).message}`);
   }
-}
-
-/**
- * Offloads when `--offload` is not given: on, except where the stack should handle every wire
- * segment itself, one by one, for a learner to watch (--trace, --explain).
- */
-export function offloadDefault(values: { trace?: boolean; explain?: boolean }): boolean {
-  return !(values.trace === true || values.explain === true);
 }
 
 function cidr(flag: string, text: string): { ip: number; prefix: number } {

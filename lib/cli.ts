@@ -93,14 +93,17 @@ export async function main(argv: string[]): Promise<number> {
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
-  // The capture sits next to the tap, as tcpdump on the tap would see the wire; the fault
-  // injector sits between the wire and the stack; the tracer shows what the stack sees and sends.
+  // The fault injector sits between the wire and the stack; the capture and the tracer sit side
+  // by side above it, so both see every frame in the same order, and the frames it drops on
+  // purpose too (a DROP line, a pcapng frame with a comment): trace numbers are frame numbers.
   let link: Link = tap;
-  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   if (config.loss > 0 || config.delayMs > 0) {
-    const faultRng = config.seed === undefined ? rng : new SeededRng(config.seed);
-    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs });
+    const seed = config.seed;
+    const faultRng = seed === undefined ? rng : new SeededRng(seed);
+    const dropReason = (cause: string): string => (cause === 'loss' ? `--loss${seed !== undefined ? `, seed ${seed}` : ''}` : cause);
+    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason });
   }
+  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
   const narrator = new TraceNarrator({ clock, explain: config.explain, lang: config.lang, timeWaitMs, ...(config.pathMtu !== undefined ? { pathMtu: Math.min(config.pathMtu, tap.mtu) } : { pathMtu: tap.mtu }) });
@@ -113,7 +116,9 @@ export async function main(argv: string[]): Promise<number> {
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
-  if (!config.fetchOnly) startServices(stack, tcp);
+  // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
+  if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
+  if (!config.fetchOnly) startServices(stack, tcp, config);
   // The stack's own name on port 53, UDP and TCP (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
   if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip, tcp });
   let web: WebServer | undefined;
@@ -121,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
     web = createWebServer({
       ...(config.root !== undefined ? { root: config.root } : {}),
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      sendTimeoutMs: config.sendTimeoutMs,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
       ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
@@ -129,7 +136,8 @@ export async function main(argv: string[]): Promise<number> {
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
     // headers then body must not wait for the client's delayed ACK (RFC 896 x RFC 1122 stall).
-    createServer(tcp, { noDelay: true }, (s) => server.accept(s)).listen(config.httpPort);
+    // segmentHistory: the index page draws the ladder of the connection that loads it.
+    createServer(tcp, { noDelay: true, segmentHistory: true }, (s) => server.accept(s)).listen(config.httpPort);
   }
 
   if (config.fetch !== undefined) {
@@ -187,10 +195,11 @@ function unwritable(file: string): string | undefined {
 }
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
-function startServices(stack: Stack, tcp: TcpLayer): void {
+function startServices(stack: Stack, tcp: TcpLayer, config: CliConfig): void {
   startUdpEcho(stack, stack.udp);
-  startEchoService(tcp, 7);
-  startDiscardService(tcp, 9);
+  const limits = { idleTimeoutMs: config.serviceIdleTimeoutMs, maxConnections: config.serviceMaxConnections };
+  startEchoService(tcp, 7, limits);
+  startDiscardService(tcp, 9, limits);
 }
 
 function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {

@@ -6,6 +6,7 @@ import type { TcpLayer } from './tcp/tcp-layer.js';
 import type { TcpConnection } from './tcp/connection.js';
 import type { StackStatus } from './http/status-page.js';
 import { ipToString, macToString, parseIp, prefixMask } from './wire/ip-address.js';
+import { seqDiff } from './wire/seq.js';
 
 /**
  * A function returning the current StackStatus of `stack` and its `tcp`, for createWebServer's
@@ -44,16 +45,20 @@ export function statusOf(stack: Stack, tcp: TcpLayer, tapName: string): (limit?:
           state: i.state,
           sndUna: i.sndUna,
           sndNxt: i.sndNxt,
+          sndUnaRelative: seqDiff(c.sndUna, c.iss),
+          sndNxtRelative: seqDiff(c.sndNxt, c.iss),
           sndWnd: i.sndWnd,
           sndWscale: i.sndWscale,
           rcvNxt: i.rcvNxt,
+          rcvNxtRelative: c.state === 'SYN-SENT' ? null : seqDiff(c.rcvNxt, c.irs),
           rcvWnd: i.rcvWnd,
           rcvWscale: i.rcvWscale,
           mss: i.mss,
           srttMs: i.srtt ?? null,
           rtoMs: i.rto,
           cwnd: i.cwnd,
-          ssthresh: i.ssthresh,
+          // RFC 5681 §3.1: the initial ssthresh is "arbitrarily high" (here MAX_SAFE_INTEGER).
+          ssthresh: i.ssthresh >= Number.MAX_SAFE_INTEGER ? null : i.ssthresh,
           retransmissions: i.retransmissions,
           receiveHoles: i.receiveHoles,
           congestionControl: i.congestionControl,
@@ -65,7 +70,7 @@ export function statusOf(stack: Stack, tcp: TcpLayer, tapName: string): (limit?:
       timeWait: timeWait.map((e) => ({
         local: at(e.localIp, e.localPort),
         remote: at(e.remoteIp, e.remotePort),
-        expiresInMs: Math.max(0, e.expiresAt - now),
+        expiresInMs: Math.max(0, Math.round(e.expiresAt - now)),
       })),
       listeners: [...tcp.core.listeners()].map((l) => ({ port: l.port, synQueue: l.synQueue.size, acceptQueue: l.acceptQueue.length, backlog: l.backlog })),
       counters: stack.counters.snapshot(),

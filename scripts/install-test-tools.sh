@@ -23,6 +23,8 @@ declare -A tools=(
   [chromium]=chromium
   [setpriv]=util-linux
   [dig]=bind9-dnsutils
+  [hping3]=hping3
+  [python3]=python3
 )
 
 # Several test files may call this at once: one apt-get at a time.

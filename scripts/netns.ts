@@ -155,6 +155,25 @@ export class RunningStack {
   }
 }
 
+/**
+ * The start of a script that needs root (bench, attack): exits 1 with `NAME: needs root` or when
+ * the test tools cannot be installed; returns an owner whose teardowns run, newest first, at
+ * `cleanup()` and on SIGINT/SIGTERM (then the script exits 130/143).
+ */
+export function rootScript(name: string): { owner: HasTeardown; cleanup(): Promise<void> } {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(`${name}: needs root (network namespaces and a TAP device)\n`);
+    process.exit(1);
+  }
+  if (spawnSync(path.join(repoRoot, 'scripts/install-test-tools.sh'), { stdio: ['ignore', 'inherit', 'inherit'] }).status !== 0) process.exit(1);
+  const cleanups: (() => unknown)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143)));
+  return { owner: { teardown: (fn) => void cleanups.push(fn) }, cleanup };
+}
+
 /** Start the built CLI in `ns` with `args` and wait for its banner. */
 export async function startTapstack(ns: Netns, args: string[] = []): Promise<RunningStack> {
   const running = new RunningStack(ns.spawn([process.execPath, path.join(repoRoot, 'dist/lib/cli.js'), ...args]));

@@ -59,41 +59,6 @@ t.test('mistakes are UsageErrors with a clear message', async (t) => {
   t.ok(new UsageError('x') instanceof Error);
 });
 
-t.test('client side and DNS flags (issue 11): fetch URL, --fetch, -o, --gateway, --dns-server, --name, --dns', async (t) => {
-  const d = parseCliArgs([]);
-  t.equal(d.name, 'tapstack.test');
-  t.equal(d.dns, true, 'the server answers DNS by default');
-  t.equal(d.fetch, undefined);
-  t.equal(d.fetchOnly, false);
-  const f = parseCliArgs(['fetch', 'http://10.0.0.1:8000/x', '-o', '/tmp/x', '--gateway', '10.0.0.254', '--dns-server', '10.0.0.1']);
-  t.equal(f.fetch, 'http://10.0.0.1:8000/x');
-  t.equal(f.fetchOnly, true);
-  t.equal(f.output, '/tmp/x');
-  t.equal(f.gateway, parseIp('10.0.0.254'));
-  t.equal(f.dnsServer, parseIp('10.0.0.1'));
-  t.equal(f.httpPort, 0, 'fetch alone: no web server');
-  t.equal(f.dns, false, 'and no DNS server');
-  t.equal(parseCliArgs(['fetch', 'http://x/', '--dns', 'on', '--port', '80']).httpPort, 80, 'unless asked for');
-  const beside = parseCliArgs(['--fetch', 'http://10.0.0.1/', '--name', 'WWW.Example.LAN.']);
-  t.equal(beside.fetchOnly, false);
-  t.equal(beside.httpPort, 80);
-  t.equal(beside.name, 'www.example.lan');
-  const bad: [string[], RegExp][] = [
-    [['fetch'], /fetch: expected exactly one URL/],
-    [['fetch', 'a', 'b'], /fetch: expected exactly one URL/],
-    [['fetch', 'not a url'], /is not a URL/],
-    [['fetch', 'https://x/'], /only http:\/\/ URLs/],
-    [['--fetch', 'ftp://x/'], /only http:\/\/ URLs/],
-    [['-o', 'x'], /--output needs a URL/],
-    [['--dns', 'maybe'], /--dns: expected on or off/],
-    [['--name', 'bad_name.-x'], /--name: "bad_name\.-x" is not a DNS name/],
-    [['--name', `${'a'.repeat(64)}.test`], /--name/],
-    [['--gateway', '10.0.0'], /--gateway: /],
-    [['--dns-server', 'x'], /--dns-server: /],
-  ];
-  for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
-});
-
 t.test('--ip and --host-ip refuse addresses a host cannot have (issue 10 item 10)', async (t) => {
   const bad: [string, RegExp][] = [
     ['0.0.0.0/24', /unspecified/],
@@ -137,4 +102,48 @@ t.test('--status: on by default, local or off; anything else is a usage error', 
   t.equal(parseCliArgs(['--status', 'local']).status, 'local');
   t.equal(parseCliArgs(['--status', 'off']).status, 'off');
   t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });
+});
+
+t.test('client side and DNS flags (issue 11): fetch URL, --fetch, -o, --gateway, --dns-server, --name, --dns', async (t) => {
+  const d = parseCliArgs([]);
+  t.equal(d.name, 'tapstack.test');
+  t.equal(d.dns, true, 'the server answers DNS by default');
+  t.equal(d.fetch, undefined);
+  t.equal(d.fetchOnly, false);
+  const f = parseCliArgs(['fetch', 'http://10.0.0.1:8000/x', '-o', '/tmp/x', '--gateway', '10.0.0.254', '--dns-server', '10.0.0.1']);
+  t.equal(f.fetch, 'http://10.0.0.1:8000/x');
+  t.equal(f.fetchOnly, true);
+  t.equal(f.output, '/tmp/x');
+  t.equal(f.gateway, parseIp('10.0.0.254'));
+  t.equal(f.dnsServer, parseIp('10.0.0.1'));
+  t.equal(f.httpPort, 0, 'fetch alone: no web server');
+  t.equal(f.dns, false, 'and no DNS server');
+  t.equal(parseCliArgs(['fetch', 'http://x/', '--dns', 'on', '--port', '80']).httpPort, 80, 'unless asked for');
+  const beside = parseCliArgs(['--fetch', 'http://10.0.0.1/', '--name', 'WWW.Example.LAN.']);
+  t.equal(beside.fetchOnly, false);
+  t.equal(beside.httpPort, 80);
+  t.equal(beside.name, 'www.example.lan');
+  const bad: [string[], RegExp][] = [
+    [['fetch'], /fetch: expected exactly one URL/],
+    [['fetch', 'a', 'b'], /fetch: expected exactly one URL/],
+    [['fetch', 'not a url'], /is not a URL/],
+    [['fetch', 'https://x/'], /only http:\/\/ URLs/],
+    [['--fetch', 'ftp://x/'], /only http:\/\/ URLs/],
+    [['-o', 'x'], /--output needs a URL/],
+    [['--dns', 'maybe'], /--dns: expected on or off/],
+    [['--name', 'bad_name.-x'], /--name: "bad_name\.-x" is not a DNS name/],
+    [['--name', `${'a'.repeat(64)}.test`], /--name/],
+    [['--gateway', '10.0.0'], /--gateway: /],
+    [['--dns-server', 'x'], /--dns-server: /],
+  ];
+  for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
+});
+
+t.test('resource limits of the web server and the services (issue 10 item 2)', async (t) => {
+  const d = parseCliArgs([]);
+  t.same([d.sendTimeoutMs, d.maxConnectionsPerIp, d.serviceIdleTimeoutMs, d.serviceMaxConnections], [60_000, 64, 300_000, 1024], 'defaults');
+  const c = parseCliArgs(['--send-timeout', '2000', '--max-connections-per-ip', '8', '--service-idle-timeout', '0', '--service-max-connections', '10']);
+  t.same([c.sendTimeoutMs, c.maxConnectionsPerIp, c.serviceIdleTimeoutMs, c.serviceMaxConnections], [2000, 8, 0, 10]);
+  t.throws(() => parseCliArgs(['--send-timeout', '0']), { name: 'UsageError', message: /--send-timeout: expected a number from 1/ });
+  t.throws(() => parseCliArgs(['--max-connections-per-ip', '1.5']), { name: 'UsageError', message: /whole number/ });
 });

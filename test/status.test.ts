@@ -27,6 +27,11 @@ t.test('the status snapshot shows the interface, ARP, connections, listeners, TI
   t.equal(conn.state, 'ESTABLISHED');
   t.equal(conn.mss, 1448, 'MSS 1460 less 12 bytes of timestamp option, as Linux sends');
   t.equal(conn.retransmissions, 0);
+  t.equal(conn.sndUnaRelative, 1, 'our SYN acknowledged: relative SND.UNA 1');
+  t.equal(conn.rcvNxtRelative, 1, 'the SYN received: relative RCV.NXT 1');
+  await settle(net.clock, () => status().connections[0]!.rcvNxtRelative === 6);
+  t.equal(status().connections[0]!.rcvNxt, (conn.rcvNxt + 5) >>> 0, '"hello" received: relative RCV.NXT 6, 5 bytes on');
+  t.equal(conn.ssthresh, null, 'no loss yet: ssthresh is still "arbitrarily high"');
   t.equal(conn.receiveHoles, 0);
   t.ok(s.counters['rx.handled.tcp']! > 0, 'counters included');
 

@@ -31,9 +31,14 @@ export interface ConnectionStatus {
   state: string;
   sndUna: number;
   sndNxt: number;
+  /** SND.UNA and SND.NXT less our ISS, as Wireshark's relative numbers (our SYN is 0). */
+  sndUnaRelative: number;
+  sndNxtRelative: number;
   sndWnd: number;
   sndWscale: number;
   rcvNxt: number;
+  /** RCV.NXT less the peer's ISN (IRS); null before the peer's SYN arrived. */
+  rcvNxtRelative: number | null;
   rcvWnd: number;
   rcvWscale: number;
   mss: number;
@@ -41,13 +46,14 @@ export interface ConnectionStatus {
   srttMs: number | null;
   rtoMs: number;
   cwnd: number;
-  ssthresh: number;
+  /** Slow-start threshold; null while it is still "arbitrarily high" (RFC 5681 §3.1), shown as ∞. */
+  ssthresh: number | null;
   retransmissions: number;
   /** Holes in what we received: out-of-order blocks our SACK options report (RFC 2018). */
   receiveHoles: number;
   /** Congestion control in use ('cubic', 'newreno'). */
   congestionControl?: string;
-  /** Loss recovery in progress: 'sack' (RFC 6675), 'newreno' (RFC 6582) or 'none'. */
+  /** Loss recovery in progress: 'sack' (RFC 6675), 'newreno' (RFC 6582), 'rto' (after a timeout) or 'none'. */
   recovery?: string;
   /** RFC 6675 pipe: bytes the sender estimates in flight. */
   pipe?: number;
@@ -59,6 +65,7 @@ export interface ConnectionStatus {
 export interface TimeWaitStatus {
   local: string;
   remote: string;
+  /** Whole milliseconds. */
   expiresInMs: number;
 }
 
@@ -103,13 +110,25 @@ function cell(v: unknown): string {
   return `<td>${escapeHtml(v ?? '—')}</td>`;
 }
 
+/** A table in its own box, which scrolls sideways when the table is wider than the page. */
 function table(caption: string, head: string[], rows: unknown[][]): string {
   const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body =
     rows.length === 0
       ? `<tr><td colspan="${head.length}" class="none">none</td></tr>`
       : rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n');
-  return `<table>\n<caption>${escapeHtml(caption)}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>\n`;
+  return `<div class="box">\n<table>\n<caption>${escapeHtml(caption)}</caption>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>\n</div>\n`;
+}
+
+/** A time left, in whole milliseconds below 10 s, in whole seconds from there. */
+export function formatExpiry(ms: number | null): string | null {
+  if (ms === null) return null;
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+/** A sequence number relative to its ISN, with the absolute one after it. */
+function relative(rel: number | null, abs: number): string {
+  return rel === null ? String(abs) : `${rel} (${abs})`;
 }
 
 /** The `/_stack` HTML page for a snapshot; every value is escaped. */
@@ -122,19 +141,20 @@ export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
       [[s.summary.connections, states, s.connections.length, s.summary.timeWait, s.timeWait.length]]),
     table(
       'ARP cache',
-      ['IP', 'MAC', 'state', 'expires in (ms)'],
-      s.arp.map((a) => [a.ip, a.mac, a.state, a.expiresInMs]),
+      ['IP', 'MAC', 'state', 'expires in'],
+      s.arp.map((a) => [a.ip, a.mac, a.state, formatExpiry(a.expiresInMs)]),
     ),
     table(
       'Connections',
-      ['local', 'remote', 'state', 'SND.UNA', 'SND.NXT', 'SND.WND', 'snd scale', 'RCV.NXT', 'RCV.WND', 'rcv scale',
+      ['local', 'remote', 'state', 'SND.UNA rel (abs)', 'SND.NXT rel (abs)', 'SND.WND', 'snd scale', 'RCV.NXT rel (abs)', 'RCV.WND', 'rcv scale',
         'MSS', 'SRTT (ms)', 'RTO (ms)', 'cwnd', 'ssthresh', 'retransmissions', 'receive holes',
         'cc', 'recovery', 'pipe', 'SACK holes'],
-      s.connections.map((c) => [c.local, c.remote, c.state, c.sndUna, c.sndNxt, c.sndWnd, c.sndWscale, c.rcvNxt,
-        c.rcvWnd, c.rcvWscale, c.mss, c.srttMs === null ? null : round(c.srttMs), round(c.rtoMs), c.cwnd, c.ssthresh,
+      s.connections.map((c) => [c.local, c.remote, c.state, relative(c.sndUnaRelative, c.sndUna), relative(c.sndNxtRelative, c.sndNxt),
+        c.sndWnd, c.sndWscale, relative(c.rcvNxtRelative, c.rcvNxt), c.rcvWnd, c.rcvWscale, c.mss,
+        c.srttMs === null ? null : round(c.srttMs), round(c.rtoMs), c.cwnd, c.ssthresh ?? '∞',
         c.retransmissions, c.receiveHoles, c.congestionControl ?? null, c.recovery ?? null, c.pipe ?? null, c.sackHoles ?? null]),
     ),
-    table('TIME-WAIT', ['local', 'remote', 'expires in (ms)'], s.timeWait.map((t) => [t.local, t.remote, round(t.expiresInMs)])),
+    table('TIME-WAIT', ['local', 'remote', 'expires in'], s.timeWait.map((t) => [t.local, t.remote, formatExpiry(t.expiresInMs)])),
     table('Listeners', ['port', 'SYN queue', 'accept queue', 'backlog'], s.listeners.map((l) => [l.port, l.synQueue, l.acceptQueue, l.backlog])),
     table('Counters', ['name', 'value'], Object.entries(s.counters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   ];
@@ -147,7 +167,8 @@ export function renderStatusHtml(s: StackStatus, refreshSeconds = 1): string {
 <title>tapstack status — ${escapeHtml(i.ip)}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222;background:#fdfdfb}
-h1{font-size:1.3rem}table{border-collapse:collapse;margin:0 0 1.5rem;font-variant-numeric:tabular-nums}
+h1{font-size:1.3rem}.box{max-width:100%;overflow-x:auto;margin:0 0 1.5rem}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:.3rem 0}th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}
 th{background:#eef}td:first-child,th:first-child{text-align:left}.none{color:#888;text-align:center}
 </style>

@@ -16,6 +16,7 @@ import { type FourTuple, IsnGenerator } from './isn.js';
 import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
+import { SegmentHistory } from './segment-history.js';
 import { type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
@@ -45,6 +46,8 @@ export class TcpListener {
   closed = false;
   /** SYN cookies were sent recently: ACKs to the listener may carry a valid cookie. */
   cookiesUntil = -Infinity;
+  /** Its connections record their segments (segment-history.ts), for the teaching site's ladder. */
+  keepHistory = false;
 
   constructor(
     readonly ip: number,
@@ -282,6 +285,7 @@ export class TcpDemux implements ConnectionHost {
     }
     const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
     c.listener = l;
+    if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
     l.synQueue.add(c);
     this.counters.inc('tcp.listen.synReceived');
@@ -337,6 +341,7 @@ export class TcpDemux implements ConnectionHost {
     if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));
     const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
     c.listener = l;
+    if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
     l.synQueue.add(c);
     c.openFromCookie(seg, mss, wscale, sack, Math.min(0xffff, this.config.rcvBufSize), now);

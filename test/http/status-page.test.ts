@@ -1,7 +1,7 @@
 // The live status page: /_stack (HTML, refreshing, escaped) and /_stack.json (the snapshot).
 import t from 'tap';
 import { makeSite, start, get } from '../helpers/http-helpers.js';
-import { escapeHtml, renderStatusHtml, type StackStatus } from '../../lib/http/status-page.js';
+import { escapeHtml, formatExpiry, renderStatusHtml, type StackStatus } from '../../lib/http/status-page.js';
 
 const EVIL = '<script>alert("x")</script>&\'';
 
@@ -16,9 +16,9 @@ function snapshot(): StackStatus {
     connections: [
       {
         local: '10.0.0.2:80', remote: '10.0.0.1:49312', state: 'ESTABLISHED',
-        sndUna: 1000, sndNxt: 2460, sndWnd: 64240, sndWscale: 7,
-        rcvNxt: 402, rcvWnd: 65535, rcvWscale: 7, mss: 1460,
-        srttMs: 0.42, rtoMs: 200, cwnd: 14600, ssthresh: 65535, retransmissions: 1, receiveHoles: 0,
+        sndUna: 4_000_001_000, sndNxt: 4_000_002_460, sndUnaRelative: 1001, sndNxtRelative: 2461, sndWnd: 64240, sndWscale: 7,
+        rcvNxt: 402, rcvNxtRelative: 73, rcvWnd: 65535, rcvWscale: 7, mss: 1460,
+        srttMs: 0.42, rtoMs: 200, cwnd: 14600, ssthresh: null, retransmissions: 1, receiveHoles: 0,
       },
     ],
     timeWait: [{ local: '10.0.0.2:80', remote: '10.0.0.1:49300', expiresInMs: 41_234.5 }],
@@ -30,6 +30,10 @@ function snapshot(): StackStatus {
 t.test('escapeHtml escapes the five special characters', async (t) => {
   t.equal(escapeHtml(EVIL), '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
   t.equal(escapeHtml(42), '42');
+});
+
+t.test('formatExpiry: whole milliseconds below 10 s, whole seconds from there', async (t) => {
+  t.same([formatExpiry(0), formatExpiry(1234.6), formatExpiry(9999.4), formatExpiry(10_000), formatExpiry(59_600), formatExpiry(null)], ['0 ms', '1235 ms', '9999 ms', '10 s', '60 s', null]);
 });
 
 t.test('the HTML page: refresh, tables, every value escaped', async (t) => {
@@ -46,7 +50,12 @@ t.test('the HTML page: refresh, tables, every value escaped', async (t) => {
     t.match(html, new RegExp(`<caption>${caption}</caption>`), caption);
   }
   t.match(html, /<td>10\.0\.0\.1:49312<\/td>/);
-  t.match(html, /<td>41234\.5<\/td>/);
+  t.match(html, /<td>41 s<\/td>/, 'TIME-WAIT expiry in whole seconds');
+  t.match(html, /<td>1000 ms<\/td>/, 'a short ARP expiry in whole milliseconds');
+  t.match(html, /<td>∞<\/td>/, 'ssthresh not yet set: ∞');
+  t.match(html, /<td>1001 \(4000001000\)<\/td><td>2461 \(4000002460\)<\/td>/, 'SND.UNA and SND.NXT relative, absolute next to them');
+  t.match(html, /<td>73 \(402\)<\/td>/, 'RCV.NXT too');
+  t.match(html, /<div class="box">\n<table>\n<caption>Connections/, 'each table in a box that scrolls');
   t.match(html, /<td>—<\/td>/, 'null shown as a dash');
   const empty = renderStatusHtml({ ...snapshot(), connections: [], timeWait: [] }, 2);
   t.match(empty, /content="2"/);
@@ -74,7 +83,7 @@ t.test('served at /_stack and /_stack.json; absent without a status function', a
   t.same(parsed, snapshot(), 'the JSON is the snapshot');
   t.same(Object.keys(parsed), ['interface', 'summary', 'arp', 'connections', 'timeWait', 'listeners', 'counters']);
   t.same(Object.keys(parsed.connections[0]!), [
-    'local', 'remote', 'state', 'sndUna', 'sndNxt', 'sndWnd', 'sndWscale', 'rcvNxt', 'rcvWnd', 'rcvWscale',
+    'local', 'remote', 'state', 'sndUna', 'sndNxt', 'sndUnaRelative', 'sndNxtRelative', 'sndWnd', 'sndWscale', 'rcvNxt', 'rcvNxtRelative', 'rcvWnd', 'rcvWscale',
     'mss', 'srttMs', 'rtoMs', 'cwnd', 'ssthresh', 'retransmissions', 'receiveHoles',
   ]);
   const head = await get(s.port, '/_stack', {}, 'HEAD');
