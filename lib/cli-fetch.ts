@@ -16,7 +16,7 @@ export async function runFetch(config: CliConfig, stack: Stack, tcp: TcpLayer, v
   const url = config.fetch!;
   const err = process.stderr;
   const server = config.dnsServer;
-  const resolver = server === undefined ? undefined : new Resolver(stack, { server });
+  const resolver = server === undefined ? undefined : new Resolver(stack, { server, tcp });
   let out: Writable = process.stdout;
   let lastProgress = 0;
   try {

@@ -37,7 +37,7 @@ export const USAGE = `Usage: tapstack [options]
   --status MODE       the live status page /_stack: on (default), local (only clients on
                       the stack's own subnet, such as the kernel side) or off (404)
   --name NAME         the stack's own DNS name (default tapstack.test)
-  --dns on|off        answer DNS queries for --name on UDP 53 (default on; off for fetch)
+  --dns on|off        answer DNS queries for --name on port 53 (default on; off for fetch)
   --fetch URL         beside the server, GET URL from the stack (as tapstack fetch does)
   -o, --output FILE   where fetch saves the body (default: stdout)
   --gateway IP        next hop for off-subnet addresses (default: the --host-ip address)
@@ -88,7 +88,7 @@ export type CliConfig = {
   status: 'on' | 'local' | 'off';
   /** The stack's DNS name, lower case, no trailing dot. */
   name: string;
-  /** Answer DNS for `name` on UDP 53. */
+  /** Answer DNS for `name` on port 53 (UDP and TCP). */
   dns: boolean;
   /** A URL to GET from the stack (`--fetch`, or `tapstack fetch URL`). */
   fetch: string | undefined;

@@ -121,8 +121,8 @@ export async function main(argv: string[]): Promise<number> {
   // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
   if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
   if (!config.fetchOnly) startServices(stack, tcp, config);
-  // The stack's own name on UDP 53 (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
-  if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip });
+  // The stack's own name on port 53, UDP and TCP (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
+  if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip, tcp });
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
     web = createWebServer({
@@ -213,7 +213,7 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
     `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
     ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
-    ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on UDP 53`] : []),
+    ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on port 53 (UDP and TCP)`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
     ...c.drop.map((r) => `  drop       ${r}`),

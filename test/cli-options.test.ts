@@ -101,7 +101,8 @@ t.test('--status: on by default, local or off; anything else is a usage error', 
   t.equal(parseCliArgs([]).status, 'on');
   t.equal(parseCliArgs(['--status', 'local']).status, 'local');
   t.equal(parseCliArgs(['--status', 'off']).status, 'off');
-  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });});
+  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });
+});
 
 t.test('client side and DNS flags (issue 11): fetch URL, --fetch, -o, --gateway, --dns-server, --name, --dns', async (t) => {
   const d = parseCliArgs([]);

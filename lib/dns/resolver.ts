@@ -1,11 +1,14 @@
 // A stub resolver over the stack's UDP (RFC 1035 §7, RFC 1123 §6.1.3): one A query to one server,
 // from a fresh random port with a random id (RFC 5452 §9.2), resent on a doubling timeout, the
 // answer accepted only from that server and port, with that id and that question (RFC 5452 §9.1).
-// CNAMEs in the answer are followed to the A records. Errors carry the codes of node:dns
-// (ENOTFOUND, ENODATA, EREFUSED, ESERVFAIL, ETIMEOUT, EBADRESP). No cache, no search list, no TCP.
+// CNAMEs in the answer are followed to the A records; a truncated answer (TC) is asked again over
+// TCP when given a TcpLayer (RFC 7766 §5). Errors carry the codes of node:dns (ENOTFOUND,
+// ENODATA, EREFUSED, ESERVFAIL, ETIMEOUT, EBADRESP). No cache, no search list.
 import type { Stack } from '../stack.js';
 import { ipToString, parseIp } from '../wire/ip-address.js';
-import { type Answer, type StringAnswer, decodeDns, encodeDns, Flag, rcodeName, rcodeOf } from './message.js';
+import type { TcpLayer } from '../tcp/tcp-layer.js';
+import { connect } from '../socket/index.js';
+import { type Answer, type DecodedPacket, type StringAnswer, decodeDns, encodeDns, Flag, rcodeName, rcodeOf } from './message.js';
 
 /** How to build a Resolver. */
 export interface ResolverOptions {
@@ -16,6 +19,8 @@ export interface ResolverOptions {
   timeoutMs?: number;
   /** Queries sent at most (default 3). */
   attempts?: number;
+  /** Ask again over TCP when an answer comes back truncated (RFC 7766 §5); without it, TC is an error. */
+  tcp?: TcpLayer;
 }
 
 /** A failed lookup, with node:dns's `code`. */
@@ -40,6 +45,7 @@ export class Resolver {
   readonly #port: number;
   readonly #timeoutMs: number;
   readonly #attempts: number;
+  readonly #tcp: TcpLayer | undefined;
 
   constructor(stack: Stack, o: ResolverOptions) {
     this.#stack = stack;
@@ -47,6 +53,7 @@ export class Resolver {
     this.#port = o.port ?? 53;
     this.#timeoutMs = o.timeoutMs ?? 1000;
     this.#attempts = o.attempts ?? 3;
+    this.#tcp = o.tcp;
   }
 
   /** The IPv4 addresses of `hostname` (a dotted quad is returned as it is, without a query). */
@@ -80,20 +87,59 @@ export class Resolver {
       };
       const socket = stack.udp.bind(0, (msg, rinfo) => {
         const p = decodeDns(msg);
-        const q = typeof p === 'string' ? undefined : p.questions?.[0];
         // RFC 5452 §9.1: anything else is someone else's answer, or a spoof.
-        if (rinfo.ip !== this.#server || rinfo.port !== this.#port || typeof p === 'string' || p.type !== 'response' || p.id !== id || q?.type !== 'A' || q.name.toLowerCase() !== name.toLowerCase()) {
+        if (rinfo.ip !== this.#server || rinfo.port !== this.#port || !this.#isAnswer(p, id, name)) {
           c.inc('dns.resolver.ignored');
           return;
         }
-        const rcode = rcodeOf(p);
-        if (rcode !== 0) return done(() => reject(new DnsError(RCODE_ERRORS[rcode] ?? 'EBADRESP', name, `${rcodeName(rcode)} from ${rinfo.address}`)));
-        const found = follow(name, p.answers ?? []);
-        if (found.addresses.length > 0) return done(() => resolve({ ...found, attempts: sent }));
-        if (((p.flags ?? 0) & Flag.TC) !== 0) return done(() => reject(new DnsError('EBADRESP', name, 'truncated answer (TC) and DNS over TCP is not implemented')));
-        done(() => reject(new DnsError('ENODATA', name, `${name} has no A record`)));
+        const truncated = ((p.flags ?? 0) & Flag.TC) !== 0;
+        if (!truncated || this.#tcp === undefined) return done(() => this.#settle(p, name, sent, resolve, reject));
+        // RFC 7766 §5: a truncated answer is asked again over TCP.
+        done(() => {
+          c.inc('dns.resolver.tcp');
+          this.#overTcp(query, id, name).then((a) => this.#settle(a, name, sent, resolve, reject), reject);
+        });
       });
       send();
+    });
+  }
+
+  /** A response to our query: same id, same question (case aside). */
+  #isAnswer(p: DecodedPacket | string, id: number, name: string): p is DecodedPacket {
+    const q = typeof p === 'string' ? undefined : p.questions?.[0];
+    return typeof p !== 'string' && p.type === 'response' && p.id === id && q?.type === 'A' && q.name.toLowerCase() === name.toLowerCase();
+  }
+
+  /** Resolve or reject with what the answer says. */
+  #settle(p: DecodedPacket, name: string, attempts: number, resolve: (r: Resolved) => void, reject: (e: Error) => void): void {
+    const rcode = rcodeOf(p);
+    const from = ipToString(this.#server);
+    if (rcode !== 0) return reject(new DnsError(RCODE_ERRORS[rcode] ?? 'EBADRESP', name, `${rcodeName(rcode)} from ${from}`));
+    const found = follow(name, p.answers ?? []);
+    if (found.addresses.length > 0) return resolve({ ...found, attempts });
+    if (((p.flags ?? 0) & Flag.TC) !== 0) return reject(new DnsError('EBADRESP', name, 'truncated answer (TC), and no TCP to ask again'));
+    reject(new DnsError('ENODATA', name, `${name} has no A record`));
+  }
+
+  /** The same query over TCP (RFC 1035 §4.2.2: a two-byte length, then the message); one answer. */
+  #overTcp(query: Buffer, id: number, name: string): Promise<DecodedPacket> {
+    return new Promise((resolve, reject) => {
+      const s = connect(this.#tcp!, { host: ipToString(this.#server), port: this.#port });
+      let buf: Buffer = Buffer.alloc(0);
+      s.setTimeout(this.#timeoutMs * 4, () => s.destroy(new DnsError('ETIMEOUT', name, `no answer over TCP from ${ipToString(this.#server)}`)));
+      s.on('error', (e: Error) => reject(e instanceof DnsError ? e : new DnsError('ECONNREFUSED', name, `over TCP: ${e.message}`)));
+      s.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+        s.end();
+        const p = decodeDns(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        if (this.#isAnswer(p, id, name)) resolve(p);
+        else reject(new DnsError('EBADRESP', name, 'the answer over TCP is not for our query'));
+      });
+      const framed = Buffer.allocUnsafe(2 + query.length);
+      framed.writeUInt16BE(query.length, 0);
+      query.copy(framed, 2);
+      s.write(framed);
     });
   }
 }

@@ -1,5 +1,6 @@
-// An authoritative DNS server on the stack's UDP port 53 for one name, its own (`tapstack.test`
-// -> its IP): the zone is that name alone. It does not recurse (RA=0) and answers no other zone.
+// An authoritative DNS server on the stack's port 53 (UDP, and TCP when given a TcpLayer) for
+// one name, its own (`tapstack.test` -> its IP): the zone is that name alone. It does not recurse
+// (RA=0) and answers no other zone.
 //
 //   name, A or ANY          NOERROR, AA, the A record (ANY gets just that: RFC 8482 §4.2)
 //   name, SOA               NOERROR, AA, the zone's SOA
@@ -12,9 +13,12 @@
 // Never amplified: one question, at most one record per section (ANY included), so a reply is
 // the question plus one record. A reply larger than the asker's UDP size (512 bytes, or its EDNS
 // size up to 1232) loses the optional SOA, then the answer with TC set (only with names near
-// DNS's 255-byte limit: dns-packet does not compress names). Messages shorter than a header, and
-// responses (QR=1, so two servers never loop), are dropped and counted.
+// DNS's 255-byte limit: dns-packet does not compress names); over TCP (with `tcp`) nothing is cut.
+// Messages shorter than a header, and responses (QR=1, so two servers never loop), are dropped
+// and counted.
 import type { Stack, UdpRemoteInfo, UdpSocket } from '../stack.js';
+import type { TcpLayer } from '../tcp/tcp-layer.js';
+import { createServer, type Server, type Socket } from '../socket/index.js';
 import { ipToString } from '../wire/ip-address.js';
 import { type Answer, decodeDns, DNS_HEADER_LEN, encodeDns, Flag, optOf, type Packet, rawOpcode, Rcode, rcodeName, replyFlags } from './message.js';
 
@@ -26,11 +30,16 @@ export interface DnsServerOptions {
   ip: number;
   /** TTL of the records, and of negative answers (SOA minimum, RFC 2308 §4); default 300 s. */
   ttl?: number;
-  /** UDP port (default 53). */
+  /** UDP and TCP port (default 53). */
   port?: number;
+  /** Answer over TCP too (RFC 7766), on this TCP layer; without it, UDP only. */
+  tcp?: TcpLayer;
 }
 
 type Sections = Pick<Packet, 'questions' | 'answers' | 'authorities' | 'additionals'>;
+
+/** A DNS-over-TCP connection idle this long is closed by the server (RFC 7766 §6.2.3). */
+const TCP_IDLE_MS = 10_000;
 
 /** The largest DNS message over UDP without EDNS (RFC 1035 §2.3.4). */
 const UDP_PLAIN_SIZE = 512;
@@ -45,29 +54,69 @@ export class DnsServer {
   readonly #ip: string;
   readonly #ttl: number;
   readonly #socket: UdpSocket;
+  readonly #server: Server | undefined;
 
   constructor(stack: Stack, o: DnsServerOptions) {
     this.#stack = stack;
     this.name = o.name.toLowerCase().replace(/\.$/, '');
     this.#ip = ipToString(o.ip);
     this.#ttl = o.ttl ?? 300;
-    this.#socket = stack.udp.bind(o.port ?? 53, (msg, rinfo) => this.#query(msg, rinfo));
+    this.#socket = stack.udp.bind(o.port ?? 53, (msg, rinfo) => this.#datagram(msg, rinfo));
+    this.#server = o.tcp === undefined ? undefined : createServer(o.tcp, (s) => this.#stream(s)).listen(o.port ?? 53);
   }
 
   /** Stop answering. */
   close(): void {
     this.#socket.close();
+    this.#server?.close();
   }
 
-  #query(msg: Buffer, rinfo: UdpRemoteInfo): void {
+  #datagram(msg: Buffer, rinfo: UdpRemoteInfo): void {
+    const out = this.#answer(msg, true);
+    if (out !== undefined) this.#socket.send(out, rinfo.port, rinfo.ip);
+  }
+
+  /**
+   * DNS over TCP (RFC 7766, RFC 1035 §4.2.2): each message after a two-byte length, several per
+   * connection, answered in order and never truncated. A partial message waits for the rest (at
+   * most 65,537 bytes held); a connection idle for 10 s is closed by us (RFC 7766 §6.2.3).
+   */
+  #stream(s: Socket): void {
+    this.#stack.counters.inc('dns.tcp.connections');
+    let buf: Buffer = Buffer.alloc(0);
+    s.setTimeout(TCP_IDLE_MS, () => s.end());
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        const out = this.#answer(msg, false);
+        if (out === undefined) continue;
+        const framed = Buffer.allocUnsafe(2 + out.length);
+        framed.writeUInt16BE(out.length, 0);
+        out.copy(framed, 2);
+        s.write(framed);
+      }
+    });
+  }
+
+  /** The reply to one message, or undefined when it is dropped (and counted). Over UDP it fits the asker's size. */
+  #answer(msg: Buffer, udp: boolean): Buffer | undefined {
     const c = this.#stack.counters;
-    if (msg.length < DNS_HEADER_LEN) return c.inc('dns.drop.short');
-    if ((msg[2]! & 0x80) !== 0) return c.inc('dns.drop.response');
+    if (msg.length < DNS_HEADER_LEN) {
+      c.inc('dns.drop.short');
+      return undefined;
+    }
+    if ((msg[2]! & 0x80) !== 0) {
+      c.inc('dns.drop.response');
+      return undefined;
+    }
     c.inc('dns.rx.queries');
     const id = msg.readUInt16BE(0);
     const flags = msg.readUInt16BE(2);
-    let limit = UDP_PLAIN_SIZE;
-    const reply = (rcode: number, sections: Sections = {}, aa = false): void => {
+    let limit = udp ? UDP_PLAIN_SIZE : 0xffff;
+    const reply = (rcode: number, sections: Sections = {}, aa = false): Buffer => {
       c.inc(`dns.tx.${rcodeName(rcode).toLowerCase()}`);
       const encode = (x: Sections, tc = 0): Buffer => encodeDns({ ...x, type: 'response', id, flags: replyFlags(flags, (aa ? Flag.AA : 0) | tc, rcode) });
       let out = encode(sections);
@@ -78,7 +127,7 @@ export class DnsServer {
         c.inc('dns.tx.truncated');
         out = encode({ ...sections, answers: [], authorities: [] }, Flag.TC);
       }
-      this.#socket.send(out, rinfo.port, rinfo.ip);
+      return out;
     };
     const p = decodeDns(msg);
     if (typeof p === 'string') return reply(Rcode.FORMERR);
@@ -88,7 +137,7 @@ export class DnsServer {
     // RFC 9619: a QUERY carries exactly one question; RFC 6891 §6.1.1: at most one OPT.
     if (questions.length !== 1 || opts.length > 1) return reply(Rcode.FORMERR, { questions });
     const opt = optOf(p);
-    if (opt !== undefined) limit = Math.min(Math.max(opt.udpPayloadSize, UDP_PLAIN_SIZE), EDNS_UDP_SIZE);
+    if (opt !== undefined && udp) limit = Math.min(Math.max(opt.udpPayloadSize, UDP_PLAIN_SIZE), EDNS_UDP_SIZE);
     const ours = (extendedRcode = 0): Answer[] => (opt === undefined ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, extendedRcode, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]);
     if (opt !== undefined && opt.ednsVersion !== 0) return reply(Rcode.BADVERS, { questions, additionals: ours(Rcode.BADVERS >> 4) });
     const q = questions[0]!;

@@ -4,9 +4,10 @@
 import t from 'tap';
 import dnsPacket from 'dns-packet';
 import { DnsError, Resolver, type Resolved } from '../../lib/dns/resolver.js';
-import { ipToString } from '../../lib/wire/ip-address.js';
+import { ipToString, parseIp } from '../../lib/wire/ip-address.js';
 import { decode, learnPeer, makeStack, PEER_IP, udpFrame } from '../helpers/net-fixtures.js';
-import { tick } from '../helpers/tcp-net.js';
+import { makeTcpNet, settle, tick } from '../helpers/tcp-net.js';
+import { DnsServer } from '../../lib/dns/server.js';
 
 function setup() {
   const s = makeStack();
@@ -126,4 +127,25 @@ t.test('a dotted quad needs no query', async (t) => {
   const r = await resolver.resolve4('10.0.0.1');
   t.same(r, { addresses: [PEER_IP], ttl: 0, attempts: 0 });
   t.same(sent(), []);
+});
+
+t.test('a truncated answer is asked again over TCP (RFC 7766 §5), against the stack\'s own DNS server', async (t) => {
+  const net = makeTcpNet({ seed: 5 });
+  t.teardown(() => net.close());
+  const label = 'a'.repeat(63);
+  const long = `${label}.${label}.${label}.${'b'.repeat(61)}`; // its A record does not fit 512 bytes
+  new DnsServer(net.b.stack, { name: long, ip: parseIp('10.0.0.2'), tcp: net.b.tcp });
+  const resolver = new Resolver(net.a.stack, { server: parseIp('10.0.0.2'), tcp: net.a.tcp });
+  let r: Resolved | Error | undefined;
+  resolver.resolve4(long).then((x) => (r = x), (e: Error) => (r = e));
+  await settle(net.clock, () => r !== undefined);
+  t.same((r as Resolved).addresses.map(ipToString), ['10.0.0.2']);
+  t.equal(net.b.counters.get('dns.tx.truncated'), 1, 'the UDP answer was cut');
+  t.equal(net.a.counters.get('dns.resolver.tcp'), 1, 'asked again over TCP');
+  t.equal(net.b.counters.get('dns.tcp.connections'), 1);
+  const udpOnly = new Resolver(net.a.stack, { server: parseIp('10.0.0.2') });
+  let e: Error | undefined;
+  udpOnly.resolve4(long).catch((x: Error) => (e = x));
+  await settle(net.clock, () => e !== undefined);
+  t.match(e, { code: 'EBADRESP', message: /truncated answer \(TC\), and no TCP to ask again/ }, 'without TCP: a clear error');
 });

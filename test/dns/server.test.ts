@@ -6,6 +6,8 @@ import dnsPacket from 'dns-packet';
 import { DnsServer } from '../../lib/dns/server.js';
 import { decodeDns, dnsSummary, rcodeName, rcodeOf, type DecodedPacket, type Packet } from '../../lib/dns/message.js';
 import { decode, learnPeer, makeStack, STACK_IP, udpFrame } from '../helpers/net-fixtures.js';
+import { makeTcpNet, settle } from '../helpers/tcp-net.js';
+import { connect } from '../../lib/socket/index.js';
 
 type Reply = DecodedPacket & { rcode: string; opcode: number };
 
@@ -172,4 +174,42 @@ t.test('summaries read like Wireshark', async (t) => {
   t.equal(dnsSummary(raw(q)!), 'DNS Standard query response 0x1a2b A tapstack.test A 10.0.0.2');
   t.equal(dnsSummary(raw(dnsPacket.encode(query('nope.tapstack.test', 'A')))!), 'DNS Standard query response 0x1a2b NXDOMAIN A nope.tapstack.test');
   t.equal(dnsSummary(Buffer.from('abc')), 'DNS [malformed: shorter than a DNS header]');
+});
+
+t.test('over TCP (RFC 7766): length-prefixed queries, two in one segment, answered in order and never truncated', async (t) => {
+  const net = makeTcpNet({ seed: 3 });
+  t.teardown(() => net.close());
+  const label = 'a'.repeat(63);
+  const long = `${label}.${label}.${label}.${'b'.repeat(61)}`;
+  new DnsServer(net.b.stack, { name: long, ip: STACK_IP, tcp: net.b.tcp });
+  const c = connect(net.a.tcp, { host: '10.0.0.2', port: 53 });
+  let got = Buffer.alloc(0);
+  c.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+  const framed = (p: Packet): Buffer => {
+    const m = dnsPacket.encode(p);
+    return Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
+  };
+  const both = Buffer.concat([framed(query(long, 'A')), framed({ ...query('example.com', 'A'), id: 0x1a2c } as Packet)]);
+  c.write(both.subarray(0, 5)); // a partial message waits for the rest
+  await settle(net.clock, () => c.readyState === 'open');
+  c.write(both.subarray(5));
+  const replies = (): Buffer[] => {
+    const out: Buffer[] = [];
+    for (let b = got; b.length >= 2 && b.length >= 2 + b.readUInt16BE(0); b = b.subarray(2 + b.readUInt16BE(0))) out.push(b.subarray(2, 2 + b.readUInt16BE(0)));
+    return out;
+  };
+  await settle(net.clock, () => replies().length === 2);
+  const [a, refused] = replies().map(view);
+  t.equal(a!.id, 0x1a2b);
+  t.notOk(a!.flag_tc, 'no TC over TCP');
+  t.match(a!.answers, [{ type: 'A', data: '10.0.0.2' }], 'the answer that UDP had to truncate');
+  t.ok(replies()[0]!.length > 512);
+  t.equal(refused!.id, 0x1a2c);
+  t.equal(refused!.rcode, 'REFUSED');
+  t.equal(net.b.counters.get('dns.tcp.connections'), 1);
+  let ended = false;
+  c.on('end', () => (ended = true));
+  c.resume();
+  await settle(net.clock, () => ended, 20_000, 100);
+  t.ok(net.clock.now() >= 10_000, 'an idle connection is closed by the server after 10 s');
 });

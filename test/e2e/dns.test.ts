@@ -12,7 +12,7 @@ if (dir !== undefined) {
     const ns = Netns.create(t);
     const pcap = path.join(dir, 'dns.pcap');
     const stack = await startTapstack(ns, ['--explain', '--pcap', pcap]);
-    t.match(stack.stdout, /DNS {8}tapstack\.test -> 10\.0\.0\.2 on UDP 53/, 'the banner says so');
+    t.match(stack.stdout, /DNS {8}tapstack\.test -> 10\.0\.0\.2 on port 53 \(UDP and TCP\)/, 'the banner says so');
     const dig = (args: string[]) => ns.run(['dig', '+tries=2', '+time=2', '@10.0.0.2', ...args], { timeoutMs: 15_000 });
 
     const a = await dig(['tapstack.test']);
@@ -25,9 +25,12 @@ if (dir !== undefined) {
     t.match(aaaa.stdout, /status: NOERROR.*\n.*ANSWER: 0, AUTHORITY: 1/, 'AAAA: NODATA with the SOA');
     t.match((await dig(['www.tapstack.test'])).stdout, /status: NXDOMAIN/);
     t.match((await dig(['example.com'])).stdout, /status: REFUSED/);
-    // dig asks ANY over TCP unless told not to; tapstack answers DNS over UDP only.
     const any = await dig(['+notcp', 'tapstack.test', 'ANY']);
-    t.match(any.stdout, /ANSWER: 1,/, 'ANY: one record, no amplification');
+    t.match(any.stdout, /ANSWER: 1,/, 'ANY over UDP: one record, no amplification');
+    // dig asks ANY over TCP by default: tapstack answers DNS over TCP too (RFC 7766).
+    const tcp = await dig(['tapstack.test', 'ANY']);
+    t.match(tcp.stdout, /status: NOERROR[\s\S]*ANSWER: 1,[\s\S]*\(TCP\)/, 'ANY over TCP');
+    t.match((await dig(['+tcp', '+short', 'tapstack.test'])).stdout, /^10\.0\.0\.2$/m, '+tcp');
 
     // The namespace's own resolver: glibc reads /etc/resolv.conf, which ip netns exec replaces.
     ns.useNameserver('10.0.0.2');

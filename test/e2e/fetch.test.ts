@@ -8,7 +8,7 @@ import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { e2eScratchDir, Netns, repoRoot, tsLoaderArgs } from '../helpers/netns.js';
+import { e2eScratchDir, Netns, repoRoot, startTapstack, tsLoaderArgs } from '../helpers/netns.js';
 
 const cli = path.join(repoRoot, 'dist/lib/cli.js');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -49,8 +49,18 @@ if (dir !== undefined) {
     const ka = await ns.run([process.execPath, cli, 'fetch', '--explain', 'http://10.0.0.1:8001/'], { timeoutMs: 60_000 });
     t.equal(ka.code, 0, 'exit 0', { stderr: ka.stderr.slice(-3000) });
     t.equal(ka.stdout, 'kept alive\n', 'the body on stdout without -o');
-    t.match(ka.stderr, /state 10\.0\.0\.2:(\d+) FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The client \(10\.0\.0\.2:\1\) closed first, so it waits in TIME-WAIT/, 'the client\'s TIME-WAIT, explained');
+    t.match(ka.stderr, /state 10\.0\.0\.2:(\d+) ↔ 10\.0\.0\.1:8001 FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The client \(10\.0\.0\.2:\1\) closed first, so it waits in TIME-WAIT/, 'the client\'s TIME-WAIT, explained');
     t.match(ka.stderr, /fetch: tapstack \(10\.0\.0\.2:\d+\) closed first, so its end is in TIME-WAIT for 60 s \(2×MSL\)/);
+
+    // --fetch beside the server: the same client, and the server keeps running.
+    const besideOut = path.join(dir, 'beside.out');
+    const beside = await startTapstack(ns, ['--fetch', 'http://10.0.0.1:8001/', '-o', besideOut]);
+    for (let i = 0; i < 200 && !/fetch: 200 OK/.test(beside.stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    t.match(beside.stderr, /fetch: 200 OK, 11 bytes from 10\.0\.0\.1, saved to /, '--fetch beside the server');
+    t.equal(readFileSync(besideOut, 'utf8'), 'kept alive\n');
+    const served = await ns.run(['curl', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.0.0.2/'], { timeoutMs: 20_000 });
+    t.equal(served.stdout, '200', 'and the web server still answers');
+    await beside.stop();
 
     const refused = await ns.run([process.execPath, cli, 'fetch', 'http://10.0.0.1:8009/'], { timeoutMs: 30_000 });
     t.equal(refused.code, 1);
