@@ -23,6 +23,8 @@ import { openAccessLog } from './http/access-log.js';
 import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
+import { DnsServer } from './dns/server.js';
+import { runFetch } from './cli-fetch.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -91,14 +93,17 @@ export async function main(argv: string[]): Promise<number> {
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
-  // The capture sits next to the tap, as tcpdump on the tap would see the wire; the fault
-  // injector sits between the wire and the stack; the tracer shows what the stack sees and sends.
+  // The fault injector sits between the wire and the stack; the capture and the tracer sit side
+  // by side above it, so both see every frame in the same order, and the frames it drops on
+  // purpose too (a DROP line, a pcapng frame with a comment): trace numbers are frame numbers.
   let link: Link = tap;
-  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   if (config.loss > 0 || config.delayMs > 0) {
-    const faultRng = config.seed === undefined ? rng : new SeededRng(config.seed);
-    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs });
+    const seed = config.seed;
+    const faultRng = seed === undefined ? rng : new SeededRng(seed);
+    const dropReason = (cause: string): string => (cause === 'loss' ? `--loss${seed !== undefined ? `, seed ${seed}` : ''}` : cause);
+    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason });
   }
+  if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
   const narrator = new TraceNarrator({ clock, explain: config.explain, lang: config.lang, timeWaitMs, ...(config.pathMtu !== undefined ? { pathMtu: Math.min(config.pathMtu, tap.mtu) } : { pathMtu: tap.mtu }) });
@@ -107,11 +112,15 @@ export async function main(argv: string[]): Promise<number> {
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
     link, clock, rng, ip: config.ip, prefix: config.prefix, counters: tap.counters,
-    ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
+    ...(config.gateway !== undefined ? { gateway: config.gateway } : config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
-  startServices(stack, tcp);
+  // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
+  if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
+  if (!config.fetchOnly) startServices(stack, tcp);
+  // The stack's own name on UDP 53 (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
+  if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip });
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
     web = createWebServer({
@@ -129,6 +138,16 @@ export async function main(argv: string[]): Promise<number> {
     createServer(tcp, { noDelay: true, segmentHistory: true }, (s) => server.accept(s)).listen(config.httpPort);
   }
 
+  if (config.fetch !== undefined) {
+    const fetching = runFetch(config, stack, tcp, VERSION, timeWaitMs);
+    if (config.fetchOnly) {
+      const code = await fetching;
+      web?.closeAllConnections();
+      tcp.close();
+      await stack.close();
+      return code;
+    }
+  }
   process.stdout.write(banner(config, tap, stack.pathMtu));
 
   await stop.requested;
@@ -189,9 +208,10 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
     `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
     ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
+    ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on UDP 53`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
-    `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
+    `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7${c.dns ? ` · dig @${ip} ${c.name}` : ''}`,
     'Ctrl-C to stop.',
     '',
   ];

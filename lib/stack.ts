@@ -28,6 +28,9 @@ import { WireError } from './wire/wire-error.js';
 export type { IpHandler, SendOptions } from './net/net-host.js';
 export type { UdpMessageHandler, UdpRemoteInfo, UdpSocket } from './net/udp.js';
 
+/** A TCP segment whose checksum (16 bytes into the TCP header, after our 20-byte IP header) the link completes. */
+const PARTIAL_TCP_CSUM: Offload = { csumStart: FRAME_HEADROOM, csumOffset: 16, csumValid: false, gsoSize: 0 };
+
 const logDrop = createDebug('tapstack:drop');
 const logIp = createDebug('tapstack:ip');
 
@@ -187,7 +190,7 @@ export class Stack implements NetHost {
 
   /** The Offload of a TCP datagram with a partial checksum right after our IP header. */
   #txOffload(gsoSize: number): Offload {
-    return { csumStart: FRAME_HEADROOM, csumOffset: 16, csumValid: false, gsoSize };
+    return gsoSize === 0 ? PARTIAL_TCP_CSUM : { ...PARTIAL_TCP_CSUM, gsoSize };
   }
 
   /**

@@ -22,6 +22,7 @@ declare -A tools=(
   [sha256sum]=coreutils
   [chromium]=chromium
   [setpriv]=util-linux
+  [dig]=bind9-dnsutils
 )
 
 # Several test files may call this at once: one apt-get at a time.

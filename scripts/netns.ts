@@ -2,7 +2,7 @@
 // inside it as our peer, tapstack's CLI started in it. Every packet stays in namespaces made
 // here, which are deleted afterwards with the processes started in them (NETWORK-TESTING.md).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -84,13 +84,27 @@ export class Netns {
     return child;
   }
 
-  /** End what we started, then delete the namespace. */
+  /**
+   * Point the namespace's resolver at `nameserver`: `ip netns exec` mounts /etc/netns/NAME/resolv.conf
+   * over /etc/resolv.conf for each command it runs. Removed with the namespace.
+   */
+  useNameserver(nameserver: string): void {
+    mkdirSync(this.#etc, { recursive: true });
+    writeFileSync(path.join(this.#etc, 'resolv.conf'), `nameserver ${nameserver}\noptions attempts:2 timeout:2\n`);
+  }
+
+  get #etc(): string {
+    return path.join('/etc/netns', this.name);
+  }
+
+  /** End what we started, then delete the namespace (and its /etc/netns files). */
   async destroy(): Promise<void> {
     for (const c of this.#children) {
       c.kill('SIGKILL');
       await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('exit', r)));
     }
     spawnSync('ip', ['netns', 'del', this.name]);
+    rmSync(this.#etc, { recursive: true, force: true });
   }
 }
 

@@ -101,5 +101,39 @@ t.test('--status: on by default, local or off; anything else is a usage error', 
   t.equal(parseCliArgs([]).status, 'on');
   t.equal(parseCliArgs(['--status', 'local']).status, 'local');
   t.equal(parseCliArgs(['--status', 'off']).status, 'off');
-  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });
+  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });});
+
+t.test('client side and DNS flags (issue 11): fetch URL, --fetch, -o, --gateway, --dns-server, --name, --dns', async (t) => {
+  const d = parseCliArgs([]);
+  t.equal(d.name, 'tapstack.test');
+  t.equal(d.dns, true, 'the server answers DNS by default');
+  t.equal(d.fetch, undefined);
+  t.equal(d.fetchOnly, false);
+  const f = parseCliArgs(['fetch', 'http://10.0.0.1:8000/x', '-o', '/tmp/x', '--gateway', '10.0.0.254', '--dns-server', '10.0.0.1']);
+  t.equal(f.fetch, 'http://10.0.0.1:8000/x');
+  t.equal(f.fetchOnly, true);
+  t.equal(f.output, '/tmp/x');
+  t.equal(f.gateway, parseIp('10.0.0.254'));
+  t.equal(f.dnsServer, parseIp('10.0.0.1'));
+  t.equal(f.httpPort, 0, 'fetch alone: no web server');
+  t.equal(f.dns, false, 'and no DNS server');
+  t.equal(parseCliArgs(['fetch', 'http://x/', '--dns', 'on', '--port', '80']).httpPort, 80, 'unless asked for');
+  const beside = parseCliArgs(['--fetch', 'http://10.0.0.1/', '--name', 'WWW.Example.LAN.']);
+  t.equal(beside.fetchOnly, false);
+  t.equal(beside.httpPort, 80);
+  t.equal(beside.name, 'www.example.lan');
+  const bad: [string[], RegExp][] = [
+    [['fetch'], /fetch: expected exactly one URL/],
+    [['fetch', 'a', 'b'], /fetch: expected exactly one URL/],
+    [['fetch', 'not a url'], /is not a URL/],
+    [['fetch', 'https://x/'], /only http:\/\/ URLs/],
+    [['--fetch', 'ftp://x/'], /only http:\/\/ URLs/],
+    [['-o', 'x'], /--output needs a URL/],
+    [['--dns', 'maybe'], /--dns: expected on or off/],
+    [['--name', 'bad_name.-x'], /--name: "bad_name\.-x" is not a DNS name/],
+    [['--name', `${'a'.repeat(64)}.test`], /--name/],
+    [['--gateway', '10.0.0'], /--gateway: /],
+    [['--dns-server', 'x'], /--dns-server: /],
+  ];
+  for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
 });

@@ -6,6 +6,12 @@ const Role = (e: End): string => `The ${e.role} (${e.who})`;
 const secs = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 const ms = (v: number): string => (v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
 const pkt = (no: number | undefined): string => (no === undefined ? '' : ` (#${no})`);
+/** The rule the TCP core named, with its RFC (`rfc` when the rule does not cite one). */
+const cite = (rule: string | undefined, rfc: string): string => {
+  if (rule === undefined) return rfc;
+  const m = /^(.*) \((RFC [^)]*)\)$/.exec(rule);
+  return m !== null ? `${m[2]}, ${m[1]}` : `${rfc} ${rule}`;
+};
 const range = (r: ByteRange): string => `${r.first}–${r.last}`;
 
 function mssSide(s: MssSide, ts: boolean): string {
@@ -43,8 +49,26 @@ export const en: Phrasebook = {
       : `ICMP ${n.what} unreachable from ${n.from}${n.about !== '' ? ` about ${n.about}` : ''}: the packet could not be delivered.`,
   fragment: (n) => `An IP fragment of datagram id=${n.id}: ${n.len} bytes at offset ${n.offset}${n.more ? ', MF (more fragments follow)' : ', the last one'}; the receiver puts the pieces back together before handing them up.`,
   udp: (n) => `UDP datagram of ${n.len} bytes to port ${n.port}${n.service !== undefined ? ` (${n.service})` : ''}: no connection, no sequence numbers, no retransmission — each datagram stands alone.`,
+  dnsQuery: (n) =>
+    `DNS query ${n.id} from ${n.from}: "what is the ${n.type} record of ${n.name}?"${n.type === 'A' ? ' (A: its IPv4 address)' : n.type === 'AAAA' ? ' (AAAA: its IPv6 address)' : ''}. One UDP datagram; if no answer comes, the resolver asks again after its own timeout — UDP itself never resends.`,
+  dnsAnswer: (n) => {
+    const to = `DNS answer${n.query !== undefined ? ` to #${n.query}` : ''} (same id ${n.id})`;
+    const tc = n.tc ? ' TC (truncated): the answer did not fit in the UDP datagram, so the client should ask again over TCP.' : '';
+    if (n.rcode === 'NOERROR' && n.addresses.length > 0)
+      return `${to}: ${n.name} is ${n.addresses.join(', ')}${n.aa ? ', straight from the name\'s own server (AA: authoritative)' : ''}; the client may cache this for ${n.ttl} s (TTL) and now sends its packets to ${n.addresses[0]}.${tc}`;
+    if (n.rcode === 'NOERROR') return `${to}: ${n.name} exists but has no ${n.type} record (NOERROR with an empty answer: "NODATA").${tc}`;
+    if (n.rcode === 'NXDOMAIN') return `${to}: NXDOMAIN, no such name: ${n.name} does not exist.`;
+    if (n.rcode === 'REFUSED') return `${to}: REFUSED: this server does not answer for ${n.name} (not its zone, and it does not look names up elsewhere).`;
+    if (n.rcode === 'FORMERR') return `${to}: FORMERR: the server could not read the query.`;
+    if (n.rcode === 'NOTIMP') return `${to}: NOTIMP: the server does not implement that kind of request.`;
+    return `${to}: ${n.rcode}.`;
+  },
   ipv6: () => `IPv6 (the host's own neighbour/router chatter); tapstack speaks IPv4 only and drops it.`,
   malformed: (n) => `Could not be read (${n.reason}).`,
+  dropped: (n) =>
+    n.dir === 'RX'
+      ? `Dropped on purpose (${n.reason}) between the tap and the stack: it came from the wire, tapstack never receives it. The capture keeps it, marked, at this frame number.`
+      : `Dropped on purpose (${n.reason}) between the stack and the tap: tapstack sent it, it never reaches the wire. The capture keeps it, marked, at this frame number.`,
 
   syn: (n) =>
     `Handshake 1/3: ${role(n.from)} asks to open a connection. Its initial sequence number is random (${n.isn}); the trace counts from it, so it shows as Seq=0, and the SYN itself uses up that one number: the first data byte will be Seq=1.`,
@@ -87,9 +111,27 @@ export const en: Phrasebook = {
   outOfOrder: (n) => `A hole: byte ${n.expected} was expected but this segment starts at ${n.got}; bytes ${n.expected}–${n.got - 1} were lost or delayed, so the receiver keeps this one aside and repeats its ACK.`,
   retransmission: (n) => {
     const of = `${n.len > 0 ? `bytes ${n.seq}–${n.seq + n.len - 1}` : 'the same segment'}${n.of !== undefined ? `, first sent as #${n.of}` : ''}`;
-    if (n.why === 'dupAcks') return `Retransmission of ${of}: fast retransmit after ${n.dupAcks} duplicate ACKs, without waiting for the timer.`;
-    if (n.why === 'sack') return `Retransmission of ${of}: the receiver's SACK blocks show later data arrived, so this hole is filled at once (fast retransmit, SACK recovery).`;
-    return `Retransmission of ${of}: no ACK came${n.afterMs !== undefined ? ` within ${ms(n.afterMs)}` : ''}, so the retransmission timer (RTO) fired and the segment is sent again.`;
+    const why = ((): string => {
+      switch (n.cause) {
+        case 'rto': return `no ACK for it came before tapstack's retransmission timer expired (RTO${n.rtoMs !== undefined ? ` ${ms(n.rtoMs)}` : ''}, RFC 6298), so it is sent again`;
+        case 'go-back-n': return `tapstack resends everything not yet acknowledged from SND.UNA on, as ACKs return (go-back-N, ${cite(n.rule, 'after the timer expired, RFC 5681 §3.1')})`;
+        case 'fast': return `fast retransmit (${cite(n.rule, 'RFC 5681 §3.2')}): duplicate ACKs said this segment is missing, so tapstack resends it without waiting for the timer`;
+        case 'sack': return `SACK recovery (${cite(n.rule, 'RFC 6675')}): the receiver's SACK blocks show later data arrived, so tapstack fills this hole at once`;
+        case 'rack': return `RACK (RFC 8985) marked it lost: data sent after it has been acknowledged, and more than the reordering window${n.reorderWindowMs !== undefined ? ` (${ms(n.reorderWindowMs)})` : ''} has passed since`;
+        case 'rescue': return `a rescue retransmission (RFC 6675 NextSeg rule 4): in SACK recovery with nothing else to send, tapstack resends one more segment of the tail in case it was lost too`;
+        case 'tlp': return `a tail loss probe (RFC 8985 §7): no ACK came within the probe timeout${n.ptoMs !== undefined ? ` (PTO ${ms(n.ptoMs)})` : ''}, so tapstack sends its last segment again to draw an ACK that shows any loss at the tail, sooner than the RTO would`;
+        case undefined: break;
+      }
+      if (n.guess === 'dupAcks') return `fast retransmit after ${n.dupAcks} duplicate ACKs, without waiting for the timer`;
+      if (n.guess === 'sack') return `the receiver's SACK blocks show later data arrived, so this hole is filled at once (fast retransmit, SACK recovery)`;
+      if (n.guess === 'early') return `resent after ${n.afterMs !== undefined ? ms(n.afterMs) : 'a short time'}, sooner than a retransmission timer fires (Linux's is at least 200 ms): the sender's own loss detection (RACK or a tail loss probe) decided it; the wire does not say which`;
+      return `no ACK came${n.afterMs !== undefined ? ` within ${ms(n.afterMs)}` : ''}, so the sender's retransmission timer (RTO) must have fired`;
+    })();
+    if (n.spurious === undefined) return `Retransmission of ${of}: ${why}.`;
+    const ack = `the receiver had already acknowledged these bytes${pkt(n.spurious.ackNo)}`;
+    return n.spurious.ackLost
+      ? `Spurious retransmission of ${of}: ${why}. Yet ${ack}: its ACKs were dropped on their way, so the sender never learned it in time.`
+      : `Spurious retransmission of ${of}: ${why}. Yet ${ack}: the resent bytes arrive twice.`;
   },
   fin: (n) =>
     n.merged

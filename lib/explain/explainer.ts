@@ -19,9 +19,16 @@ import { type Seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from '.
 import { formatTcpFlags, parseTcp, TCP_FLAGS, type TcpSegment } from '../wire/tcp.js';
 import { WireError } from '../wire/wire-error.js';
 import type { TcpState } from '../tcp/types.js';
+import type { RetransmitEvent } from '../tcp/retransmit-event.js';
 import type { AckPart, End, MssSide, Note, StateChange } from './notes.js';
+import { dnsFacts, dnsSummary } from '../dns/message.js';
 
 const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
+
+/** Linux's lower bound for the retransmission timer (TCP_RTO_MIN, 200 ms): a peer's resend sooner than this was not its RTO. */
+const LINUX_RTO_MIN_MS = 200;
+/** Wireshark's window for a fast retransmission: within 20 ms of the latest duplicate ACK. */
+const WIRESHARK_FAST_MS = 20;
 
 /** Options of the Explainer. */
 export interface ExplainerOptions {
@@ -42,6 +49,8 @@ export interface TraceEntry {
   dir: 'RX' | 'TX';
   /** The Wireshark-like summary line (relative TCP numbers). */
   line: string;
+  /** Why the frame was dropped on purpose (`--loss, seed 7`); it never arrived where it was going. */
+  drop?: string;
   notes: Note[];
   states: StateChange[];
 }
@@ -75,8 +84,12 @@ interface Half {
   /** Highest ACK this end sent (and the packet that first carried it), its window, duplicates of it since, whether it carried SACK blocks above. */
   ackMax: Seq | undefined;
   ackMaxNo: number;
+  /** The latest ACKs of this end that moved it forward: value, packet number, dropped on purpose. */
+  acks: { ack: Seq; no: number; dropped: boolean }[];
   /** This end's latest retransmissions (sequence number and packet number), newest last. */
   rtx: { seq: Seq; no: number }[];
+  /** When this end sent its latest duplicate ACK. */
+  dupAckAt: number;
   /** Largest segment this end may send: the peer's MSS, or less under its path MTU (known once both SYNs are seen). */
   segMax: number | undefined;
   lastWin: number;
@@ -104,6 +117,9 @@ export class Explainer {
   readonly #opts: ExplainerOptions;
   readonly #convs = new Map<string, Conv>();
   readonly #pings = new Map<string, { no: number; at: number }>();
+  /** Retransmissions our TCP core announced, not yet seen on the way out: connection, byte range, event. */
+  readonly #announced: { conn: string; start: Seq; end: Seq; ev: RetransmitEvent }[] = [];
+  readonly #dnsQueries = new Map<string, number>();
   #no = 0;
   /** Where state changes that happen later (TIME-WAIT expiry) are reported. */
   onLater: ((states: StateChange[]) => void) | undefined;
@@ -120,9 +136,17 @@ export class Explainer {
     return this.#opts.timeWaitMs ?? 60_000;
   }
 
-  /** Explain one frame seen going out (TX, sent by the stack) or coming in (RX). Never throws. */
-  frame(dir: 'RX' | 'TX', frame: Buffer): TraceEntry {
+  /**
+   * Explain one frame seen going out (TX, sent by the stack) or coming in (RX). With `drop` (the
+   * reason) it was dropped on purpose on its way: its sender sent it, its receiver never gets it.
+   * Never throws.
+   */
+  frame(dir: 'RX' | 'TX', frame: Buffer, drop?: string): TraceEntry {
     const e: TraceEntry = { no: ++this.#no, dir, line: '', notes: [], states: [] };
+    if (drop !== undefined) {
+      e.drop = drop;
+      e.notes.push({ kind: 'dropped', dir, reason: drop });
+    }
     try {
       this.#frame(e, frame);
     } catch (err) {
@@ -131,6 +155,25 @@ export class Explainer {
       e.notes.push({ kind: 'malformed', reason: err instanceof WireError ? err.reason : String(err) });
     }
     return e;
+  }
+
+  /**
+   * The cause of a retransmission, from tapstack's own TCP core (`TcpLayer.onRetransmit`), told
+   * just before the segment goes out: its trace line then names the real cause, not a guess.
+   */
+  retransmit(ev: RetransmitEvent): void {
+    const start = ev.seq as Seq;
+    this.#announced.push({ conn: `${ev.local.ip}:${ev.local.port}>${ev.remote.ip}:${ev.remote.port}`, start, end: seqAdd(start, Math.max(ev.len, 1)), ev });
+    if (this.#announced.length > 256) this.#announced.shift();
+  }
+
+  /** The announced retransmission covering a segment we send from `seq` (and forget it once the segment reaches its end). */
+  #announcedFor(conn: string, seq: Seq, len: number): RetransmitEvent | undefined {
+    const i = this.#announced.findIndex((a) => a.conn === conn && seqLe(a.start, seq) && seqLt(seq, a.end));
+    if (i < 0) return undefined;
+    const a = this.#announced[i]!;
+    if (seqGe(seqAdd(seq, Math.max(len, 1)), a.end)) this.#announced.splice(i, 1);
+    return a.ev;
   }
 
   /** Our end's and the peer's state for a connection (`ip:port` text), for tests and status. */
@@ -189,6 +232,7 @@ export class Explainer {
     else if (ip.protocol === IpProto.UDP && ip.payload.length >= 8) {
       const port = ip.payload.readUInt16BE(2);
       e.notes.push({ kind: 'udp', port, len: ip.payload.readUInt16BE(4) - 8, service: SERVICES[port] });
+      if (port === 53 || ip.payload.readUInt16BE(0) === 53) this.#dns(e, ip);
     }
   }
 
@@ -251,6 +295,24 @@ export class Explainer {
         }
         e.notes.push({ kind: 'unreachable', from, what, about });
       }
+    }
+  }
+
+  /** DNS (issue 11): Wireshark's Info after the UDP line, the question and its answer. */
+  #dns(e: TraceEntry, ip: Ipv4Packet): void {
+    const msg = ip.payload.subarray(8, ip.payload.readUInt16BE(4));
+    e.line += ` ${dnsSummary(msg)}`;
+    const f = dnsFacts(msg);
+    if (f === undefined) return;
+    const id = `0x${f.id.toString(16).padStart(4, '0')}`;
+    const client = f.query ? `${ipToString(ip.src)}:${ip.payload.readUInt16BE(0)}` : `${ipToString(ip.dst)}:${ip.payload.readUInt16BE(2)}`;
+    const key = `${client}:${f.id}`;
+    if (f.query) {
+      this.#dnsQueries.set(key, e.no);
+      if (this.#dnsQueries.size > 1024) this.#dnsQueries.delete(this.#dnsQueries.keys().next().value!);
+      e.notes.push({ kind: 'dnsQuery', from: client, id, name: f.name, type: f.type });
+    } else {
+      e.notes.push({ kind: 'dnsAnswer', query: this.#dnsQueries.get(key), id, name: f.name, type: f.type, rcode: f.rcode, addresses: f.addresses, ttl: f.ttl, aa: f.aa, tc: f.tc });
     }
   }
 
@@ -329,7 +391,9 @@ export class Explainer {
       notes.push(hasAck ? { kind: 'synAck', from: sEnd, isn: seg.seq } : { kind: 'syn', from: sEnd, isn: seg.seq });
       notes.push({ kind: 'synOptions', mss: seg.options.mss, sackOk: seg.options.sackPermitted === true, ts: seg.options.ts !== undefined, wscale: seg.options.wscale });
     }
-    const isRetrans = S.sndMax !== undefined && (syn ? S.isn === seg.seq && S.segs.some((x) => x.syn) && !(hasAck && S.state === 'LISTEN') : seqLt(seg.seq, S.sndMax) && (len > 0 || fin));
+    const dropped = e.drop !== undefined;
+    const announced = local ? this.#announcedFor(`${sWho}>${rWho}`, seg.seq, len) : undefined;
+    const isRetrans = announced !== undefined || S.sndMax !== undefined && (syn ? S.isn === seg.seq && S.segs.some((x) => x.syn) && !(hasAck && S.state === 'LISTEN') : seqLt(seg.seq, S.sndMax) && (len > 0 || fin));
     const isKeepAlive = !syn && !fin && !rst && S.sndMax !== undefined && len <= 1 && seqAdd(seg.seq, 1) === S.sndMax && (len === 0 || seqLt(seg.seq, S.sndMax));
 
     // ---- the ACK field: what it acknowledges, duplicates, SACK blocks, window (said after the data)
@@ -351,9 +415,12 @@ export class Explainer {
         if (!syn && R.state === 'SYN-RECEIVED' && R.isn !== undefined && ack === seqAdd(R.isn, 1)) ackNotes.push({ kind: 'handshakeDone', data: len > 0 });
         S.ackMax = ack;
         S.ackMaxNo = e.no;
+        S.acks.push({ ack, no: e.no, dropped: e.drop !== undefined });
+        if (S.acks.length > 64) S.acks.shift();
         S.dupAcks = 0;
       } else if (prev !== undefined && ack === prev && len === 0 && !syn && !fin && seg.window === S.lastWin && R.sndMax !== undefined && seqGt(R.sndMax, ack)) {
         S.dupAcks++;
+        S.dupAckAt = now;
         tags.push(`[TCP Dup ACK #${S.dupAcks}]`);
         // Under SACK or RACK the sender may already have resent the hole before the third duplicate.
         const resent = R.rtx.find((x) => x.seq === ack && x.no > S.ackMaxNo);
@@ -398,18 +465,34 @@ export class Explainer {
       notes.push({ kind: 'keepAlive' });
     } else if (isRetrans) {
       const orig = [...S.segs].reverse().find((x) => x.seq === seg.seq) ?? S.segs.find((x) => seqLe(x.seq, seg.seq) && seqGt(seqAdd(x.seq, x.len + (x.fin ? 1 : 0)), seg.seq));
-      const why = R.dupAcks >= 3 && R.ackMax === seg.seq ? 'dupAcks' : R.sackHigh !== undefined && seqLt(seg.seq, R.sackHigh) ? 'sack' : 'timeout';
-      tags.push(why === 'dupAcks' ? '[TCP Fast Retransmission]' : '[TCP Retransmission]');
+      // Spurious as Wireshark says it: data the receiver had already acknowledged (its ACK is in
+      // the capture), typically because that ACK was dropped before the sender saw it.
+      const dataEnd = seqAdd(seg.seq, len);
+      const spurious = len > 0 && R.ackMax !== undefined && seqLe(dataEnd, R.ackMax);
+      const afterMs = orig !== undefined && this.#opts.clock !== undefined ? now - orig.at : undefined;
+      const cause = announced?.cause;
+      // Tags as Wireshark sets them from the wire (≥ 2 duplicate ACKs of this very byte, the latest
+      // within 20 ms), and SACK-driven recovery counted as fast too, as the issue's lessons say it.
+      const wsFast = R.dupAcks >= 2 && R.ackMax === seg.seq && now - R.dupAckAt < WIRESHARK_FAST_MS;
+      const fast = wsFast || cause === 'fast' || cause === 'sack' || cause === 'rescue';
+      tags.push(fast ? '[TCP Fast Retransmission]' : spurious ? '[TCP Spurious Retransmission]' : '[TCP Retransmission]');
       S.rtx.push({ seq: seg.seq, no: e.no });
       if (S.rtx.length > 64) S.rtx.shift();
-      notes.push({ kind: 'retransmission', of: orig?.no, seq: relS(seg.seq), len, why, afterMs: orig !== undefined && this.#opts.clock !== undefined ? now - orig.at : undefined, dupAcks: R.dupAcks });
+      const guess = R.dupAcks >= 3 && R.ackMax === seg.seq ? 'dupAcks' : R.sackHigh !== undefined && seqLt(seg.seq, R.sackHigh) ? 'sack' : afterMs !== undefined && afterMs < LINUX_RTO_MIN_MS ? 'early' : 'timeout';
+      // The first ACK that covered these bytes; lost when every one since was dropped on its way.
+      const covering = spurious ? R.acks.filter((x) => seqGe(x.ack, dataEnd)) : [];
+      notes.push({
+        kind: 'retransmission', of: orig?.no, seq: relS(seg.seq), len, afterMs, dupAcks: R.dupAcks,
+        cause, rtoMs: announced?.rtoMs, ptoMs: announced?.ptoMs, rule: announced?.rule, reorderWindowMs: announced?.reorderWindowMs,
+        guess, spurious: spurious ? { ackNo: covering[0]?.no, ackLost: covering.length > 0 && covering.every((x) => x.dropped) } : undefined,
+      });
     } else if (len > 0) {
       const text = seg.payload.subarray(0, 200).toString('latin1');
       const what = HTTP_LINE.exec(text)?.[0].trimEnd();
-      if (R.local && R.rcvNxt !== undefined && seqGt(seg.seq, R.rcvNxt)) {
-        tags.push('[TCP Previous segment not captured]');
-        notes.push({ kind: 'outOfOrder', expected: relS(R.rcvNxt), got: relS(seg.seq) });
-      }
+      // The tag is Wireshark's (a gap in what the capture shows of this sender); the note is about
+      // what our receiving end got, which misses the segments dropped on their way in.
+      if (S.sndMax !== undefined && seqGt(seg.seq, S.sndMax)) tags.push('[TCP Previous segment not captured]');
+      if (R.local && !dropped && R.rcvNxt !== undefined && seqGt(seg.seq, R.rcvNxt)) notes.push({ kind: 'outOfOrder', expected: relS(R.rcvNxt), got: relS(seg.seq) });
       const first = relS(seg.seq);
       notes.push({ kind: 'data', from: sEnd, len, first, last: first + len - 1, next: first + len, what, firstData: S.isn !== undefined && first === 1 });
       const ts = S.ts && R.ts;
@@ -439,8 +522,10 @@ export class Explainer {
       }
     }
 
-    // ---- the receiver's processing (RFC 9293 §3.10.7.4: RST, SYN, ACK, then text and FIN)
-    if (rst) {
+    // ---- the receiver's processing (RFC 9293 §3.10.7.4: RST, SYN, ACK, then text and FIN); none for a dropped frame
+    if (dropped) {
+      // The receiver never got it: its state and what it expects stay as they were.
+    } else if (rst) {
       const ok = R.state === 'SYN-SENT' ? hasAck && R.isn !== undefined && seg.ack === seqAdd(R.isn, 1) : R.rcvNxt === undefined || seg.seq === R.rcvNxt;
       if (ok && R.state !== undefined && R.state !== 'CLOSED' && R.state !== 'LISTEN' && R.state !== 'TIME-WAIT') set(R, 'CLOSED');
     } else {
@@ -563,7 +648,7 @@ function newHalf(who: string, peer: string, role: 'client' | 'server', local: bo
     who, peer, role, local, state,
     isn: undefined, mss: undefined, wscale: undefined, ts: false,
     sndMax: undefined, finSeq: undefined, segs: [],
-    ackMax: undefined, ackMaxNo: 0, rtx: [], segMax: undefined, lastWin: -1, dupAcks: 0, sackHigh: undefined,
+    ackMax: undefined, ackMaxNo: 0, acks: [], dupAckAt: -Infinity, rtx: [], segMax: undefined, lastWin: -1, dupAcks: 0, sackHigh: undefined,
     rcvNxt: undefined, ooo: [], winExplained: false, twTimer: undefined,
   };
 }

@@ -29,9 +29,9 @@ export function phrase(n: Note, phrases: Phrasebook): string {
   return (phrases[n.kind] as (x: Note) => string)(n);
 }
 
-/** The lines of one traced frame: the packet, its explanations (when `phrases`), its state changes. */
+/** The lines of one traced frame: the packet (`DROP #n ... (reason)` when dropped on purpose), its explanations (when `phrases`), its state changes. */
 export function renderEntry(e: TraceEntry, stamp: string, phrases?: Phrasebook): string[] {
-  const lines = [`${stamp}${e.dir} #${e.no} ${e.line}`];
+  const lines = [e.drop === undefined ? `${stamp}${e.dir} #${e.no} ${e.line}` : `${stamp}DROP #${e.no} ${e.line} (${e.drop})`];
   if (phrases !== undefined) for (const n of e.notes) lines.push(NOTE_PREFIX + phrase(n, phrases));
   lines.push(...renderStates(e.states, stamp, phrases));
   return lines;
@@ -65,8 +65,8 @@ export class TraceNarrator implements FrameNarrator {
     this.#phrases = opts.explain === true ? LANGUAGES[opts.lang ?? 'en'] : undefined;
   }
 
-  frame(dir: 'RX' | 'TX', frame: Buffer, stamp: string): string[] {
-    return renderEntry(this.explainer.frame(dir, frame), stamp, this.#phrases);
+  frame(dir: 'RX' | 'TX', frame: Buffer, stamp: string, drop?: string): string[] {
+    return renderEntry(this.explainer.frame(dir, frame, drop), stamp, this.#phrases);
   }
 
   attach(emit: (line: string) => void, stamp: () => string): void {

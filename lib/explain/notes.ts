@@ -3,6 +3,7 @@
 // them. Every TCP number here is already relative (Wireshark's numbering, per connection and
 // per direction), so the phrasing never does arithmetic of its own beyond what a fact carries.
 import type { TcpState } from '../tcp/types.js';
+import type { RetransmitCause } from '../tcp/retransmit-event.js';
 
 /** Which end of a TCP connection a fact is about: `who` is `ip:port`, `role` who opened it. */
 export interface End {
@@ -53,8 +54,11 @@ export type Note =
   | { kind: 'unreachable'; from: string; what: 'port' | 'protocol' | 'host' | 'net' | 'other'; about: string }
   | { kind: 'fragment'; id: number; offset: number; more: boolean; len: number }
   | { kind: 'udp'; port: number; len: number; service: string | undefined }
+  | { kind: 'dnsQuery'; from: string; id: string; name: string; type: string }
+  | { kind: 'dnsAnswer'; query: number | undefined; id: string; name: string; type: string; rcode: string; addresses: string[]; ttl: number | undefined; aa: boolean; tc: boolean }
   | { kind: 'ipv6' }
   | { kind: 'malformed'; reason: string }
+  | { kind: 'dropped'; dir: 'RX' | 'TX'; reason: string }
   // --- TCP: opening
   | { kind: 'syn'; from: End; isn: number }
   | { kind: 'synOptions'; mss: number | undefined; sackOk: boolean; ts: boolean; wscale: number | undefined }
@@ -75,7 +79,16 @@ export type Note =
   | { kind: 'sack'; ack: number; blocks: ByteRange[]; holes: ByteRange[] }
   | { kind: 'dsack'; block: ByteRange }
   | { kind: 'outOfOrder'; expected: number; got: number }
-  | { kind: 'retransmission'; of: number | undefined; seq: number; len: number; why: 'dupAcks' | 'sack' | 'timeout'; afterMs: number | undefined; dupAcks: number }
+  | {
+      kind: 'retransmission'; of: number | undefined; seq: number; len: number; afterMs: number | undefined; dupAcks: number;
+      /** tapstack's own retransmissions: the cause its TCP core decided on (lib/tcp/retransmit-event.ts), with its numbers. */
+      cause: RetransmitCause | undefined; rtoMs?: number | undefined; ptoMs?: number | undefined; rule?: string | undefined; reorderWindowMs?: number | undefined;
+      /** The peer's: what the wire suggests (`early`: sooner than any retransmission timer could fire). */
+      guess: 'dupAcks' | 'sack' | 'timeout' | 'early';
+      /** Data the receiver had already acknowledged (Wireshark's spurious retransmission): the first
+       *  packet whose ACK covered it, and whether every such ACK was dropped on its way. */
+      spurious: { ackNo: number | undefined; ackLost: boolean } | undefined;
+    }
   // --- TCP: closing
   | { kind: 'fin'; from: End; seq: number; idleMs: number | undefined; merged: boolean; second: boolean }
   | { kind: 'rst'; from: End; refused: boolean }

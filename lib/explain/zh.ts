@@ -5,6 +5,12 @@ const roleName = (e: End): string => `${e.role === 'client' ? '客户端' : '服
 const secs = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} 秒`;
 const ms = (v: number): string => (v < 10 ? `${v.toFixed(1)} 毫秒` : `${Math.round(v)} 毫秒`);
 const pkt = (no: number | undefined): string => (no === undefined ? '' : `（#${no}）`);
+/** TCP 核心给出的规则及其 RFC（规则本身没有引用 RFC 时加上 `rfc`）。 */
+const cite = (rule: string | undefined, rfc: string): string => {
+  if (rule === undefined) return rfc;
+  const m = /^(.*) \((RFC [^)]*)\)$/.exec(rule);
+  return m !== null ? `${m[2]}, ${m[1]}` : `${rfc} ${rule}`;
+};
 const range = (r: ByteRange): string => `第 ${r.first}–${r.last} 字节`;
 
 function mssSide(s: MssSide, ts: boolean): string {
@@ -42,8 +48,26 @@ export const zh: Phrasebook = {
       : `${n.from} 回 ICMP ${n.what === 'protocol' ? '协议' : n.what === 'host' ? '主机' : n.what === 'net' ? '网络' : ''}不可达${n.about !== '' ? `（关于 ${n.about}）` : ''}：这个包无法送达。`,
   fragment: (n) => `IP 分片，属于标识 id=${n.id} 的数据报：偏移 ${n.offset} 处的 ${n.len} 字节${n.more ? '，MF=1（后面还有分片）' : '，这是最后一片'}；接收方先把各片重组，再交给上层。`,
   udp: (n) => `UDP 数据报，${n.len} 字节，发往端口 ${n.port}${n.service !== undefined ? `（${n.service}）` : ''}：没有连接、没有序列号、也不重传——每个数据报各自独立。`,
+  dnsQuery: (n) =>
+    `DNS 查询 ${n.id}，来自 ${n.from}：“${n.name} 的 ${n.type} 记录是什么？”${n.type === 'A' ? '（A 记录就是 IPv4 地址）' : n.type === 'AAAA' ? '（AAAA 记录就是 IPv6 地址）' : ''}只有一个 UDP 数据报；如果没有回答，解析器会在自己的超时后再问一次——UDP 本身从不重传。`,
+  dnsAnswer: (n) => {
+    const to = `DNS 回答（${n.query !== undefined ? `对 #${n.query}，` : ''}id ${n.id}）`;
+    const tc = n.tc ? '设置了 TC（截断）：回答放不进这个 UDP 数据报，客户端应改用 TCP 再问一次。' : '';
+    if (n.rcode === 'NOERROR' && n.addresses.length > 0)
+      return `${to}：${n.name} 的地址是 ${n.addresses.join('、')}${n.aa ? '，直接来自这个名字自己的服务器（AA：权威回答）' : ''}；客户端可以把它缓存 ${n.ttl} 秒（TTL），现在就把包发往 ${n.addresses[0]}。${tc}`;
+    if (n.rcode === 'NOERROR') return `${to}：${n.name} 存在，但没有 ${n.type} 记录（NOERROR 且回答为空，即“NODATA”）。${tc}`;
+    if (n.rcode === 'NXDOMAIN') return `${to}：NXDOMAIN，没有这个名字：${n.name} 不存在。`;
+    if (n.rcode === 'REFUSED') return `${to}：REFUSED，这个服务器不负责 ${n.name}（不是它的区域，它也不替人去别处查询）。`;
+    if (n.rcode === 'FORMERR') return `${to}：FORMERR，服务器无法解析这个查询。`;
+    if (n.rcode === 'NOTIMP') return `${to}：NOTIMP，服务器不支持这类请求。`;
+    return `${to}：${n.rcode}。`;
+  },
   ipv6: () => 'IPv6 报文（主机自己的邻居发现/路由器请求等）；tapstack 只支持 IPv4，直接丢弃。',
   malformed: (n) => `无法解析（${n.reason}）。`,
+  dropped: (n) =>
+    n.dir === 'RX'
+      ? `人为丢弃（${n.reason}），丢在 tap 和协议栈之间：它来自线路，tapstack 永远收不到。抓包文件在同一帧号保留了它，并加了标记。`
+      : `人为丢弃（${n.reason}），丢在协议栈和 tap 之间：tapstack 发出了它，但它到不了线路上。抓包文件在同一帧号保留了它，并加了标记。`,
 
   syn: (n) =>
     `三次握手第 1 步：${roleName(n.from)}请求建立连接。它的初始序列号（ISN）是随机的（${n.isn}），抓包里按相对序列号从它数起，所以显示 Seq=0；SYN 本身要占用这一个序列号，第一个数据字节将是 Seq=1。`,
@@ -86,9 +110,27 @@ export const zh: Phrasebook = {
   outOfOrder: (n) => `出现空洞：期望第 ${n.expected} 字节，这个报文段却从 ${n.got} 开始；第 ${n.expected}–${n.got - 1} 字节丢了或晚到，接收方先把它存起来，并重复发送原来的 ACK。`,
   retransmission: (n) => {
     const of = `${n.len > 0 ? `第 ${n.seq}–${n.seq + n.len - 1} 字节` : '同一个报文段'}${n.of !== undefined ? `（最初是 #${n.of}）` : ''}`;
-    if (n.why === 'dupAcks') return `重传${of}：收到 ${n.dupAcks} 个重复 ACK 后立即重传，不等定时器（快速重传）。`;
-    if (n.why === 'sack') return `重传${of}：对方的 SACK 块表明后面的数据已到，立即补上这个空洞（快速重传，SACK 恢复）。`;
-    return `重传${of}：${n.afterMs !== undefined ? `${ms(n.afterMs)}内` : ''}没有等到 ACK，重传定时器（RTO）超时，于是重发这个报文段。`;
+    const why = ((): string => {
+      switch (n.cause) {
+        case 'rto': return `tapstack 的重传定时器超时（RTO${n.rtoMs !== undefined ? ` ${ms(n.rtoMs)}` : ''}，RFC 6298）之前一直没有等到它的 ACK，于是重发`;
+        case 'go-back-n': return `tapstack 从 SND.UNA 起把尚未确认的数据随着 ACK 的返回逐一重发（回退 N，${cite(n.rule, '定时器超时之后，RFC 5681 §3.1')}）`;
+        case 'fast': return `快速重传（${cite(n.rule, 'RFC 5681 §3.2')}）：重复 ACK 表明这个报文段丢了，tapstack 不等定时器就重发`;
+        case 'sack': return `SACK 恢复（${cite(n.rule, 'RFC 6675')}）：对方的 SACK 块表明后面的数据已到，tapstack 立即补上这个空洞`;
+        case 'rack': return `RACK（RFC 8985）判定它丢失：在它之后发出的数据已被确认，而且已经超过了乱序窗口${n.reorderWindowMs !== undefined ? `（${ms(n.reorderWindowMs)}）` : ''}`;
+        case 'rescue': return `救援重传（RFC 6675 NextSeg 规则 4）：SACK 恢复中已无别的可发，tapstack 再重发一个尾部报文段，以防它也丢了`;
+        case 'tlp': return `尾部丢包探测（TLP，RFC 8985 §7）：在探测超时${n.ptoMs !== undefined ? `（PTO ${ms(n.ptoMs)}）` : ''}内没有等到 ACK，tapstack 重发最后一个报文段，比 RTO 更早地引出能暴露尾部丢包的 ACK`;
+        case undefined: break;
+      }
+      if (n.guess === 'dupAcks') return `收到 ${n.dupAcks} 个重复 ACK 后立即重传，不等定时器（快速重传）`;
+      if (n.guess === 'sack') return `对方的 SACK 块表明后面的数据已到，立即补上这个空洞（快速重传，SACK 恢复）`;
+      if (n.guess === 'early') return `只过了 ${n.afterMs !== undefined ? ms(n.afterMs) : '很短时间'}就重发，比任何重传定时器都早（Linux 至少 200 毫秒）：是发送方自己的丢包检测（RACK 或尾部丢包探测）做的决定，线路上看不出是哪一个`;
+      return `${n.afterMs !== undefined ? `${ms(n.afterMs)}内` : ''}没有等到 ACK，发送方的重传定时器（RTO）应该是超时了`;
+    })();
+    if (n.spurious === undefined) return `重传${of}：${why}。`;
+    const ack = `接收方已经确认过这些字节${pkt(n.spurious.ackNo)}`;
+    return n.spurious.ackLost
+      ? `虚假重传（spurious）${of}：${why}。可是${ack}：它的 ACK 在路上被丢弃了，发送方没能及时知道。`
+      : `虚假重传（spurious）${of}：${why}。可是${ack}：重发的字节会再到一次。`;
   },
   fin: (n) =>
     n.merged

@@ -47,7 +47,7 @@ export interface ConnectionStatus {
   receiveHoles: number;
   /** Congestion control in use ('cubic', 'newreno'). */
   congestionControl?: string;
-  /** Loss recovery in progress: 'sack' (RFC 6675), 'newreno' (RFC 6582) or 'none'. */
+  /** Loss recovery in progress: 'sack' (RFC 6675), 'newreno' (RFC 6582), 'rto' (after a timeout) or 'none'. */
   recovery?: string;
   /** RFC 6675 pipe: bytes the sender estimates in flight. */
   pipe?: number;

@@ -7,9 +7,9 @@
 import type { Clock } from '../clock.js';
 import type { Rng } from '../rng.js';
 import type { Counters } from '../counters.js';
-import type { Link, Offload } from './link.js';
+import type { DroppedFrame, Link, Offload } from './link.js';
 import { wireFrames } from './gso.js';
-import { FaultModel, type FaultOptions } from './fault-model.js';
+import { FaultModel, type FaultDropCause, type FaultOptions } from './fault-model.js';
 
 /** Direction indexes in the model. */
 const OUT = 0; // stack -> inner link
@@ -21,6 +21,8 @@ export interface FaultLinkOptions extends FaultOptions {
   rng: Rng;
   /** Where to count (default: a fresh Counters), e.g. the stack's, so the status page shows them. */
   counters?: Counters;
+  /** The reason given with each dropped frame (default the cause: `loss`, `queue`, `mtu`), e.g. `--loss, seed 7`. */
+  dropReason?: (cause: FaultDropCause) => string;
 }
 
 /** A Link that applies seeded faults to every frame in both directions before passing it on. */
@@ -33,6 +35,7 @@ export class FaultLink implements Link {
   readonly #inner: Link;
   readonly #model: FaultModel;
   #handler: ((frame: Buffer) => void) | undefined;
+  #dropped: ((d: DroppedFrame) => void) | undefined;
 
   constructor(inner: Link, opts: FaultLinkOptions) {
     this.#inner = inner;
@@ -45,6 +48,7 @@ export class FaultLink implements Link {
       prefix: 'fault.',
       alwaysSchedule: false,
       deliver: (dir, frame) => this.#pass(dir, frame),
+      onDrop: (dir, frame, cause) => this.#dropped?.({ dir: dir === OUT ? 'TX' : 'RX', frame, reason: opts.dropReason?.(cause) ?? cause }),
     });
     this.counters = this.#model.counters;
     inner.onFrame((frame, offload) => {
@@ -58,6 +62,10 @@ export class FaultLink implements Link {
 
   onFrame(fn: (frame: Buffer) => void): void {
     this.#handler = fn;
+  }
+
+  onDrop(fn: (d: DroppedFrame) => void): void {
+    this.#dropped = fn;
   }
 
   /** Drops whatever is still in flight (counted `fault.drop.closed`) and closes the inner link. */

@@ -46,7 +46,12 @@ export interface FaultModelConfig extends FaultOptions {
   /** Called with each copy when it is due; `dir` is the direction it was submitted with. Returning
    *  `false` means nobody was listening (counted `drop.noReceiver` instead of `delivered`). */
   deliver: (dir: number, frame: Buffer) => boolean;
+  /** Told of each frame the path loses (loss, bottleneck queue, MTU), synchronously in `submit`. */
+  onDrop?: (dir: number, frame: Buffer, cause: FaultDropCause) => void;
 }
+
+/** Why the path lost a frame. */
+export type FaultDropCause = 'loss' | 'queue' | 'mtu';
 
 /** A copy in flight: due time, tie-break sequence, direction and bytes. */
 type InFlight = { due: number; seq: number; dir: number; frame: Buffer };
@@ -68,6 +73,7 @@ export class FaultModel {
   readonly #clock: Clock;
   readonly #rng: Rng;
   readonly #deliver: (dir: number, frame: Buffer) => boolean;
+  readonly #onDrop: ((dir: number, frame: Buffer, cause: FaultDropCause) => void) | undefined;
   readonly #loss: number;
   readonly #delayMs: number;
   readonly #jitterMs: number;
@@ -102,6 +108,7 @@ export class FaultModel {
     this.#clock = cfg.clock;
     this.#rng = cfg.rng;
     this.#deliver = cfg.deliver;
+    this.#onDrop = cfg.onDrop;
     this.counters = cfg.counters ?? new Counters();
     this.#loss = probability('loss', cfg.loss ?? 0);
     this.#duplicate = probability('duplicate', cfg.duplicate ?? 0);
@@ -145,11 +152,13 @@ export class FaultModel {
     }
     if (frame.length > this.#maxFrameBytes) {
       c.inc(this.#cMtu);
+      this.#onDrop?.(dir, frame, 'mtu');
       return;
     }
     const rng = this.#rng;
     if (this.#loss > 0 && rng.float() < this.#loss) {
       c.inc(this.#cLoss);
+      this.#onDrop?.(dir, frame, 'loss');
       return;
     }
     const d = this.#direction(dir);
@@ -171,6 +180,7 @@ export class FaultModel {
       const inSystem = q.length - d.head;
       if (inSystem > this.#queueLimit) {
         c.inc(this.#cQueue);
+        this.#onDrop?.(dir, frame, 'queue');
         return;
       }
       const prev = inSystem > 0 ? q[q.length - 1]! : now;

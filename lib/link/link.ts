@@ -33,4 +33,17 @@ export interface Link {
   onFrame(fn: (frame: Buffer, offload?: Offload) => void): void;
   /** Stop receiving and release resources. */
   close(): Promise<void>;
+  /**
+   * Decorators that drop frames on purpose (fault injection, `--drop` rules) report each one here,
+   * and decorators above them pass the reports on, so the capture and the trace can show it.
+   */
+  onDrop?(fn: (d: DroppedFrame) => void): void;
+}
+
+/** A frame a decorator dropped on purpose: which way it was going, its bytes, and why (`--loss, seed 7`). */
+export interface DroppedFrame {
+  /** `TX` the stack sent it and it never reached the wire; `RX` it came from the wire and never reached the stack. */
+  dir: 'RX' | 'TX';
+  frame: Buffer;
+  reason: string;
 }

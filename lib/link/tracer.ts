@@ -1,9 +1,11 @@
 // A Link decorator that prints one line per frame in both directions (the CLI's --trace):
 // `RX`/`TX`, an optional timestamp from the Clock, then the format.ts summary — or, with a
-// narrator (teaching mode, lib/explain), whatever lines the narrator makes of each frame.
+// narrator (teaching mode, lib/explain), whatever lines the narrator makes of each frame. A frame
+// that a decorator below dropped on purpose (`--loss`, `--drop`) gets a `DROP` line instead, at
+// its place, so the packet numbers stay those of the capture.
 import type { Clock } from '../clock.js';
 import { formatFrame, type FormatOptions } from '../wire/format.js';
-import type { Link, Offload } from './link.js';
+import type { DroppedFrame, Link, Offload } from './link.js';
 import { wireFrames } from './gso.js';
 
 /** Where trace lines go: a callback, or a writable stream (a newline is appended). */
@@ -14,7 +16,8 @@ export type TraceSink = ((line: string) => void) | { write(chunk: string): unkno
  * explanations). `stamp` is the line prefix (`0.001234 ` or '').
  */
 export interface FrameNarrator {
-  frame(dir: 'RX' | 'TX', frame: Buffer, stamp: string): string[];
+  /** `drop` is the reason when the frame was dropped on purpose and never arrived. */
+  frame(dir: 'RX' | 'TX', frame: Buffer, stamp: string, drop?: string): string[];
   /** Called once by the tracer: where lines that come later (a timer's) go, and their stamp. */
   attach?(emit: (line: string) => void, stamp: () => string): void;
   /** The tracer is closing: stop timers. */
@@ -35,6 +38,9 @@ export class TracerLink implements Link {
   readonly #emit: (line: string) => void;
   readonly #opts: TracerOptions;
   readonly #start: number;
+  #dropped: ((d: DroppedFrame) => void) | undefined;
+  /** Set while `send` is in the inner link: whether the frame being sent was dropped below. */
+  #sendDropped = false;
 
   constructor(inner: Link, sink: TraceSink, opts: TracerOptions = {}) {
     this.#inner = inner;
@@ -42,6 +48,11 @@ export class TracerLink implements Link {
     this.#start = opts.clock?.now() ?? 0;
     this.#emit = typeof sink === 'function' ? sink : (line) => void sink.write(line + '\n');
     opts.narrator?.attach?.(this.#emit, () => this.#stamp());
+    inner.onDrop?.((d) => {
+      if (d.dir === 'TX') this.#sendDropped = true;
+      this.#trace(d.dir, d.frame, d.reason);
+      this.#dropped?.(d);
+    });
   }
 
   get mac(): Buffer {
@@ -57,15 +68,30 @@ export class TracerLink implements Link {
   }
 
   send(frame: Buffer, offload?: Offload): void {
-    this.#trace('TX', frame, offload);
-    this.#inner.send(frame, offload);
+    if (this.#inner.onDrop === undefined) {
+      for (const f of wireFrames(frame, offload)) this.#trace('TX', f);
+      this.#inner.send(frame, offload);
+      return;
+    }
+    // Below drops frames on purpose: hand it wire frames one by one, each traced after the inner
+    // link took it, so a frame dropped below is traced once, as dropped.
+    for (const f of wireFrames(frame, offload)) {
+      this.#sendDropped = false;
+      this.#inner.send(f);
+      if (!this.#sendDropped) this.#trace('TX', f);
+    }
+    this.#sendDropped = false;
   }
 
   onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
     this.#inner.onFrame((frame, offload) => {
-      this.#trace('RX', frame, offload);
+      for (const f of wireFrames(frame, offload)) this.#trace('RX', f);
       fn(frame, offload);
     });
+  }
+
+  onDrop(fn: (d: DroppedFrame) => void): void {
+    this.#dropped = fn;
   }
 
   close(): Promise<void> {
@@ -78,15 +104,13 @@ export class TracerLink implements Link {
     return clock === undefined ? '' : `${((clock.now() - this.#start) / 1000).toFixed(6)} `;
   }
 
-  /** One line (and its explanation) per wire frame: a super-frame is shown as the segments it stands for. */
-  #trace(dir: 'RX' | 'TX', frame: Buffer, offload: Offload | undefined): void {
+  /** The lines of one wire frame (a super-frame is traced as the segments it stands for). */
+  #trace(dir: 'RX' | 'TX', frame: Buffer, drop?: string): void {
     const narrator = this.#opts.narrator;
-    for (const f of wireFrames(frame, offload)) {
-      if (narrator !== undefined) {
-        for (const line of narrator.frame(dir, f, this.#stamp())) this.#emit(line);
-      } else {
-        this.#emit(`${this.#stamp()}${dir} ${formatFrame(f, this.#opts)}`);
-      }
+    if (narrator !== undefined) {
+      for (const line of narrator.frame(dir, frame, this.#stamp(), drop)) this.#emit(line);
+      return;
     }
+    this.#emit(drop === undefined ? `${this.#stamp()}${dir} ${formatFrame(frame, this.#opts)}` : `${this.#stamp()}DROP ${dir} ${formatFrame(frame, this.#opts)} (${drop})`);
   }
 }

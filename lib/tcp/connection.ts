@@ -378,7 +378,10 @@ export class TcpConnection implements FourTuple {
   abort(now: number): void {
     if (this.state === 'CLOSED') return;
     if (this.state !== 'SYN-SENT') {
-      this.out.sendRst(this.sndMax);
+      // Like Linux's tcp_acceptable_seq: zero-window probes may have put SND.MAX beyond the
+      // peer's window, where its RST check (RFC 9293 §3.10.7.4, RFC 5961 §3.2) would ignore us.
+      const wndEnd = seqAdd(this.sndUna, this.sndWnd);
+      this.out.sendRst(seqLe(this.sndMax, wndEnd) ? this.sndMax : wndEnd);
       this.#counters.inc('tcp.tx.rst.abort');
     }
     this.#enterClosed(now, undefined);
@@ -457,7 +460,7 @@ export class TcpConnection implements FourTuple {
     }
     if (this.timers.persist <= now) {
       this.timers.persist = Infinity;
-      this.out.onPersist(now);
+      if (!this.out.onPersist(now)) this.#enterClosed(now, new TcpError('ETIMEDOUT', 'read ETIMEDOUT'));
     }
     if (this.timers.rack <= now) {
       this.timers.rack = Infinity;

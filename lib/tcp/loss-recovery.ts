@@ -77,9 +77,9 @@ export class LossRecovery {
     return this.#rtoRecovery;
   }
 
-  /** For status pages: which recovery is in progress. */
-  get kind(): 'sack' | 'newreno' | 'none' {
-    return this.#sackRecovery ? 'sack' : this.#newRenoRecovery ? 'newreno' : 'none';
+  /** Which recovery is in progress (RFC 8985 §7.2: no tail loss probe in any of them). */
+  get kind(): 'sack' | 'newreno' | 'rto' | 'none' {
+    return this.#sackRecovery ? 'sack' : this.#newRenoRecovery ? 'newreno' : this.#rtoRecovery ? 'rto' : 'none';
   }
 
   /**

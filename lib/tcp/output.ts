@@ -59,6 +59,8 @@ export class TcpOutput {
   rtoWhy: RetransmitWhy | undefined;
   /** Zero-window probes sent since the window last opened (the persist backoff). */
   persistBackoff = 0;
+  /** Zero-window probes sent since the peer last acknowledged anything (Linux's icsk_probes_out). */
+  unansweredProbes = 0;
   /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
   #sndSml: Seq;
   /** When data was last sent (for the RFC 5681 §4.1 idle restart); -1 = never. */
@@ -255,19 +257,29 @@ export class TcpOutput {
 
   // ===================================================================== persist
 
-  /** The persist timer fired: the SWS override, or a zero-window probe (RFC 9293 §3.8.6.1). */
-  onPersist(now: number): void {
+  /**
+   * The persist timer fired: the SWS override, or a zero-window probe (RFC 9293 §3.8.6.1).
+   * Returns false when the peer has left `maxRetries` probes unanswered: the caller gives up.
+   */
+  onPersist(now: number): boolean {
     const c = this.#c;
-    if (!c.canSendData()) return;
+    if (!c.canSendData()) return true;
     const offset = seqDiff(c.sndNxt, c.sndBufSeq);
     const avail = c.sndBuf.length - offset;
-    if (avail <= 0 || seqLt(c.sndUna, c.sndNxt)) return;
+    if (avail <= 0 || seqLt(c.sndUna, c.sndNxt)) return true;
     const usable = Math.min(c.sndWnd, c.cc.cwnd) - seqDiff(c.sndNxt, c.sndUna);
     if (usable > 0) {
       // The SWS "override timeout" (RFC 1122 §4.2.3.4 (4)): send what the window allows.
       this.#counters.inc('tcp.tx.swsOverride');
       this.output(now, true);
     } else {
+      // RFC 1122 §4.2.2.17: the connection is kept only while the peer ACKs the probes; like
+      // a retransmission, an unanswered probe counts toward the give-up limit (as Linux does).
+      if (this.unansweredProbes >= this.#cfg.maxRetries) {
+        this.#counters.inc('tcp.persist.giveUp');
+        return false;
+      }
+      this.unansweredProbes++;
       // RFC 9293 §3.8.6.1: probe a zero window with one octet of new data, backing off.
       this.#counters.inc('tcp.tx.persistProbe');
       this.emit(c.sndNxt, ACK, offset, 1, now);
@@ -275,6 +287,7 @@ export class TcpOutput {
       this.persistBackoff++;
       c.timers.persist = now + this.#persistInterval();
     }
+    return true;
   }
 
   #persistInterval(): number {

@@ -6,8 +6,9 @@
 import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from '../../lib/socket/index.js';
-import { classic, clientCloses, icmpPathMtu, lossWithSack, lostFinalAck, threeWayClose } from './scenarios.js';
+import { classic, clientCloses, icmpPathMtu, lossWithSack, lostFinalAck, retransmitCause, spuriousAfterLostAcks, threeWayClose } from './scenarios.js';
 import { makeExplainNet, settle } from './harness.js';
+import { clientTimeWait, dnsQueryAnswer } from './client-scenarios.js';
 import type { ExplainNet } from './harness.js';
 
 const UPDATE = process.env.TAPSTACK_UPDATE_GOLDEN === '1';
@@ -38,7 +39,27 @@ const scenarios: [string, () => Promise<ExplainNet>][] = [
   ['loss-sack', lossWithSack],
   ['icmp-pmtu', icmpPathMtu],
   ['lost-final-ack', lostFinalAck],
+  ['spurious-after-lost-acks', spuriousAfterLostAcks],
+  // One golden per retransmission cause of tapstack's TCP core (the data segments of /big dropped).
+  ['cause-fast', () => retransmitCause([2], { sack: false })],
+  ['cause-rto', () => retransmitCause([14])],
+  ['cause-tlp', () => retransmitCause([14, 15])],
+  ['cause-go-back-n', () => retransmitCause([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])],
+  ['cause-sack-rescue', () => retransmitCause([2, 5])],
+  ['cause-rack', () => retransmitCause([2, 13, 14])],
+  ['dns', dnsQueryAnswer],
+  ['client-time-wait', async () => (await clientTimeWait()).net],
 ];
+
+/** What each cause golden must say (English, Chinese): the cause named by the core, with its numbers. */
+const CAUSES: Record<string, [RegExp, RegExp]> = {
+  'cause-fast': [/\[TCP Fast Retransmission\]\n {4}↳ Retransmission of bytes 1449–2896, first sent as #\d+: fast retransmit \(RFC 6582 §3\.2, DupThresh duplicate ACKs\)/, /快速重传（RFC 6582 §3\.2, DupThresh duplicate ACKs）/],
+  'cause-rto': [/\[TCP Retransmission\]\n {4}↳ Retransmission of bytes \d+–20147, first sent as #\d+: no ACK for it came before tapstack's retransmission timer expired \(RTO 200 ms, RFC 6298\)/, /重传定时器超时（RTO 200 毫秒，RFC 6298）/],
+  'cause-tlp': [/↳ Retransmission of bytes \d+–20147, first sent as #\d+: a tail loss probe \(RFC 8985 §7\): no ACK came within the probe timeout \(PTO \d+ ms\)/, /尾部丢包探测（TLP，RFC 8985 §7）：在探测超时（PTO \d+ 毫秒）内/],
+  'cause-go-back-n': [/↳ Retransmission of bytes 2897–4344, first sent as #\d+: tapstack resends everything not yet acknowledged from SND\.UNA on, as ACKs return \(go-back-N/, /回退 N/],
+  'cause-sack-rescue': [/\[TCP Fast Retransmission\]\n {4}↳ Retransmission of bytes 5793–7240, first sent as #\d+: SACK recovery \(RFC 6675 NextSeg \(1\)\)(.|\n)*\[TCP Fast Retransmission\]\n {4}↳ Retransmission of bytes \d+–20147, first sent as #\d+: a rescue retransmission \(RFC 6675 NextSeg rule 4\)/, /救援重传（RFC 6675 NextSeg 规则 4）/],
+  'cause-rack': [/↳ Retransmission of bytes 1449–2896, first sent as #\d+: RACK \(RFC 8985\) marked it lost: .*reordering window \(\d+(\.\d)? ms\)/, /RACK（RFC 8985）判定它丢失/],
+};
 
 for (const [name, make] of scenarios) {
   t.test(name, async (t) => {
@@ -46,6 +67,11 @@ for (const [name, make] of scenarios) {
     t.teardown(() => net.close());
     golden(t, `${name}.en`, net.render('en'));
     golden(t, `${name}.zh`, net.render('zh'));
+    const cause = CAUSES[name];
+    if (cause !== undefined) {
+      t.match(net.render('en'), cause[0], 'the cause, as the TCP core decided it');
+      t.match(net.render('zh'), cause[1], '原因，由 TCP 核心决定');
+    }
     if (name === 'classic') golden(t, `${name}.trace`, net.render('en', false));
     // Our own end's states are exact: the same transitions the TCP core made, in order (the core
     // creates passive connections in CLOSED, the trace starts them in LISTEN; TIME-WAIT's end is
@@ -71,6 +97,15 @@ t.test('the classic capture says what the learner asks about', async (t) => {
   t.match(zh, /确认号 Ack=402 = 1 \+ 401 字节（“GET \/ HTTP\/1\.1”）/);
   t.match(zh, /三次握手第 1 步/);
   t.match(zh, /TIME-WAIT 状态，等待 2×MSL = 60 秒（tapstack 的 MSL 是 30 秒；RFC 9293 的 MSL 是 2 分钟，Linux 则固定等 60 秒）/);
+});
+
+t.test('dropped ACKs: their DROP lines, then the spurious retransmission they cause, read as such', async (t) => {
+  const net = await spuriousAfterLostAcks();
+  t.teardown(() => net.close());
+  const en = net.render('en');
+  t.match(en, /DROP #\d+ 10\.0\.0\.1:\d+ > 10\.0\.0\.2:80 \[ACK\] .*\(the client's ACKs, until tapstack resends\)\n {4}↳ Dropped on purpose \(the client's ACKs, until tapstack resends\) between the tap and the stack: it came from the wire, tapstack never receives it/);
+  t.match(en, /TX #\d+ 10\.0\.0\.2:80 > .* \[TCP Spurious Retransmission\]\n {4}↳ Spurious retransmission of bytes \d+–\d+, first sent as #\d+: no ACK for it came before tapstack's retransmission timer expired \(RTO \d+ ms, RFC 6298\), so it is sent again\. Yet the receiver had already acknowledged these bytes \(#\d+\): its ACKs were dropped on their way/);
+  t.match(net.render('zh'), /虚假重传（spurious）第 \d+–\d+ 字节（最初是 #\d+）：tapstack 的重传定时器超时（RTO \d+ 毫秒，RFC 6298）.*可是接收方已经确认过这些字节（#\d+）：它的 ACK 在路上被丢弃了/);
 });
 
 t.test('relative numbers are per connection and per direction', async (t) => {

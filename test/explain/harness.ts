@@ -5,7 +5,7 @@
 // them, like the CLI's --loss sits between the tap and the tracer), so loss is deterministic.
 import { FakeClock } from '../../lib/clock.js';
 import { Counters } from '../../lib/counters.js';
-import type { Link } from '../../lib/link/link.js';
+import type { DroppedFrame, Link } from '../../lib/link/link.js';
 import { MemoryWire } from '../../lib/link/memory-wire.js';
 import { TracerLink } from '../../lib/link/tracer.js';
 import { SeededRng } from '../../lib/rng.js';
@@ -18,10 +18,13 @@ import type { TraceEntry } from '../../lib/explain/explainer.js';
 import type { StateChange } from '../../lib/explain/notes.js';
 import { tick } from '../helpers/tcp-net.js';
 
-/** A Link decorator that silently loses the frames `drop` picks (both directions). */
+/** A Link decorator that loses the frames `drop` picks (both directions) and reports them as dropped. */
 export class DropLink implements Link {
   readonly #inner: Link;
   drop: ((frame: Buffer, dir: 'TX' | 'RX') => boolean) | undefined;
+  /** The reason reported with each drop. */
+  reason = 'scripted loss';
+  #dropped: ((d: DroppedFrame) => void) | undefined;
   constructor(inner: Link) {
     this.#inner = inner;
   }
@@ -33,11 +36,16 @@ export class DropLink implements Link {
   }
   send(frame: Buffer): void {
     if (this.drop?.(frame, 'TX') !== true) this.#inner.send(frame);
+    else this.#dropped?.({ dir: 'TX', frame, reason: this.reason });
   }
   onFrame(fn: (frame: Buffer) => void): void {
     this.#inner.onFrame((f) => {
       if (this.drop?.(f, 'RX') !== true) fn(f);
+      else this.#dropped?.({ dir: 'RX', frame: f, reason: this.reason });
     });
+  }
+  onDrop(fn: (d: DroppedFrame) => void): void {
+    this.#dropped = fn;
   }
   close(): Promise<void> {
     return this.#inner.close();
@@ -74,8 +82,8 @@ export function makeExplainNet(opts: { seed?: number; delayMs?: number; pathMtu?
   const traced = new TracerLink(drop, () => undefined, {
     clock,
     narrator: {
-      frame: (dir, frame, s) => {
-        recorded.push({ stamp: s, entry: explainer.frame(dir, frame) });
+      frame: (dir, frame, s, drop) => {
+        recorded.push({ stamp: s, entry: explainer.frame(dir, frame, drop) });
         return [];
       },
     },
@@ -88,6 +96,8 @@ export function makeExplainNet(opts: { seed?: number; delayMs?: number; pathMtu?
   };
   const a = host(wire.a, '10.0.0.1', seed * 7 + 1);
   const b = { ...host(traced, '10.0.0.2', seed * 7 + 2, opts.pathMtu), drop };
+  // The real cause of each of B's retransmissions, from its TCP core, as the CLI wires it.
+  b.tcp.onRetransmit = (ev) => explainer.retransmit(ev);
   const realStates: string[] = [];
   const core = b.tcp.core;
   const stateChanged = core.stateChanged.bind(core);

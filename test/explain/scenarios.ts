@@ -12,6 +12,7 @@ import { type Seq, seq, seqAdd } from '../../lib/wire/seq.js';
 import { ArpOp, writeArp } from '../../lib/wire/arp.js';
 import { BROADCAST_MAC } from '../../lib/wire/ethernet.js';
 import { FakeLink } from '../helpers/fake-link.js';
+import type { TcpConfig } from '../../lib/tcp/config.js';
 import { makeExplainNet, run, settle, type ExplainNet } from './harness.js';
 
 const B = '10.0.0.2';
@@ -142,6 +143,59 @@ export async function lossWithSack(): Promise<ExplainNet> {
   k.c.write('GET /favicon.ico HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
   await settle(net.clock, () => k.text().endsWith('/favicon.ico\n'), 20_000);
   await run(net.clock, 100);
+  void w;
+  return net;
+}
+
+/**
+ * One retransmission cause of tapstack's TCP core, made deterministic: a 20 000-byte response
+ * (`/big`) with the chosen data segments of B dropped on their way out (1-based, in sending order,
+ * retransmissions counted too), and B's TCP configured as the cause needs.
+ */
+export async function retransmitCause(drop: number[], tcp: Partial<TcpConfig> = {}, seed = 15): Promise<ExplainNet> {
+  const net = makeExplainNet({ seed, tcp });
+  const w = web(net);
+  const k = client(net);
+  dropNthData(net, drop);
+  k.c.write('GET /big HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
+  await settle(net.clock, () => k.text().length >= 20_000, 30_000);
+  await run(net.clock, 500, 5);
+  void w;
+  return net;
+}
+
+/**
+ * Spurious retransmission (issue 11): every pure ACK the client sends during a 20 000-byte
+ * response is dropped on its way in, until tapstack resends. The client had all the data, so
+ * tapstack's retransmission timer fires for nothing: the resent segment is spurious (as tshark
+ * says, reading the dropped ACKs in the capture), and the client reports it with a D-SACK.
+ */
+export async function spuriousAfterLostAcks(): Promise<ExplainNet> {
+  const net = makeExplainNet({ seed: 14 });
+  const w = web(net);
+  const k = client(net);
+  let highest = -1;
+  let resent = false;
+  let requestSeen = false;
+  net.b.drop.reason = 'the client\'s ACKs, until tapstack resends';
+  net.b.drop.drop = (frame, dir) => {
+    try {
+      const ip = parseIpv4(parseEthernet(frame).payload);
+      if (ip.protocol !== 6) return false;
+      const seg = parseTcp(ip.payload, ip.src, ip.dst, false);
+      if (dir === 'RX' && seg.payload.length > 0) requestSeen = true;
+      if (dir === 'TX' && seg.payload.length > 0) {
+        if (seg.seq < highest) resent = true;
+        highest = Math.max(highest, seg.seq);
+      }
+      return dir === 'RX' && requestSeen && !resent && seg.payload.length === 0 && seg.flags === TCP_FLAGS.ACK;
+    } catch {
+      return false;
+    }
+  };
+  k.c.write('GET /big HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
+  await settle(net.clock, () => k.text().length >= 20_000, 20_000);
+  await run(net.clock, 2000, 5);
   void w;
   return net;
 }

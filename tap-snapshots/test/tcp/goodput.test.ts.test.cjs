@@ -13,7 +13,7 @@ cubic+sack (default: RFC 6675 + RACK-TLP) — goodput Mbit/s (RTO retransmission
             1.0%     2.22 (0/15)    13.62 (0/15)    37.12 (0/14)    55.55 (0/54)
             2.0%     2.12 (0/38)     6.27 (0/35)     7.07 (0/31)     8.18 (0/30)
             5.0%     1.54 (8/75)     3.05 (0/80)     3.17 (0/90)     3.17 (0/90)
-           10.0%   0.93 (25/176)    1.44 (7/152)    1.44 (7/152)    1.44 (7/152)
+           10.0%   0.93 (25/176)    1.47 (8/147)    1.47 (8/147)    1.47 (8/147)
 
 cubic+sack, RFC 6675 only (no RACK-TLP) — goodput Mbit/s (RTO retransmissions / all retransmissions)
             loss              8K             64K            256K              1M
@@ -31,7 +31,7 @@ newreno+sack — goodput Mbit/s (RTO retransmissions / all retransmissions)
             1.0%     2.09 (0/14)     7.88 (0/11)    11.78 (0/11)    46.35 (0/51)
             2.0%     1.81 (1/33)     4.88 (0/32)     4.47 (0/39)     4.47 (0/39)
             5.0%     1.38 (3/78)     2.49 (0/78)     2.68 (0/80)     2.66 (1/84)
-           10.0%   0.80 (26/164)   1.03 (19/166)   1.03 (19/166)   1.03 (19/166)
+           10.0%   0.82 (26/165)   1.01 (21/163)   1.01 (21/163)   1.01 (21/163)
 
 cubic, no sack (NewReno recovery, RFC 6582) — goodput Mbit/s (RTO retransmissions / all retransmissions)
             loss              8K             64K            256K              1M
