@@ -1,6 +1,7 @@
 // The rows of `npm run bench` measured on tapstack alone, once per run (each takes minutes and
 // has no kernel counterpart in a process's RSS): memory for idle connections, memory over a
 // million keep-alive requests, and the cost of idle connections to everyone else (issue 10 item 1).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../netns.js';
@@ -40,22 +41,31 @@ async function quiet(pid: number, limitS = 120): Promise<void> {
   }
 }
 
-/** `count` idle connections from the target's client namespace to `port` (each echoed one line); close() ends them. */
-async function openIdle(t: Target, port: number, count: number): Promise<{ open: number; failed: number; seconds: number; close: () => Promise<unknown> }> {
+/** Idle connections held by idle-clients processes; close() ends them and waits for the stack to settle. */
+type IdleSet = { open: number; failed: number; seconds: number; close: () => Promise<unknown> };
+
+/** Descriptors one process may open here: the hard RLIMIT_NOFILE (`ulimit -Hn`) less some room, at most 10 000. */
+function connectionsPerProcess(): number {
+  const hard = spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  return hard === 'unlimited' ? 10_000 : Math.max(100, Math.min(10_000, Number(hard) - 200));
+}
+
+/** One idle-clients process with `count` connections (its descriptor limit raised to fit, within the hard limit). */
+async function idleProcess(t: Target, port: number, count: number): Promise<IdleSet> {
   const script = path.join(repoRoot, 'dist/scripts/bench/idle-clients.js');
-  // One descriptor per connection; the limit is raised for this process only. Opening stops
-  // after 300 s; they are held at most 15 min.
-  const child = t.client.spawn(['bash', '-c', `ulimit -n ${count + 1000} && exec "$0" "$@"`, process.execPath, script, t.ip, String(port), String(count), '300', '900']);
+  // Opening stops after 300 s; the connections are held at most 15 min.
+  const child = t.client.spawn(['bash', '-c', `ulimit -n ${count + 100} && exec "$0" "$@"`, process.execPath, script, t.ip, String(port), String(count), '300', '900']);
   let out = '';
+  let err = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-500)));
   const exited = new Promise((r) => child.once('exit', r));
   const deadline = Date.now() + 360_000;
   let m: RegExpExecArray | null;
   while ((m = /open (\d+) failed (\d+) seconds ([\d.]+)/.exec(out)) === null) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      await quiet(t.pid);
-      throw new Error(`idle-clients: no report after ${child.exitCode === null ? '360 s' : `exit ${child.exitCode}`}`);
+      throw new Error(`idle-clients: no report after ${child.exitCode === null ? '360 s' : `exit ${child.exitCode}`} ${err.trim()}`);
     }
     await settle(100);
   }
@@ -63,11 +73,32 @@ async function openIdle(t: Target, port: number, count: number): Promise<{ open:
     open: Number(m[1]),
     failed: Number(m[2]),
     seconds: Number(m[3]),
-    close: async () => {
+    close: () => {
       child.stdin!.end();
-      await exited;
-      await quiet(t.pid);
+      return exited;
     },
+  };
+}
+
+/** `count` idle connections from the target's client namespace to `port` (each echoed one line), in as many processes as descriptors require. */
+async function openIdle(t: Target, port: number, count: number): Promise<IdleSet> {
+  const per = connectionsPerProcess();
+  const sets: IdleSet[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(sets.map((x) => x.close()));
+    await quiet(t.pid);
+  };
+  try {
+    for (let left = count; left > 0; left -= per) sets.push(await idleProcess(t, port, Math.min(per, left)));
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  return {
+    open: sets.reduce((a, x) => a + x.open, 0),
+    failed: sets.reduce((a, x) => a + x.failed, 0),
+    seconds: sets.reduce((a, x) => a + x.seconds, 0),
+    close: closeAll,
   };
 }
 
@@ -111,6 +142,7 @@ async function keepalive(t: Target, o: BenchOptions): Promise<SingleRow> {
 
 /** wrk req/s and ping with no idle connection, then with `--idle-wrk` idle ones open (issue 10 item 1: goal < 10 % change). */
 async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
+  await wrk(t, 2); // warm (JIT, caches), so "none" is not measured on a cold stack
   await quiet(t.pid);
   const wrkNone = await wrk(t, o.wrkSeconds);
   const pingNone = await pingMedianUs(t, o.pings);
