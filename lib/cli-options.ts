@@ -34,6 +34,9 @@ export const USAGE = `Usage: tapstack [options]
                       pcap, e.g. 'tx tcp seq=1 len>0 nth=1' (the first data segment sent);
                       words: rx|tx tcp|udp|icmp|arp syn|fin|rst|psh|ack flags=SAFRPU
                       seq=N ack=N (relative) len=N|>N|<N sport=N dport=N nth=N every=N
+  --step              slow motion: each frame, either way, waits for Enter after its trace
+                      lines (implies --explain)
+  --pace MS           slow motion: each frame waits MS milliseconds (implies --explain)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -64,6 +67,10 @@ export type CliConfig = {
   accessLog: string | undefined;
   /** `--drop` rules, as written (each checked by DropRule). */
   drop: string[];
+  /** `--step`: each frame waits for Enter. */
+  step: boolean;
+  /** `--pace MS`: each frame waits this long (0: no pacing). */
+  paceMs: number;
   help: boolean;
   version: boolean;
 };
@@ -99,6 +106,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
         drop: { type: 'string', multiple: true, default: [] },
+        step: { type: 'boolean', default: false },
+        pace: { type: 'string', default: '0' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -113,6 +122,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
   const host = hostText === 'none' ? null : hostAddress('--host-ip', hostText);
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
+  const paceMs = int('--pace', values.pace, 0, 60_000);
+  if (values.step && paceMs > 0) throw new UsageError('--step and --pace: choose one');
+  const slow = values.step || paceMs > 0;
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
   return {
     tap: values.tap,
@@ -123,8 +135,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
     hostIpText: host === null ? null : hostText,
     pathMtu: values['path-mtu'] === undefined ? undefined : int('--path-mtu', values['path-mtu'], 68, 65535),
     pcap: values.pcap,
-    trace: values.trace || values.explain,
-    explain: values.explain,
+    // Slow motion is for reading the explanations: it turns them on.
+    trace: values.trace || values.explain || slow,
+    explain: values.explain || slow,
     lang: values.lang,
     loss: num('--loss', values.loss, 0, 1),
     delayMs: num('--delay', values.delay, 0, 60_000),
@@ -135,6 +148,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
     drop: values.drop.map(dropRule),
+    step: values.step,
+    paceMs,
     help: values.help,
     version: values.version,
   };
