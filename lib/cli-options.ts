@@ -1,12 +1,13 @@
 // The `tapstack` command line: flags to a validated config (util.parseArgs does the parsing).
 // This contract is used by tests and later features: extend it, never rename a flag.
 import { parseArgs } from 'node:util';
-import { ipToString, parseCidr, prefixMask } from './wire/ip-address.js';
+import { ipToString, parseCidr, parseIp, prefixMask } from './wire/ip-address.js';
 import { isMulticastOrReserved } from './wire/ipv4.js';
 import { DropRule, DropRuleError } from './link/drop-rule.js';
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: tapstack [options]
+       tapstack fetch URL [options]   (a client: GET URL from the stack, then exit)
 
   --tap NAME          TAP device (default tap0; created if missing, attached if it exists)
   --ip CIDR           the stack's own address (default 10.0.0.2/24)
@@ -37,6 +38,24 @@ export const USAGE = `Usage: tapstack [options]
   --step              slow motion: each frame, either way, waits for Enter after its trace
                       lines (implies --explain)
   --pace MS           slow motion: each frame waits MS milliseconds (implies --explain)
+  --offload on|off    TCP offloads on the tap: the kernel cuts our 64 KB segments and merges
+                      its own (default on; off under --trace and --explain, which show each
+                      wire segment as the stack handles it)
+  --status MODE       the live status page /_stack: on (default), local (only clients on
+                      the stack's own subnet, such as the kernel side) or off (404)
+  --name NAME         the stack's own DNS name (default tapstack.test)
+  --dns on|off        answer DNS queries for --name on UDP 53 (default on; off for fetch)
+  --fetch URL         beside the server, GET URL from the stack (as tapstack fetch does)
+  -o, --output FILE   where fetch saves the body (default: stdout)
+  --gateway IP        next hop for off-subnet addresses (default: the --host-ip address)
+  --dns-server IP     the DNS server fetch asks for names (UDP 53)
+  --send-timeout MS   a response the client takes nothing of for MS is cut (default 60000)
+  --max-connections-per-ip N
+                      HTTP connections at once from one address; more get 503 (default 64)
+  --service-idle-timeout MS
+                      echo/discard connections idle for MS are reset (default 300000; 0 never)
+  --service-max-connections N
+                      echo/discard connections at once, each; more are reset (default 1024)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -71,6 +90,26 @@ export type CliConfig = {
   step: boolean;
   /** `--pace MS`: each frame waits this long (0: no pacing). */
   paceMs: number;
+  /** TAP offloads (TSO/GSO out, GRO and checksum in). */
+  offload: boolean;
+  /** Who may see /_stack: everyone, clients on our own subnet, or no one. */
+  status: 'on' | 'local' | 'off';
+  /** The stack's DNS name, lower case, no trailing dot. */
+  name: string;
+  /** Answer DNS for `name` on UDP 53. */
+  dns: boolean;
+  /** A URL to GET from the stack (`--fetch`, or `tapstack fetch URL`). */
+  fetch: string | undefined;
+  /** `tapstack fetch URL`: no server, exit after the fetch. */
+  fetchOnly: boolean;
+  output: string | undefined;
+  /** Next hop for off-subnet destinations (default: the host side's address). */
+  gateway: number | undefined;
+  dnsServer: number | undefined;
+  sendTimeoutMs: number;
+  maxConnectionsPerIp: number;
+  serviceIdleTimeoutMs: number;
+  serviceMaxConnections: number;
   help: boolean;
   version: boolean;
 };
@@ -83,11 +122,12 @@ export class UsageError extends Error {
 /** Parse `argv` (without node and script) into a CliConfig; throws UsageError on any mistake. */
 export function parseCliArgs(argv: string[]): CliConfig {
   let values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: joinNegativeValues(argv),
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         tap: { type: 'string', default: 'tap0' },
         ip: { type: 'string', default: '10.0.0.2/24' },
@@ -101,13 +141,25 @@ export function parseCliArgs(argv: string[]): CliConfig {
         delay: { type: 'string', default: '0' },
         seed: { type: 'string' },
         cc: { type: 'string', default: 'cubic' },
-        port: { type: 'string', default: '80' },
+        port: { type: 'string' },
         root: { type: 'string' },
         'keepalive-timeout': { type: 'string', default: '5000' },
         'access-log': { type: 'string' },
         drop: { type: 'string', multiple: true, default: [] },
         step: { type: 'boolean', default: false },
         pace: { type: 'string', default: '0' },
+        offload: { type: 'string' },
+        status: { type: 'string', default: 'on' },
+        name: { type: 'string', default: 'tapstack.test' },
+        dns: { type: 'string' },
+        fetch: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        gateway: { type: 'string' },
+        'dns-server': { type: 'string' },
+        'send-timeout': { type: 'string', default: '60000' },
+        'max-connections-per-ip': { type: 'string', default: '64' },
+        'service-idle-timeout': { type: 'string', default: '300000' },
+        'service-max-connections': { type: 'string', default: '1024' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -126,6 +178,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
   if (values.step && paceMs > 0) throw new UsageError('--step and --pace: choose one');
   const slow = values.step || paceMs > 0;
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
+  if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') throw new UsageError(`--offload: expected on or off, got "${values.offload}"`);
+  if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
+  const client = clientOptions(values, positionals);
   return {
     tap: values.tap,
     ip: own.ip,
@@ -143,13 +198,20 @@ export function parseCliArgs(argv: string[]): CliConfig {
     delayMs: num('--delay', values.delay, 0, 60_000),
     seed: values.seed === undefined ? undefined : int('--seed', values.seed, 0, 0xffffffff),
     cc: values.cc,
-    httpPort: int('--port', values.port, 0, 65535),
+    httpPort: values.port === undefined ? (client.fetchOnly ? 0 : 80) : int('--port', values.port, 0, 65535),
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
     drop: values.drop.map(dropRule),
     step: values.step,
     paceMs,
+    offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
+    status: values.status,
+    ...client,
+    sendTimeoutMs: int('--send-timeout', values['send-timeout'], 1, 3_600_000),
+    maxConnectionsPerIp: int('--max-connections-per-ip', values['max-connections-per-ip'], 1, 1_000_000),
+    serviceIdleTimeoutMs: int('--service-idle-timeout', values['service-idle-timeout'], 0, 86_400_000),
+    serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),
     help: values.help,
     version: values.version,
   };
@@ -161,6 +223,61 @@ function dropRule(text: string): string {
   } catch (e) {
     if (e instanceof DropRuleError) throw new UsageError(`--drop '${text}': ${e.message}`);
     throw e;
+  }
+}
+
+/**
+ * Offloads when `--offload` is not given: on, except where the stack should handle every wire
+ * segment itself, one by one, for a learner to watch (--trace, --explain).
+ */
+export function offloadDefault(values: { trace?: boolean; explain?: boolean }): boolean {
+  return !(values.trace === true || values.explain === true);
+}
+
+/** The client side and DNS flags (issue 11): `fetch URL` or `--fetch URL`, --name, --dns, --gateway, --dns-server. */
+function clientOptions(
+  values: { name: string; dns?: string | undefined; fetch?: string | undefined; output?: string | undefined; gateway?: string | undefined; 'dns-server'?: string | undefined },
+  positionals: string[],
+): Pick<CliConfig, 'name' | 'dns' | 'fetch' | 'fetchOnly' | 'output' | 'gateway' | 'dnsServer'> {
+  let fetch = values.fetch;
+  const fetchOnly = positionals[0] === 'fetch';
+  if (fetchOnly) {
+    if (positionals.length !== 2) throw new UsageError('fetch: expected exactly one URL: tapstack fetch URL [options]');
+    if (fetch !== undefined) throw new UsageError('fetch: give the URL once (not also --fetch)');
+    fetch = positionals[1];
+  } else if (positionals.length > 0) {
+    throw new UsageError(`unexpected positional argument "${positionals[0]}" (the only command is "fetch URL")`);
+  }
+  if (fetch !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(fetch);
+    } catch {
+      throw new UsageError(`fetch: "${fetch}" is not a URL`);
+    }
+    if (url.protocol !== 'http:') throw new UsageError(`fetch: only http:// URLs (tapstack has no TLS), got "${url.protocol}"`);
+  }
+  if (values.output !== undefined && fetch === undefined) throw new UsageError('--output needs a URL to fetch');
+  // RFC 1035 §2.3.4: names of at most 253 characters, labels of 1-63.
+  const name = values.name.toLowerCase().replace(/\.$/, '');
+  if (name.length > 253 || !name.split('.').every((l) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(l))) throw new UsageError(`--name: "${values.name}" is not a DNS name`);
+  if (values.dns !== undefined && values.dns !== 'on' && values.dns !== 'off') throw new UsageError(`--dns: expected on or off, got "${values.dns}"`);
+  return {
+    name,
+    dns: values.dns === undefined ? !fetchOnly : values.dns === 'on',
+    fetch,
+    fetchOnly,
+    output: values.output,
+    gateway: values.gateway === undefined ? undefined : ip('--gateway', values.gateway),
+    dnsServer: values['dns-server'] === undefined ? undefined : ip('--dns-server', values['dns-server']),
+  };
+}
+
+function ip(flag: string, text: string): number {
+  try {
+    return parseIp(text);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
   }
 }
 

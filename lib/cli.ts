@@ -15,16 +15,19 @@ import { TraceNarrator } from './explain/index.js';
 import { FaultLink } from './link/fault-link.js';
 import { DropRuleLink } from './link/drop-rule-link.js';
 import { Stack } from './stack.js';
+import { startUdpEcho } from './net/udp-echo.js';
 import { TcpLayer } from './tcp/tcp-layer.js';
 import { DEFAULT_TCP_CONFIG } from './tcp/config.js';
 import { createServer, startDiscardService, startEchoService } from './socket/index.js';
 import { createWebServer, type WebServer } from './http/web-server.js';
 import { openAccessLog } from './http/access-log.js';
-import { statusOf } from './status.js';
+import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
 import { Pacer } from './link/pacer.js';
 import { createInterface } from 'node:readline';
+import { DnsServer } from './dns/server.js';
+import { runFetch } from './cli-fetch.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -71,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let tap: TapLink;
   try {
-    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true });
+    tap = await TapLink.open({ name: config.tap, hostIp: config.hostIpText, up: true, offload: config.offload });
   } catch (e) {
     process.stderr.write(`tapstack: ${(e as Error).message}\n`);
     return 1;
@@ -117,29 +120,45 @@ export async function main(argv: string[]): Promise<number> {
 
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
-    link, clock, rng, ip: config.ip, prefix: config.prefix,
-    ...(config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
+    link, clock, rng, ip: config.ip, prefix: config.prefix, counters: tap.counters,
+    ...(config.gateway !== undefined ? { gateway: config.gateway } : config.hostIp !== null ? { gateway: config.hostIp.ip } : {}),
     ...(config.pathMtu !== undefined ? { pathMtu: config.pathMtu } : {}),
   });
   const tcp = new TcpLayer(stack, { congestionControl: config.cc });
   // --explain names the real cause of each of our retransmissions, as the TCP core decided it.
   if (config.trace) tcp.onRetransmit = (e) => narrator.explainer.retransmit(e);
-  startServices(stack, tcp);
+  if (!config.fetchOnly) startServices(stack, tcp, config);
+  // The stack's own name on UDP 53 (issue 11, seed 004): `dig @10.0.0.2 tapstack.test`.
+  if (config.dns) new DnsServer(stack, { name: config.name, ip: config.ip });
   let web: WebServer | undefined;
   if (config.httpPort !== 0) {
     web = createWebServer({
       ...(config.root !== undefined ? { root: config.root } : {}),
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      sendTimeoutMs: config.sendTimeoutMs,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,
-      status: statusOf(stack, tcp, config.tap),
+      ...(config.status !== 'off' ? { status: statusOf(stack, tcp, config.tap) } : {}),
+      ...(config.status === 'local' ? { statusAllowed: onOwnSubnet(stack) } : {}),
     });
     const server = web;
     // node:http turns Nagle off on its sockets (its `noDelay` default): a response written as
     // headers then body must not wait for the client's delayed ACK (RFC 896 x RFC 1122 stall).
-    createServer(tcp, { noDelay: true }, (s) => server.accept(s)).listen(config.httpPort);
+    // segmentHistory: the index page draws the ladder of the connection that loads it.
+    createServer(tcp, { noDelay: true, segmentHistory: true }, (s) => server.accept(s)).listen(config.httpPort);
   }
 
+  if (config.fetch !== undefined) {
+    const fetching = runFetch(config, stack, tcp, VERSION, timeWaitMs);
+    if (config.fetchOnly) {
+      const code = await fetching;
+      web?.closeAllConnections();
+      tcp.close();
+      await stack.close();
+      return code;
+    }
+  }
   process.stdout.write(banner(config, tap, stack.pathMtu));
 
   await stop.requested;
@@ -198,10 +217,11 @@ function unwritable(file: string): string | undefined {
 }
 
 /** The small services of old inetd: echo (RFC 862) on UDP and TCP port 7, discard (RFC 863) on TCP 9. */
-function startServices(stack: Stack, tcp: TcpLayer): void {
-  const echo = stack.udp.bind(7, (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.ip));
-  startEchoService(tcp, 7);
-  startDiscardService(tcp, 9);
+function startServices(stack: Stack, tcp: TcpLayer, config: CliConfig): void {
+  startUdpEcho(stack, stack.udp);
+  const limits = { idleTimeoutMs: config.serviceIdleTimeoutMs, maxConnections: config.serviceMaxConnections };
+  startEchoService(tcp, 7, limits);
+  startDiscardService(tcp, 9, limits);
 }
 
 function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
@@ -211,11 +231,13 @@ function banner(c: CliConfig, tap: TapLink, pathMtu: number): string {
     `  stack      ${ip}/${c.prefix}  mac ${macToString(tap.mac)}`,
     `  host side  ${c.hostIpText ?? '(left as it is)'}  mac ${macToString(tap.hostMac)}`,
     `  MTU        ${tap.mtu}${pathMtu < tap.mtu ? `, emulated path MTU ${pathMtu}` : ''}`,
-    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}; live status /_stack)`] : []),
+    `  offloads   ${tap.offload ? 'on (the kernel cuts our 64 KB TCP segments and merges its own)' : 'off'}`,
+    ...(c.httpPort !== 0 ? [`  web        http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/  (${c.root ?? 'the bundled teaching site'}${c.status === 'off' ? '' : `; live status /_stack${c.status === 'local' ? ' from this subnet' : ''}`})`] : []),
+    ...(c.dns ? [`  DNS        ${c.name} -> ${ip} on UDP 53`] : []),
     ...(c.pcap !== undefined ? [`  capture    ${c.pcap}`] : []),
     ...(c.loss > 0 || c.delayMs > 0 ? [`  faults     loss ${c.loss}, delay ${c.delayMs} ms${c.seed !== undefined ? `, seed ${c.seed}` : ''}`] : []),
     ...c.drop.map((r) => `  drop       ${r}`),
-    `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7`,
+    `Try: ${c.httpPort !== 0 ? `curl -v http://${ip}${c.httpPort === 80 ? '' : `:${c.httpPort}`}/ · ` : ''}ping ${ip} · ping -M do -s 1472 ${ip} · echo hi | nc -u -w1 ${ip} 7${c.dns ? ` · dig @${ip} ${c.name}` : ''}`,
     'Ctrl-C to stop.',
     '',
   ];

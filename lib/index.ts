@@ -19,3 +19,7 @@ export { createWebServer, type WebServer, type WebServerOptions } from './http/w
 export { statusOf } from './status.js';
 export { parseIp, ipToString } from './wire/ip-address.js';
 export { TraceNarrator } from './explain/index.js';
+export { parseScript, runScript, runFile, formatResult, type RunResult, type RunOptions } from './packetdrill/index.js';
+export { DnsServer, type DnsServerOptions } from './dns/server.js';
+export { DnsError, Resolver, type Resolved, type ResolverOptions } from './dns/resolver.js';
+export { fetchUrl, type FetchOptions, type FetchResult } from './http/fetch.js';

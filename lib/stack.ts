@@ -7,11 +7,13 @@
 import createDebug from 'debug';
 import type { Clock, TimerHandle } from './clock.js';
 import { Counters } from './counters.js';
-import type { Link } from './link/link.js';
+import { wireFrames } from './link/gso.js';
+import type { Link, Offload } from './link/link.js';
 import type { Rng } from './rng.js';
 import { Arp, type ArpOptions } from './net/arp.js';
 import { Icmp, type IcmpOptions, type OffendingPacket } from './net/icmp.js';
-import { ipv4Frames } from './net/ipv4-output.js';
+import { IpIdGenerator } from './net/ip-id.js';
+import { FRAME_HEADROOM, ipv4FrameInPlace, ipv4Frames } from './net/ipv4-output.js';
 import type { IpHandler, NetHost, SendOptions } from './net/net-host.js';
 import { Reassembler, type ReassemblyOptions } from './net/reassembly.js';
 import { Udp } from './net/udp.js';
@@ -25,6 +27,9 @@ import { WireError } from './wire/wire-error.js';
 
 export type { IpHandler, SendOptions } from './net/net-host.js';
 export type { UdpMessageHandler, UdpRemoteInfo, UdpSocket } from './net/udp.js';
+
+/** A TCP segment whose checksum (16 bytes into the TCP header, after our 20-byte IP header) the link completes. */
+const PARTIAL_TCP_CSUM: Offload = { csumStart: FRAME_HEADROOM, csumOffset: 16, csumValid: false, gsoSize: 0 };
 
 const logDrop = createDebug('tapstack:drop');
 const logIp = createDebug('tapstack:ip');
@@ -73,9 +78,11 @@ export class Stack implements NetHost {
   readonly icmp: Icmp;
   readonly udp: Udp;
   readonly reassembly: Reassembler;
+  /** The link takes TCP super-frames and partial checksums (Link.offload). */
+  readonly offload: boolean;
   readonly #ttl: number;
   readonly #handlers = new Map<number, { handler: IpHandler; outcome: string }>();
-  #ipId: number;
+  readonly #ipIds: IpIdGenerator;
   #closed = false;
   #loopQueue: Buffer[] = [];
   #loopTimer: TimerHandle | undefined;
@@ -99,12 +106,13 @@ export class Stack implements NetHost {
     if (!Number.isInteger(pmtu) || pmtu < 68) throw new RangeError(`path MTU ${pmtu} is below IPv4's minimum of 68`);
     this.pathMtu = Math.min(pmtu, this.mtu);
     this.#ttl = o.ttl ?? 64;
-    this.#ipId = this.rng.u32() & 0xffff;
-    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, prefix: this.prefix, transmit: (f) => this.#transmit(f) }, o.arp);
+    this.offload = o.link.offload === true;
+    this.#ipIds = new IpIdGenerator(this.rng.bytes(16));
+    this.arp = new Arp({ clock: this.clock, counters: this.counters, mac: this.mac, ip: this.ip, prefix: this.prefix, transmit: (f, o) => this.#transmit(f, o) }, o.arp);
     this.icmp = new Icmp(this, (p) => this.#handlers.get(p)?.handler, o.icmp);
     this.udp = new Udp(this, this.rng, this.icmp);
     this.reassembly = new Reassembler(this.clock, this.counters, (src, dst, quote) => this.#reassemblyTimeout(src, dst, quote), o.reassembly);
-    this.link.onFrame((frame) => this.input(frame));
+    this.link.onFrame((frame, offload) => this.input(frame, offload));
     this.arp.announce();
   }
 
@@ -142,7 +150,9 @@ export class Stack implements NetHost {
     const c = this.counters;
     const df = opts.df ?? false;
     const mtu = this.pathMtu;
-    if (len > mtu && df) {
+    // A super-segment is cut by the link into segments that fit (TCP chose gsoSize from the path MTU).
+    const gso = opts.partialCsum === true && (opts.gsoSize ?? 0) > 0;
+    if (len > mtu && df && !gso) {
       c.inc('ip.tx.tooBigDf');
       return false;
     }
@@ -157,25 +167,41 @@ export class Stack implements NetHost {
       }
       nextHop = this.gateway;
     }
-    const id = this.#ipId;
-    this.#ipId = (this.#ipId + 1) & 0xffff;
-    const fields = { src: this.ip, dst, protocol, id, ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
-    const frames = ipv4Frames(this.mac, fields, head, body, mtu, bcast ? BROADCAST_MAC : undefined);
+    // The link cuts a super-segment into ceil(payload / gsoSize) datagrams with consecutive IDs
+    // (the kernel's TCPv4 GSO), so the destination's counter moves on by that many.
+    const ids = gso ? Math.ceil((len - IPV4_HEADER_LEN - (head[12]! >> 4) * 4) / opts.gsoSize!) : 1;
+    const fields = { src: this.ip, dst, protocol, id: this.#ipIds.next(dst, protocol, ids), ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
     c.inc('ip.tx.datagrams');
+    if (body === undefined && opts.headroom === true && (len <= mtu || gso) && !bcast) {
+      // The segment was built with room for our headers in front: no copy, one frame.
+      const frame = ipv4FrameInPlace(this.mac, fields, head);
+      this.arp.send(nextHop, frame, opts.partialCsum === true ? this.#txOffload(opts.gsoSize ?? 0) : undefined);
+      return true;
+    }
+    const frames = ipv4Frames(this.mac, fields, head, body, gso ? IPV4_MAX_DATAGRAM : mtu, bcast ? BROADCAST_MAC : undefined);
     if (frames.length > 1) c.inc('ip.tx.fragments', frames.length);
+    const offload = opts.partialCsum === true && frames.length === 1 ? this.#txOffload(opts.gsoSize ?? 0) : undefined;
     for (const f of frames) {
-      if (bcast) this.#transmit(f);
-      else this.arp.send(nextHop, f);
+      if (bcast) this.#transmit(f, offload);
+      else this.arp.send(nextHop, f, offload);
     }
     return true;
   }
 
-  /** Handle one received frame (the link's onFrame). Never throws; always counts one outcome. */
-  input(frame: Buffer): void {
+  /** The Offload of a TCP datagram with a partial checksum right after our IP header. */
+  #txOffload(gsoSize: number): Offload {
+    return gsoSize === 0 ? PARTIAL_TCP_CSUM : { ...PARTIAL_TCP_CSUM, gsoSize };
+  }
+
+  /**
+   * Handle one received frame (the link's onFrame; `offload` as the link reported it, already
+   * checked). Never throws; always counts one outcome.
+   */
+  input(frame: Buffer, offload?: Offload): void {
     this.counters.inc('eth.rx.frames');
     let outcome: string;
     try {
-      outcome = this.#closed ? 'drop.closed' : this.#ethernetInput(frame);
+      outcome = this.#closed ? 'drop.closed' : this.#ethernetInput(frame, offload);
     } catch (e) {
       if (e instanceof WireError) {
         outcome = 'drop.' + e.reason;
@@ -205,11 +231,14 @@ export class Stack implements NetHost {
    * timer at the current time (never re-entrantly from inside the sender's call).
    */
   #loopback(protocol: number, head: Uint8Array, body: Uint8Array | undefined, opts: SendOptions, df: boolean): boolean {
-    const id = this.#ipId;
-    this.#ipId = (this.#ipId + 1) & 0xffff;
-    const fields = { src: this.ip, dst: this.ip, protocol, id, ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
+    const fields = { src: this.ip, dst: this.ip, protocol, id: this.#ipIds.next(this.ip, protocol), ttl: opts.ttl ?? this.#ttl, tos: opts.tos ?? 0, df };
     this.counters.inc('ip.tx.loopback');
-    for (const f of ipv4Frames(this.mac, fields, head, body, this.pathMtu, this.mac)) this.#loopQueue.push(f);
+    const gso = opts.partialCsum === true && (opts.gsoSize ?? 0) > 0;
+    for (const f of ipv4Frames(this.mac, fields, head, body, gso ? IPV4_MAX_DATAGRAM : this.pathMtu, this.mac)) {
+      // No link completes our checksums on this path: the wire frames, checksummed.
+      if (opts.partialCsum === true) for (const w of wireFrames(f, this.#txOffload(opts.gsoSize ?? 0))) this.#loopQueue.push(w);
+      else this.#loopQueue.push(f);
+    }
     if (this.#loopTimer === undefined) {
       this.#loopTimer = this.clock.setTimer(this.clock.now(), () => {
         this.#loopTimer = undefined;
@@ -226,13 +255,13 @@ export class Stack implements NetHost {
     return true;
   }
 
-  #transmit(frame: Buffer): void {
+  #transmit(frame: Buffer, offload?: Offload): void {
     if (this.#closed) return;
     this.counters.inc('eth.tx.frames');
-    this.link.send(frame);
+    this.link.send(frame, offload);
   }
 
-  #ethernetInput(frame: Buffer): string {
+  #ethernetInput(frame: Buffer, offload: Offload | undefined): string {
     const eth = parseEthernet(frame);
     const linkBroadcast = isBroadcastMac(eth.dst);
     if (!linkBroadcast && !macEquals(eth.dst, this.mac)) return 'drop.eth.notForUs';
@@ -240,13 +269,13 @@ export class Stack implements NetHost {
       case EtherType.ARP:
         return this.arp.input(parseArp(eth.payload));
       case EtherType.IPv4:
-        return this.#ipInput(eth.payload, linkBroadcast);
+        return this.#ipInput(eth.payload, linkBroadcast, offload);
       default:
         return 'drop.eth.unsupportedType';
     }
   }
 
-  #ipInput(buf: Buffer, linkBroadcast: boolean): string {
+  #ipInput(buf: Buffer, linkBroadcast: boolean, offload: Offload | undefined): string {
     const ip = parseIpv4(buf);
     // RFC 1122 §3.2.1.3: a broadcast, multicast or loopback source is discarded; ours is a loop or a spoof.
     if (this.isBroadcast(ip.src) || ip.src >>> 24 === 127 || (ip.src === this.ip && !this.#fromSelf)) return 'drop.ip.badSource';
@@ -254,28 +283,32 @@ export class Stack implements NetHost {
     if (ip.src === 0 && ip.protocol !== IpProto.UDP) return 'drop.ip.badSource';
     // Local delivery only (we do not forward); broadcasts are accepted for UDP alone.
     if (ip.dst !== this.ip && !((ip.dst === 0xffffffff || ip.dst === this.broadcast) && ip.protocol === IpProto.UDP)) return 'drop.ip.notForUs';
-    // Emulated narrower path (RFC 1191): a router with next-hop MTU `pathMtu` could not forward this.
-    if (ip.df && ip.totalLength > this.pathMtu) {
+    // Emulated narrower path (RFC 1191): a router with next-hop MTU `pathMtu` could not forward
+    // this. A merged super-frame stands for segments of gsoSize payload bytes: those are the packets.
+    const wireLength = offload !== undefined && offload.gsoSize > 0 && ip.protocol === IpProto.TCP && ip.payload.length >= 20 ? ip.header.length + (ip.payload[12]! >> 4) * 4 + offload.gsoSize : ip.totalLength;
+    if (ip.df && Math.min(wireLength, ip.totalLength) > this.pathMtu) {
       this.icmp.sendError(IcmpType.destUnreachable, UnreachCode.fragNeeded, this.pathMtu, ip, linkBroadcast);
       return 'drop.ip.exceedsPathMtu';
     }
-    if (!ip.mf && ip.fragOffset === 0) return this.#deliver(ip, ip.tos, linkBroadcast);
+    // DATA_VALID (the kernel checked it) or NEEDS_CSUM (the kernel's own, not yet summed): the
+    // transport checksum is not ours to verify. Only for whole datagrams: a fragment has none.
+    if (!ip.mf && ip.fragOffset === 0) return this.#deliver(ip, ip.tos, linkBroadcast, offload !== undefined);
     const r = this.reassembly.add(ip);
     if (typeof r === 'string') return r;
     if (logIp.enabled) logIp('reassembled %d bytes from %s', r.payload.length, ipToString(r.src));
     return this.#deliver(r, ip.tos, linkBroadcast);
   }
 
-  #deliver(p: OffendingPacket, tos: number, linkBroadcast: boolean): string {
+  #deliver(p: OffendingPacket, tos: number, linkBroadcast: boolean, csumTrusted = false): string {
     switch (p.protocol) {
       case IpProto.ICMP:
         return this.icmp.input(p.src, tos, p.payload);
       case IpProto.UDP:
-        return this.udp.input(p, linkBroadcast);
+        return this.udp.input(p, linkBroadcast, csumTrusted);
     }
     const h = this.#handlers.get(p.protocol);
     if (h !== undefined) {
-      h.handler.receive(p.src, p.dst, p.payload);
+      h.handler.receive(p.src, p.dst, p.payload, csumTrusted);
       return h.outcome;
     }
     // RFC 1122 §3.2.2.1: protocol unreachable for a transport we do not speak.

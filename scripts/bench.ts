@@ -8,13 +8,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { repoRoot, type HasTeardown } from './netns.js';
+import { rootScript } from './netns.js';
 import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './bench/options.js';
 import { COMPARED_ROWS, type Tools } from './bench/rows.js';
 import { TAPSTACK_ONLY_ROWS, type SingleRow } from './bench/tapstack-only.js';
 import { lossRows, type LossRow } from './bench/loss.js';
-import { buildC, cliHasOffloadFlag, floorTarget, kernelTarget, stackTarget, type Target } from './bench/targets.js';
+import { benchSite, buildC, cliHasOffloadFlag, floorTarget, kernelTarget, stackTarget, type Target } from './bench/targets.js';
 import { formatReport, summarize, type BenchReport, type ComparedResult } from './bench/report.js';
 
 let o: BenchOptions;
@@ -28,18 +27,7 @@ try {
   process.stderr.write(`bench: ${(e as Error).message}\n\n${BENCH_USAGE}`);
   process.exit(2);
 }
-if (process.getuid?.() !== 0) {
-  console.error('bench: needs root (network namespaces and a TAP device)');
-  process.exit(1);
-}
-if (spawnSync(path.join(repoRoot, 'scripts/install-test-tools.sh'), { stdio: ['ignore', 'inherit', 'inherit'] }).status !== 0) process.exit(1);
-
-const cleanups: (() => unknown)[] = [];
-const owner: HasTeardown = { teardown: (fn) => void cleanups.push(fn) };
-async function cleanup(): Promise<void> {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143)));
+const { owner, cleanup } = rootScript('bench');
 const progress = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
 
 const loadAverageStart = loadavg()[0]!;
@@ -49,7 +37,7 @@ const single = TAPSTACK_ONLY_ROWS.filter((r) => o.only.has(r.id));
 let exitCode = 0;
 try {
   const dir = mkdtempSync(path.join(tmpdir(), 'tapstack-bench-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  owner.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
   // tapstack once per --offload setting the CLI knows.
   let modes: ('on' | 'off' | undefined)[] = o.offload === 'both' ? ['on', 'off'] : [o.offload];
@@ -59,8 +47,9 @@ try {
   }
   const targets: Target[] = [];
   const kinds = new Set(compared.flatMap((r) => r.kinds));
-  if (kinds.has('stack') || single.length > 0) for (const m of modes) targets.push(await stackTarget(owner, m));
-  if (kinds.has('kernel')) targets.push(await kernelTarget(owner));
+  const root = benchSite(dir);
+  if (kinds.has('stack') || single.length > 0) for (const m of modes) targets.push(await stackTarget(owner, root, m));
+  if (kinds.has('kernel')) targets.push(await kernelTarget(owner, root));
   if (kinds.has('floor')) targets.push(await floorTarget(owner, dir));
   const tools: Tools = { udpRtt: o.only.has('small') ? buildC(dir, 'udp-rtt') : '' };
   // ARP and the first connection before anything is timed.

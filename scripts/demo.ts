@@ -3,8 +3,8 @@
 // (--explain) printed as it goes. Everything happens in a throwaway network namespace
 // (scripts/netns.ts) that is deleted at the end — also on Ctrl-C and on failure — with every
 // process started in it. Three runs of the stack, one pcap each (written to --out, default the
-// current directory): the basics (ARP, ping, DF probes, curl keep-alive, the idle close and
-// TIME-WAIT), a narrower path (--path-mtu 1480: the 1452/1453 boundary, ping and pmtu-probe), and
+// current directory): the basics (ARP, ping, DF probes, curl keep-alive, DNS and wget, the idle
+// close and TIME-WAIT), a narrower path (--path-mtu 1480: the 1452/1453 boundary, ping and pmtu-probe), and
 // targeted loss (--drop: the same two data segments dropped every run, SACK blocks and fast
 // retransmits, each drop at its place in trace and pcapng).
 import { existsSync, mkdirSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { Netns, repoRoot, startTapstack, type RunningStack, type RunResult } fro
 const USAGE = `Usage: npm run demo [-- --lang en|zh] [--out DIR]
 
 Walks through the classic TCP/IP experiments against tapstack in a throwaway network namespace,
-with the kernel's own tools (arping, ping, curl, nc, pmtu-probe), printing tapstack's explained
+with the kernel's own tools (arping, ping, curl, wget, nc, pmtu-probe), printing tapstack's explained
 trace after each step. Needs root (network namespaces and a TAP device). Takes about half a minute.
 
   --lang LANG   language of the explanations: en (default) or zh
@@ -39,6 +39,9 @@ const TEXT = {
     dfNote: '1472 + 8 ICMP + 20 IP = 1500 = the tap\'s MTU. 1473 would need 1501 bytes and DF forbids fragments: the kernel refuses it locally, no packet leaves (nothing in the trace).',
     curl: 'curl -v: / and /favicon.ico on one keep-alive connection',
     curlNote: 'One handshake, two requests ("Re-using existing connection"), the favicon answered 404; curl closes first when it exits, so TIME-WAIT is on the client (the kernel) this time.',
+    dns: 'DNS and wget: the name tapstack.test, then the page (the nginx + wget capture)',
+    dnsNote: 'The namespace\'s resolv.conf says "nameserver 10.0.0.2", and its ARP cache is flushed: ARP first, then wget asks tapstack over UDP for tapstack.test, gets 10.0.0.2, opens the connection and sends its GET. The server writes one access-log line per request.',
+    accessLog: 'tapstack\'s access log (its stdout):',
     idle: 'The idle keep-alive connection: the server closes first and sits in TIME-WAIT',
     idleNote: 'nc sends one request and stays silent; after the 5 s keep-alive timeout tapstack sends its FIN first, so tapstack is the side in TIME-WAIT (2×MSL = 60 s).',
     status: 'tapstack\'s own view (/_stack.json): TIME-WAIT entries',
@@ -62,6 +65,9 @@ const TEXT = {
     dfNote: '1472 + 8（ICMP）+ 20（IP）= 1500 = tap 的 MTU。1473 需要 1501 字节，DF 又禁止分片：内核在本机就拒绝了，包根本没发出去（抓包里什么也没有）。',
     curl: 'curl -v：在同一条 keep-alive 连接上请求 / 和 /favicon.ico',
     curlNote: '一次三次握手，两个请求（“Re-using existing connection”），favicon 返回 404；curl 退出时先关闭连接，所以这次 TIME-WAIT 在客户端（内核）一侧。',
+    dns: 'DNS 与 wget：先查名字 tapstack.test，再取网页（nginx + wget 那份抓包）',
+    dnsNote: '命名空间的 resolv.conf 写着“nameserver 10.0.0.2”，ARP 缓存也已清空：先是 ARP，然后 wget 通过 UDP 向 tapstack 查询 tapstack.test，得到 10.0.0.2，再建立连接、发送 GET。服务器为每个请求写一行访问日志。',
+    accessLog: 'tapstack 的访问日志（它的标准输出）：',
     idle: '空闲的 keep-alive 连接：服务器先关闭，进入 TIME-WAIT',
     idleNote: 'nc 发一个请求后就不再说话；5 秒 keep-alive 超时后 tapstack 先发 FIN，所以进入 TIME-WAIT（2×MSL = 60 秒）的是 tapstack。',
     status: 'tapstack 自己看到的（/_stack.json）：TIME-WAIT 表',
@@ -211,6 +217,14 @@ async function demo(lang: Lang, outDir: string, cleanup: Cleanup): Promise<void>
   title(T.curl);
   note(T.curlNote);
   await step(ns, tail, ['curl', '-sS', '-v', '-o', '/dev/null', '-o', '/dev/null', `http://${STACK}/`, `http://${STACK}/favicon.ico`], { maxLines: 60 });
+
+  title(T.dns);
+  note(T.dnsNote);
+  ns.useNameserver(STACK);
+  await ns.run(['ip', 'neigh', 'flush', 'dev', 'tap0']);
+  await step(ns, tail, ['wget', '-S', '-O', '/dev/null', 'http://tapstack.test/'], { maxLines: 30 });
+  out(`   ${T.accessLog}`);
+  for (const l of stack.stdout.split('\n').filter((l) => l.includes('Wget'))) out(`  | ${l}`);
 
   title(T.idle);
   note(T.idleNote);

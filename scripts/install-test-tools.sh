@@ -22,6 +22,9 @@ declare -A tools=(
   [sha256sum]=coreutils
   [chromium]=chromium
   [setpriv]=util-linux
+  [dig]=bind9-dnsutils
+  [hping3]=hping3
+  [python3]=python3
 )
 
 # Several test files may call this at once: one apt-get at a time.

@@ -2,7 +2,7 @@
 // inside it as our peer, tapstack's CLI started in it. Every packet stays in namespaces made
 // here, which are deleted afterwards with the processes started in them (NETWORK-TESTING.md).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -84,13 +84,27 @@ export class Netns {
     return child;
   }
 
-  /** End what we started, then delete the namespace. */
+  /**
+   * Point the namespace's resolver at `nameserver`: `ip netns exec` mounts /etc/netns/NAME/resolv.conf
+   * over /etc/resolv.conf for each command it runs. Removed with the namespace.
+   */
+  useNameserver(nameserver: string): void {
+    mkdirSync(this.#etc, { recursive: true });
+    writeFileSync(path.join(this.#etc, 'resolv.conf'), `nameserver ${nameserver}\noptions attempts:2 timeout:2\n`);
+  }
+
+  get #etc(): string {
+    return path.join('/etc/netns', this.name);
+  }
+
+  /** End what we started, then delete the namespace (and its /etc/netns files). */
   async destroy(): Promise<void> {
     for (const c of this.#children) {
       c.kill('SIGKILL');
       await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('exit', r)));
     }
     spawnSync('ip', ['netns', 'del', this.name]);
+    rmSync(this.#etc, { recursive: true, force: true });
   }
 }
 
@@ -139,6 +153,25 @@ export class RunningStack {
     clearTimeout(timer);
     return r;
   }
+}
+
+/**
+ * The start of a script that needs root (bench, attack): exits 1 with `NAME: needs root` or when
+ * the test tools cannot be installed; returns an owner whose teardowns run, newest first, at
+ * `cleanup()` and on SIGINT/SIGTERM (then the script exits 130/143).
+ */
+export function rootScript(name: string): { owner: HasTeardown; cleanup(): Promise<void> } {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(`${name}: needs root (network namespaces and a TAP device)\n`);
+    process.exit(1);
+  }
+  if (spawnSync(path.join(repoRoot, 'scripts/install-test-tools.sh'), { stdio: ['ignore', 'inherit', 'inherit'] }).status !== 0) process.exit(1);
+  const cleanups: (() => unknown)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().then(() => process.exit(sig === 'SIGINT' ? 130 : 143)));
+  return { owner: { teardown: (fn) => void cleanups.push(fn) }, cleanup };
 }
 
 /** Start the built CLI in `ns` with `args` and wait for its banner. */

@@ -15,6 +15,7 @@ import { loadRawSocket, openRawSocket, type RawSocket } from './raw-socket.js';
 import { OVERHEAD, searchLargestPayload, type ProbeAnswer } from './pmtu-search.js';
 
 const USAGE = `Usage: pmtu-probe TARGET [--min N] [--max N] [--timeout MS]
+       pmtu-probe --version
 
 Find the path MTU to TARGET (an IPv4 address or name) with DF ICMP echo requests, like
 \`ping -M do -s SIZE\` (Windows: \`ping -f -l SIZE\`) done by hand. Needs root or CAP_NET_RAW.
@@ -24,6 +25,7 @@ Find the path MTU to TARGET (an IPv4 address or name) with DF ICMP echo requests
                  (default: the outgoing interface's MTU - 28)
   --timeout MS   wait for each probe's answer (default 1000); one retry after a timeout
   -h, --help     this text
+  -v, --version  the version (tapstack's)
 `;
 
 // Linux <linux/in.h>: the IPPROTO_IP-level option that controls DF on a socket, and its values.
@@ -231,10 +233,17 @@ async function main(argv: string[]): Promise<number> {
         max: { type: 'string' },
         timeout: { type: 'string', default: '1000' },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
       },
     });
     if (values.help) {
       process.stdout.write(USAGE);
+      return 0;
+    }
+    if (values.version) {
+      // Built into dist/scripts/, two levels below the package root.
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`pmtu-probe (tapstack) ${version}\n`);
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'no TARGET given' : `one TARGET only, got ${positionals.join(' ')}`);
@@ -255,6 +264,14 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  const iface = interfaceMtu(target);
+  const max = opts.max ?? Math.min(MAX_PAYLOAD, (iface?.mtu ?? 1500) - OVERHEAD);
+  const min = opts.min;
+  if (min > max) {
+    const why = iface === undefined ? 'assumed MTU 1500' : `${iface.dev} MTU ${iface.mtu}`;
+    process.stderr.write(`pmtu-probe: --min ${min} is over the range: the largest payload is ${max} (${why} - 20 IP - 8 ICMP)\n`);
+    return 2;
+  }
   let raw;
   try {
     raw = loadRawSocket();
@@ -289,9 +306,6 @@ async function main(argv: string[]): Promise<number> {
   }
   socket.on('error', (e) => process.stderr.write(`pmtu-probe: socket error: ${e.message}\n`));
 
-  const iface = interfaceMtu(target);
-  const max = opts.max ?? Math.min(MAX_PAYLOAD, (iface?.mtu ?? 1500) - OVERHEAD);
-  const min = Math.min(opts.min, max);
   const targetText = ipToString(target);
   const print = (line: string): void => void process.stdout.write(line + '\n');
   print(
@@ -302,7 +316,10 @@ async function main(argv: string[]): Promise<number> {
 
   const prober = new Prober(socket, target, opts.timeoutMs, iface?.mtu, print);
   try {
-    const result = await searchLargestPayload(min, max, (size) => prober.probe(size));
+    // The refused probe is printed, then why the next one is smaller (RFC 1191 §4: the next-hop MTU).
+    const jumped = (refused: number, mtu: number, next: number): void =>
+      print(`  ${refused} + 28 > ${mtu}: the path takes at most ${mtu} bytes, so next ${next} = ${mtu} - 20 IP - 8 ICMP`);
+    const result = await searchLargestPayload(min, max, (size) => prober.probe(size), jumped);
     switch (result.kind) {
       case 'found': {
         const mtu = result.largest + OVERHEAD;

@@ -42,6 +42,8 @@ export async function searchLargestPayload(
   min: number,
   max: number,
   probe: (size: number) => Promise<ProbeAnswer>,
+  /** Told when a refused probe's MTU sends the search straight to `next` (to say so before probing it). */
+  onJump?: (refused: number, mtu: number, next: number) => void,
 ): Promise<SearchResult> {
   let good = min - 1; // largest size known to pass (min - 1: none yet)
   let bad = max + 1; // smallest size known not to pass (max + 1: none yet)
@@ -64,6 +66,7 @@ export async function searchLargestPayload(
           const fits = mtu - OVERHEAD;
           if (fits + 1 < bad) bad = Math.max(fits + 1, good + 1);
           next = fits;
+          if (fits > good) onJump?.(size, mtu, fits);
         }
         break;
       }

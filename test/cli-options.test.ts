@@ -16,6 +16,15 @@ t.test('defaults are the documented ones', async (t) => {
   t.equal(c.keepAliveTimeoutMs, 5000);
 });
 
+t.test('--offload: on by default, off by default under --trace and --explain, the flag overrides both', async (t) => {
+  t.equal(parseCliArgs([]).offload, true);
+  t.equal(parseCliArgs(['--trace']).offload, false, 'a trace shows each wire segment as the stack handles it');
+  t.equal(parseCliArgs(['--explain']).offload, false);
+  t.equal(parseCliArgs(['--explain', '--offload', 'on']).offload, true);
+  t.equal(parseCliArgs(['--offload', 'off']).offload, false);
+  t.throws(() => parseCliArgs(['--offload', 'yes']), { name: 'UsageError', message: /--offload: expected on or off/ });
+});
+
 t.test('--cc picks the congestion control; anything else is a usage error', async (t) => {
   t.equal(parseCliArgs(['--cc', 'newreno']).cc, 'newreno');
   t.throws(() => parseCliArgs(['--cc', 'bbr']), { name: 'UsageError', message: /--cc: expected cubic or newreno/ });
@@ -86,4 +95,54 @@ t.test('numbers are plain decimal; negative ones say what is wrong (issue 10 ite
   t.equal(parseCliArgs(['--loss', '.5']).loss, 0.5);
   t.equal(parseCliArgs(['--delay', '20.']).delayMs, 20);
   t.throws(() => parseCliArgs(['--tap', '-x']), { name: 'UsageError', message: /ambiguous/ }, 'a flag-like name is still refused by parseArgs');
+});
+
+t.test('--status: on by default, local or off; anything else is a usage error', async (t) => {
+  t.equal(parseCliArgs([]).status, 'on');
+  t.equal(parseCliArgs(['--status', 'local']).status, 'local');
+  t.equal(parseCliArgs(['--status', 'off']).status, 'off');
+  t.throws(() => parseCliArgs(['--status', 'private']), { name: 'UsageError', message: /--status: expected on, local or off/ });});
+
+t.test('client side and DNS flags (issue 11): fetch URL, --fetch, -o, --gateway, --dns-server, --name, --dns', async (t) => {
+  const d = parseCliArgs([]);
+  t.equal(d.name, 'tapstack.test');
+  t.equal(d.dns, true, 'the server answers DNS by default');
+  t.equal(d.fetch, undefined);
+  t.equal(d.fetchOnly, false);
+  const f = parseCliArgs(['fetch', 'http://10.0.0.1:8000/x', '-o', '/tmp/x', '--gateway', '10.0.0.254', '--dns-server', '10.0.0.1']);
+  t.equal(f.fetch, 'http://10.0.0.1:8000/x');
+  t.equal(f.fetchOnly, true);
+  t.equal(f.output, '/tmp/x');
+  t.equal(f.gateway, parseIp('10.0.0.254'));
+  t.equal(f.dnsServer, parseIp('10.0.0.1'));
+  t.equal(f.httpPort, 0, 'fetch alone: no web server');
+  t.equal(f.dns, false, 'and no DNS server');
+  t.equal(parseCliArgs(['fetch', 'http://x/', '--dns', 'on', '--port', '80']).httpPort, 80, 'unless asked for');
+  const beside = parseCliArgs(['--fetch', 'http://10.0.0.1/', '--name', 'WWW.Example.LAN.']);
+  t.equal(beside.fetchOnly, false);
+  t.equal(beside.httpPort, 80);
+  t.equal(beside.name, 'www.example.lan');
+  const bad: [string[], RegExp][] = [
+    [['fetch'], /fetch: expected exactly one URL/],
+    [['fetch', 'a', 'b'], /fetch: expected exactly one URL/],
+    [['fetch', 'not a url'], /is not a URL/],
+    [['fetch', 'https://x/'], /only http:\/\/ URLs/],
+    [['--fetch', 'ftp://x/'], /only http:\/\/ URLs/],
+    [['-o', 'x'], /--output needs a URL/],
+    [['--dns', 'maybe'], /--dns: expected on or off/],
+    [['--name', 'bad_name.-x'], /--name: "bad_name\.-x" is not a DNS name/],
+    [['--name', `${'a'.repeat(64)}.test`], /--name/],
+    [['--gateway', '10.0.0'], /--gateway: /],
+    [['--dns-server', 'x'], /--dns-server: /],
+  ];
+  for (const [argv, re] of bad) t.throws(() => parseCliArgs(argv), { name: 'UsageError', message: re }, argv.join(' '));
+});
+
+t.test('resource limits of the web server and the services (issue 10 item 2)', async (t) => {
+  const d = parseCliArgs([]);
+  t.same([d.sendTimeoutMs, d.maxConnectionsPerIp, d.serviceIdleTimeoutMs, d.serviceMaxConnections], [60_000, 64, 300_000, 1024], 'defaults');
+  const c = parseCliArgs(['--send-timeout', '2000', '--max-connections-per-ip', '8', '--service-idle-timeout', '0', '--service-max-connections', '10']);
+  t.same([c.sendTimeoutMs, c.maxConnectionsPerIp, c.serviceIdleTimeoutMs, c.serviceMaxConnections], [2000, 8, 0, 10]);
+  t.throws(() => parseCliArgs(['--send-timeout', '0']), { name: 'UsageError', message: /--send-timeout: expected a number from 1/ });
+  t.throws(() => parseCliArgs(['--max-connections-per-ip', '1.5']), { name: 'UsageError', message: /whole number/ });
 });

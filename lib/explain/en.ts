@@ -49,6 +49,20 @@ export const en: Phrasebook = {
       : `ICMP ${n.what} unreachable from ${n.from}${n.about !== '' ? ` about ${n.about}` : ''}: the packet could not be delivered.`,
   fragment: (n) => `An IP fragment of datagram id=${n.id}: ${n.len} bytes at offset ${n.offset}${n.more ? ', MF (more fragments follow)' : ', the last one'}; the receiver puts the pieces back together before handing them up.`,
   udp: (n) => `UDP datagram of ${n.len} bytes to port ${n.port}${n.service !== undefined ? ` (${n.service})` : ''}: no connection, no sequence numbers, no retransmission — each datagram stands alone.`,
+  dnsQuery: (n) =>
+    `DNS query ${n.id} from ${n.from}: "what is the ${n.type} record of ${n.name}?"${n.type === 'A' ? ' (A: its IPv4 address)' : n.type === 'AAAA' ? ' (AAAA: its IPv6 address)' : ''}. One UDP datagram; if no answer comes, the resolver asks again after its own timeout — UDP itself never resends.`,
+  dnsAnswer: (n) => {
+    const to = `DNS answer${n.query !== undefined ? ` to #${n.query}` : ''} (same id ${n.id})`;
+    const tc = n.tc ? ' TC (truncated): the answer did not fit in the UDP datagram, so the client should ask again over TCP.' : '';
+    if (n.rcode === 'NOERROR' && n.addresses.length > 0)
+      return `${to}: ${n.name} is ${n.addresses.join(', ')}${n.aa ? ', straight from the name\'s own server (AA: authoritative)' : ''}; the client may cache this for ${n.ttl} s (TTL) and now sends its packets to ${n.addresses[0]}.${tc}`;
+    if (n.rcode === 'NOERROR') return `${to}: ${n.name} exists but has no ${n.type} record (NOERROR with an empty answer: "NODATA").${tc}`;
+    if (n.rcode === 'NXDOMAIN') return `${to}: NXDOMAIN, no such name: ${n.name} does not exist.`;
+    if (n.rcode === 'REFUSED') return `${to}: REFUSED: this server does not answer for ${n.name} (not its zone, and it does not look names up elsewhere).`;
+    if (n.rcode === 'FORMERR') return `${to}: FORMERR: the server could not read the query.`;
+    if (n.rcode === 'NOTIMP') return `${to}: NOTIMP: the server does not implement that kind of request.`;
+    return `${to}: ${n.rcode}.`;
+  },
   ipv6: () => `IPv6 (the host's own neighbour/router chatter); tapstack speaks IPv4 only and drops it.`,
   malformed: (n) => `Could not be read (${n.reason}).`,
   dropped: (n) =>

@@ -21,6 +21,7 @@ import { WireError } from '../wire/wire-error.js';
 import type { TcpState } from '../tcp/types.js';
 import type { RetransmitEvent } from '../tcp/retransmit-event.js';
 import type { AckPart, End, MssSide, Note, StateChange } from './notes.js';
+import { dnsFacts, dnsSummary } from '../dns/message.js';
 
 const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
 
@@ -118,6 +119,7 @@ export class Explainer {
   readonly #pings = new Map<string, { no: number; at: number }>();
   /** Retransmissions our TCP core announced, not yet seen on the way out: connection, byte range, event. */
   readonly #announced: { conn: string; start: Seq; end: Seq; ev: RetransmitEvent }[] = [];
+  readonly #dnsQueries = new Map<string, number>();
   #no = 0;
   /** Where state changes that happen later (TIME-WAIT expiry) are reported. */
   onLater: ((states: StateChange[]) => void) | undefined;
@@ -230,6 +232,7 @@ export class Explainer {
     else if (ip.protocol === IpProto.UDP && ip.payload.length >= 8) {
       const port = ip.payload.readUInt16BE(2);
       e.notes.push({ kind: 'udp', port, len: ip.payload.readUInt16BE(4) - 8, service: SERVICES[port] });
+      if (port === 53 || ip.payload.readUInt16BE(0) === 53) this.#dns(e, ip);
     }
   }
 
@@ -292,6 +295,24 @@ export class Explainer {
         }
         e.notes.push({ kind: 'unreachable', from, what, about });
       }
+    }
+  }
+
+  /** DNS (issue 11): Wireshark's Info after the UDP line, the question and its answer. */
+  #dns(e: TraceEntry, ip: Ipv4Packet): void {
+    const msg = ip.payload.subarray(8, ip.payload.readUInt16BE(4));
+    e.line += ` ${dnsSummary(msg)}`;
+    const f = dnsFacts(msg);
+    if (f === undefined) return;
+    const id = `0x${f.id.toString(16).padStart(4, '0')}`;
+    const client = f.query ? `${ipToString(ip.src)}:${ip.payload.readUInt16BE(0)}` : `${ipToString(ip.dst)}:${ip.payload.readUInt16BE(2)}`;
+    const key = `${client}:${f.id}`;
+    if (f.query) {
+      this.#dnsQueries.set(key, e.no);
+      if (this.#dnsQueries.size > 1024) this.#dnsQueries.delete(this.#dnsQueries.keys().next().value!);
+      e.notes.push({ kind: 'dnsQuery', from: client, id, name: f.name, type: f.type });
+    } else {
+      e.notes.push({ kind: 'dnsAnswer', query: this.#dnsQueries.get(key), id, name: f.name, type: f.type, rcode: f.rcode, addresses: f.addresses, ttl: f.ttl, aa: f.aa, tc: f.tc });
     }
   }
 

@@ -54,6 +54,8 @@ export type Note =
   | { kind: 'unreachable'; from: string; what: 'port' | 'protocol' | 'host' | 'net' | 'other'; about: string }
   | { kind: 'fragment'; id: number; offset: number; more: boolean; len: number }
   | { kind: 'udp'; port: number; len: number; service: string | undefined }
+  | { kind: 'dnsQuery'; from: string; id: string; name: string; type: string }
+  | { kind: 'dnsAnswer'; query: number | undefined; id: string; name: string; type: string; rcode: string; addresses: string[]; ttl: number | undefined; aa: boolean; tc: boolean }
   | { kind: 'ipv6' }
   | { kind: 'malformed'; reason: string }
   | { kind: 'dropped'; dir: 'RX' | 'TX'; reason: string }

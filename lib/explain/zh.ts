@@ -48,6 +48,20 @@ export const zh: Phrasebook = {
       : `${n.from} 回 ICMP ${n.what === 'protocol' ? '协议' : n.what === 'host' ? '主机' : n.what === 'net' ? '网络' : ''}不可达${n.about !== '' ? `（关于 ${n.about}）` : ''}：这个包无法送达。`,
   fragment: (n) => `IP 分片，属于标识 id=${n.id} 的数据报：偏移 ${n.offset} 处的 ${n.len} 字节${n.more ? '，MF=1（后面还有分片）' : '，这是最后一片'}；接收方先把各片重组，再交给上层。`,
   udp: (n) => `UDP 数据报，${n.len} 字节，发往端口 ${n.port}${n.service !== undefined ? `（${n.service}）` : ''}：没有连接、没有序列号、也不重传——每个数据报各自独立。`,
+  dnsQuery: (n) =>
+    `DNS 查询 ${n.id}，来自 ${n.from}：“${n.name} 的 ${n.type} 记录是什么？”${n.type === 'A' ? '（A 记录就是 IPv4 地址）' : n.type === 'AAAA' ? '（AAAA 记录就是 IPv6 地址）' : ''}只有一个 UDP 数据报；如果没有回答，解析器会在自己的超时后再问一次——UDP 本身从不重传。`,
+  dnsAnswer: (n) => {
+    const to = `DNS 回答（${n.query !== undefined ? `对 #${n.query}，` : ''}id ${n.id}）`;
+    const tc = n.tc ? '设置了 TC（截断）：回答放不进这个 UDP 数据报，客户端应改用 TCP 再问一次。' : '';
+    if (n.rcode === 'NOERROR' && n.addresses.length > 0)
+      return `${to}：${n.name} 的地址是 ${n.addresses.join('、')}${n.aa ? '，直接来自这个名字自己的服务器（AA：权威回答）' : ''}；客户端可以把它缓存 ${n.ttl} 秒（TTL），现在就把包发往 ${n.addresses[0]}。${tc}`;
+    if (n.rcode === 'NOERROR') return `${to}：${n.name} 存在，但没有 ${n.type} 记录（NOERROR 且回答为空，即“NODATA”）。${tc}`;
+    if (n.rcode === 'NXDOMAIN') return `${to}：NXDOMAIN，没有这个名字：${n.name} 不存在。`;
+    if (n.rcode === 'REFUSED') return `${to}：REFUSED，这个服务器不负责 ${n.name}（不是它的区域，它也不替人去别处查询）。`;
+    if (n.rcode === 'FORMERR') return `${to}：FORMERR，服务器无法解析这个查询。`;
+    if (n.rcode === 'NOTIMP') return `${to}：NOTIMP，服务器不支持这类请求。`;
+    return `${to}：${n.rcode}。`;
+  },
   ipv6: () => 'IPv6 报文（主机自己的邻居发现/路由器请求等）；tapstack 只支持 IPv4，直接丢弃。',
   malformed: (n) => `无法解析（${n.reason}）。`,
   dropped: (n) =>

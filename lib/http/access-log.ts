@@ -10,6 +10,8 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** Something lines can be written to: a stream (stdout, a file) or anything with `write`. */
 export interface LogSink {
   write(line: string): unknown;
+  /** Bytes accepted but not yet handed on (a Writable's own); the web server bounds it. */
+  readonly writableLength?: number;
 }
 
 /** The fields of one log line. */
@@ -74,6 +76,9 @@ export function openAccessLog(file: string): LogSink & { close(): Promise<void> 
   stream.on('error', () => undefined); // a failing log must not take the server down
   return {
     write: (line: string) => stream.write(line),
+    get writableLength() {
+      return stream.writableLength;
+    },
     close: () => new Promise<void>((resolve) => stream.end(() => resolve())),
   };
 }

@@ -1,7 +1,8 @@
 // The web server: a node:http Server configured like a small real one (lighttpd, nginx). node:http
 // does the HTTP (llhttp parses, keep-alive and pipelining are its own); this file adds the
 // policies: idle keep-alive timeout after which the server closes first with a FIN, lingering
-// close, limits (URI 414, headers 431, concurrent connections 503, slowloris 408), 400 for
+// close, limits (URI 414, headers 431, concurrent connections in all and per client address 503,
+// slowloris 408, a send timeout for clients that take nothing), 400 for
 // garbage and HTTP/0.9, 505 for HTTP/2 and later, 405 for CONNECT, `Server: tapstack`, one access-log line per request, counters, the
 // status page, the static site, and the hand-off to your own handlers (failures become 500s). It does not know where sockets come from: a real
 // `listen()` or tapstack's sockets handed over with `server.accept(socket)`.
@@ -9,7 +10,7 @@
 // Dispatch order for each request: URI length check (414), then a handler mounted with
 // `mount(prefix, handler)` whose prefix matches (longest first), then `options.handler`
 // (call `next()` to fall through), then `/_stack` and `/_stack.json` when `status` is given,
-// then the static site under `root`.
+// then the live index page (`liveIndex`), then the static site under `root`.
 import { existsSync } from 'node:fs';
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,6 +21,7 @@ import { createStatusPage, type StackStatus } from './status-page.js';
 import { formatAccessLog, type LogSink } from './access-log.js';
 import { rawErrorResponse, sendError } from './error-page.js';
 import { defaultVirtualFiles, type VirtualFile } from './virtual-file.js';
+import { createLiveIndex } from './live-index.js';
 import type { Counters } from '../counters.js';
 
 const debug = createDebug('tapstack:http');
@@ -44,24 +46,48 @@ export interface WebServerOptions {
   lingerTimeoutMs?: number;
   /** Concurrent connections; one more gets `503` and a FIN (default 512). */
   maxConnections?: number;
+  /** Concurrent connections from one client address, under maxConnections; one more gets `503` (default 64). */
+  maxConnectionsPerIp?: number;
+  /**
+   * A response that makes no progress for this long (the client takes nothing, e.g. a zero
+   * window) is cut with a reset, as nginx's `send_timeout` (default 60000 ms; 0 = never).
+   */
+  sendTimeoutMs?: number;
   /** Request line plus headers, bytes, as node:http counts them (default 16384) → 431. */
   maxHeaderSize?: number;
   /** Longest request target (default 8192) → 414. Keep it below maxHeaderSize, which also counts the URI. */
   maxUriLength?: number;
   /** Where access-log lines go (default process.stdout); null for none. */
   accessLog?: LogSink | null;
+  /**
+   * Bytes the access log may hold unwritten (its `writableLength`) before further lines are
+   * dropped and counted as `http.log.dropped` (default 1 MiB): a stalled reader of stdout
+   * must not grow memory without bound.
+   */
+  accessLogBufferBytes?: number;
   /** Consulted for every request before the built-in handlers (the dynamic-content hand-off). */
   handler?: MountedHandler;
-  /** Snapshot for `/_stack` and `/_stack.json`; without it those paths are ordinary (missing) files. */
-  status?: () => StackStatus;
+  /**
+   * Snapshot for `/_stack` and `/_stack.json`, describing at most `limit` connections; without it
+   * those paths are ordinary (missing) files.
+   */
+  status?: (limit: number) => StackStatus;
+  /** Who may see `/_stack` (by remote address); others get 403. Default: everyone. */
+  statusAllowed?: (remoteAddress: string | undefined) => boolean;
   /** Wall-clock ms since the epoch for the access log and raw error responses (default Date.now). */
   now?: () => number;
   /** In-memory files; default `/download/4MiB.bin` when serving the bundled site, none otherwise. */
   virtualFiles?: Record<string, VirtualFile>;
   /**
+   * Serve the index page with the requesting connection's ladder diagram at its
+   * `<!--tapstack:ladder-->` marker (live-index.ts); default on for the bundled site, off otherwise.
+   */
+  liveIndex?: boolean;
+  /**
    * Counters to bump (DESIGN.md "Counters, not silence"), e.g. the stack's, so `/_stack` shows them:
    * `http.connections`, `http.requests`, `http.status.<code>`, `http.close.idle`, `http.close.linger`,
-   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`.
+   * `http.error.<400|408|431|reset>`, `http.reject.maxConnections`, `http.reject.maxConnectionsPerIp`,
+   * `http.close.sendTimeout`, `http.log.dropped`.
    */
   counters?: Counters;
   /** Further static-site options: cache control, gzip thresholds, the open-file cache (`fileCache: { validMs: 0 }` turns it off). */
@@ -99,16 +125,20 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   const requestTimeoutMs = options.requestTimeoutMs ?? Math.max(60_000, headersTimeoutMs);
   const lingerTimeoutMs = options.lingerTimeoutMs ?? 30_000;
   const maxConnections = options.maxConnections ?? 512;
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? 64;
+  const sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
   const maxUriLength = options.maxUriLength ?? 8192;
   const now = options.now ?? Date.now;
   const accessLog = options.accessLog === undefined ? process.stdout : options.accessLog;
+  const accessLogBufferBytes = options.accessLogBufferBytes ?? 1 << 20;
   const count = (name: string): void => options.counters?.inc(name);
   const site = createStaticSite({
     ...options.site,
     root,
     virtualFiles: options.virtualFiles ?? (options.root === undefined ? defaultVirtualFiles() : {}),
   });
-  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status);
+  const statusPage = options.status === undefined ? undefined : createStatusPage(options.status, { now, ...(options.statusAllowed !== undefined ? { allowed: options.statusAllowed } : {}) });
+  const liveIndex = (options.liveIndex ?? options.root === undefined) ? createLiveIndex(site.fileCache, options.site?.indexFile ?? 'index.html', keepAliveTimeoutMs) : undefined;
   const mounts: { prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }[] = [];
   /** Sockets answered by the server itself (400/408/431) and being closed: later requests on them are ignored. */
   const closing = new WeakSet<Duplex>();
@@ -170,7 +200,19 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     if (!closing.has(socket)) setSocketTimeout(socket, keepAliveTimeoutMs);
   }
   server.on('timeout', (socket: Duplex) => {
-    if ((inFlight.get(socket) ?? 0) > 0) return;
+    if ((inFlight.get(socket) ?? 0) > 0) {
+      // While a response is in flight the socket's timeout is the send timeout: no byte could be
+      // handed to the connection for sendTimeoutMs. Only a response waiting on the client counts
+      // (a slow handler has nothing to write). A reset, not a FIN: a FIN would queue behind data
+      // the client does not take, and the connection would live on.
+      if (socket.writableLength === 0) return;
+      debug('no progress sending for %d ms: reset', sendTimeoutMs);
+      count('http.close.sendTimeout');
+      const s = socket as Duplex & { resetAndDestroy?: () => void };
+      if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+      else socket.destroy();
+      return;
+    }
     if (!socket.writableEnded) {
       debug('idle for %d ms: closing first', keepAliveTimeoutMs);
       count('http.close.idle');
@@ -228,10 +270,15 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   const httpListeners = server.listeners('connection') as ((socket: Duplex) => void)[];
   server.removeAllListeners('connection');
   let active = 0;
+  /** Connections being served per client address, so one address cannot take every slot. */
+  const perIp = new Map<string, number>();
   server.on('connection', (socket: Duplex) => {
-    if (active >= maxConnections) {
-      debug('over maxConnections (%d): 503', maxConnections);
-      count('http.reject.maxConnections');
+    const ip = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '';
+    const fromIp = perIp.get(ip) ?? 0;
+    if (active >= maxConnections || fromIp >= maxConnectionsPerIp) {
+      const perIpFull = active < maxConnections;
+      debug(perIpFull ? 'over maxConnectionsPerIp (%d) for %s: 503' : 'over maxConnections (%d): 503', perIpFull ? maxConnectionsPerIp : maxConnections, ip);
+      count(perIpFull ? 'http.reject.maxConnectionsPerIp' : 'http.reject.maxConnections');
       socket.on('error', () => undefined);
       socket.resume(); // read and drop the request, so closing does not reset
       socket.end(rawErrorResponse(503, new Date(now()), { 'Retry-After': '1' }));
@@ -240,8 +287,14 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       return;
     }
     active++;
+    perIp.set(ip, fromIp + 1);
     count('http.connections');
-    socket.once('close', () => active--);
+    socket.once('close', () => {
+      active--;
+      const n = perIp.get(ip)! - 1;
+      if (n === 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+    });
     for (const l of httpListeners) l.call(server, socket);
     armIdle(socket); // a connection that never sends a request is idle too
   });
@@ -277,7 +330,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     const socket = req.socket;
     if (closing.has(socket)) return; // already answered 408/400 and closing
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
-    setSocketTimeout(socket, 0);
+    setSocketTimeout(socket, sendTimeoutMs);
     if (accessLog !== null) {
       res.startedAt = now();
       res.remoteAddress = socket.remoteAddress; // gone once the socket is closed
@@ -307,12 +360,13 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       return;
     }
     const handler = options.handler;
-    if (handler === undefined && statusPage === undefined) {
+    if (handler === undefined && statusPage === undefined && liveIndex === undefined) {
       site(req, res); // never throws: it answers every failure itself
       return;
     }
     const builtIn = (): void => {
       if (statusPage?.(req, res) === true) return;
+      if (liveIndex?.(req, res, () => site(req, res)) === true) return;
       site(req, res);
     };
     guard(res, handler === undefined ? builtIn : () => handler(req, res, builtIn));
@@ -335,7 +389,12 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   }
 
   function log(entry: Parameters<typeof formatAccessLog>[0]): void {
-    if (accessLog !== null) accessLog.write(formatAccessLog(entry));
+    if (accessLog === null) return;
+    if ((accessLog.writableLength ?? 0) >= accessLogBufferBytes) {
+      count('http.log.dropped');
+      return;
+    }
+    accessLog.write(formatAccessLog(entry));
   }
 
   Object.defineProperty(server, 'connectionCount', { get: () => active });

@@ -2,11 +2,13 @@
 // `--loss P --delay MS --seed N`): seeded loss, delay, jitter, reordering, duplication,
 // corruption and an optional bottleneck, applied independently in both directions with the same
 // FaultModel as the memory wire. It changes no bytes other than the corrupted bits and adds no
-// frames other than the duplicates.
+// frames other than the duplicates. Faults happen to wire frames: a super-frame (offloads) is cut
+// into the segments it stands for first (gso.ts), and those go on as plain, checksummed frames.
 import type { Clock } from '../clock.js';
 import type { Rng } from '../rng.js';
 import type { Counters } from '../counters.js';
-import type { DroppedFrame, Link } from './link.js';
+import type { DroppedFrame, Link, Offload } from './link.js';
+import { wireFrames } from './gso.js';
 import { FaultModel, type FaultDropCause, type FaultOptions } from './fault-model.js';
 
 /** Direction indexes in the model. */
@@ -27,6 +29,7 @@ export interface FaultLinkOptions extends FaultOptions {
 export class FaultLink implements Link {
   readonly mac: Buffer;
   readonly mtu: number;
+  readonly offload: boolean;
   /** `fault.sent`, `fault.delivered`, `fault.drop.{loss,queue,closed,noReceiver}`, `fault.duplicated`, `fault.reordered`, `fault.corrupted`, both directions together. */
   readonly counters: Counters;
   readonly #inner: Link;
@@ -38,6 +41,7 @@ export class FaultLink implements Link {
     this.#inner = inner;
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    this.offload = inner.offload === true;
     // With nothing that delays frames, survivors pass straight through (no timer hop per frame).
     this.#model = new FaultModel({
       ...opts,
@@ -47,11 +51,13 @@ export class FaultLink implements Link {
       onDrop: (dir, frame, cause) => this.#dropped?.({ dir: dir === OUT ? 'TX' : 'RX', frame, reason: opts.dropReason?.(cause) ?? cause }),
     });
     this.counters = this.#model.counters;
-    inner.onFrame((frame) => this.#model.submit(IN, frame));
+    inner.onFrame((frame, offload) => {
+      for (const f of wireFrames(frame, offload)) this.#model.submit(IN, f);
+    });
   }
 
-  send(frame: Buffer): void {
-    this.#model.submit(OUT, frame);
+  send(frame: Buffer, offload?: Offload): void {
+    for (const f of wireFrames(frame, offload)) this.#model.submit(OUT, f);
   }
 
   onFrame(fn: (frame: Buffer) => void): void {

@@ -7,7 +7,8 @@
 // frame waits: stepping slower than the retransmission timer shows retransmissions.
 import type { Clock } from '../clock.js';
 import type { Counters } from '../counters.js';
-import type { DroppedFrame, Link } from './link.js';
+import type { DroppedFrame, Link, Offload } from './link.js';
+import { wireFrames } from './gso.js';
 
 /** Options of a Pacer. */
 export interface PacerOptions {
@@ -96,6 +97,8 @@ class Gate implements Link {
   readonly #dir: 'RX' | 'TX';
   #handler: ((frame: Buffer) => void) | undefined;
   #dropped: ((d: DroppedFrame) => void) | undefined;
+  /** Present only over a link that drops on purpose: its drops, passed on. */
+  readonly onDrop?: (fn: (d: DroppedFrame) => void) => void;
 
   constructor(inner: Link, pacer: Pacer, dir: 'RX' | 'TX') {
     this.#inner = inner;
@@ -103,28 +106,35 @@ class Gate implements Link {
     this.#dir = dir;
     this.mac = inner.mac;
     this.mtu = inner.mtu;
-    inner.onFrame((frame) => {
-      if (dir === 'TX') return void this.#handler?.(frame);
-      // The frame is a view valid during this call only: keep a copy while it waits.
-      const copy = Buffer.from(frame);
-      this.#pacer.enqueue(() => this.#handler?.(copy));
+    inner.onFrame((frame, offload) => {
+      // Wire frames wait one by one (a super-frame is cut first); each is a view valid during
+      // this call only, so a copy waits.
+      for (const f of wireFrames(frame, offload)) {
+        if (dir === 'TX') this.#handler?.(f);
+        else {
+          const copy = Buffer.from(f);
+          this.#pacer.enqueue(() => this.#handler?.(copy));
+        }
+      }
     });
+    if (inner.onDrop !== undefined) this.onDrop = (fn) => void (this.#dropped = fn);
     inner.onDrop?.((d) => this.#dropped?.(d));
   }
 
-  send(frame: Buffer): void {
-    if (this.#dir === 'RX') return this.#inner.send(frame);
-    const copy = Buffer.from(frame);
-    this.#pacer.enqueue(() => this.#inner.send(copy));
+  send(frame: Buffer, offload?: Offload): void {
+    for (const f of wireFrames(frame, offload)) {
+      if (this.#dir === 'RX') this.#inner.send(f);
+      else {
+        const copy = Buffer.from(f);
+        this.#pacer.enqueue(() => this.#inner.send(copy));
+      }
+    }
   }
 
   onFrame(fn: (frame: Buffer) => void): void {
     this.#handler = fn;
   }
 
-  onDrop(fn: (d: DroppedFrame) => void): void {
-    this.#dropped = fn;
-  }
 
   close(): Promise<void> {
     this.#pacer.close();

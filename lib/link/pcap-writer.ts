@@ -7,7 +7,8 @@
 // how a frame dropped on purpose (`--loss`, `--drop`) stays in the capture, at its place, marked.
 import * as fs from 'node:fs';
 import type { Clock } from '../clock.js';
-import type { DroppedFrame, Link } from './link.js';
+import type { DroppedFrame, Link, Offload } from './link.js';
+import { wireFrames } from './gso.js';
 
 /** libpcap magic for microsecond timestamps; the file is little-endian (readers detect the order from the magic). */
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -216,20 +217,24 @@ function writeAll(fd: number, data: Uint8Array): void {
 }
 
 /**
- * A Link decorator recording every frame sent and received through it to a capture file. Over a
- * link that drops frames on purpose (it has `onDrop`) the file is pcapng and each dropped frame is
- * kept at its place with a comment (`dropped: --loss, seed 7`), so frame numbers in Wireshark are
- * the trace's packet numbers; the drop reports are passed on to the decorator above.
+ * A Link decorator recording every frame sent and received through it to a capture file, as a
+ * wire would carry it: super-frames cut into MSS-sized segments, partial checksums completed
+ * (gso.ts). Over a link that drops frames on purpose (it has `onDrop`) the file is pcapng and each
+ * dropped frame is kept at its place with a comment (`dropped: --loss, seed 7`), so frame numbers
+ * in Wireshark are the trace's packet numbers; the drop reports are passed on to the decorator above.
  */
 export class PcapLink implements Link {
   readonly mac: Buffer;
   readonly mtu: number;
+  readonly offload: boolean;
   /** The underlying writer (e.g. for `frames` or an explicit `flush()`). */
   readonly writer: PcapWriter;
   readonly #inner: Link;
   readonly #ng: boolean;
-  #handler: ((frame: Buffer) => void) | undefined;
+  #handler: ((frame: Buffer, offload?: Offload) => void) | undefined;
   #dropped: ((d: DroppedFrame) => void) | undefined;
+  /** Present only over a link that drops on purpose: its drops, passed on. */
+  readonly onDrop?: (fn: (d: DroppedFrame) => void) => void;
   /** Set while `send` is in the inner link: whether the frame being sent was dropped below. */
   #sendDropped = false;
 
@@ -238,14 +243,16 @@ export class PcapLink implements Link {
     this.#inner = inner;
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    this.offload = inner.offload === true;
     const o = isClock(opts) ? { clock: opts } : opts;
     this.writer = new PcapWriter(file, { format: inner.onDrop !== undefined ? 'pcapng' : 'pcap', ...o });
     this.#ng = this.writer.format === 'pcapng';
-    inner.onFrame((frame) => {
-      this.writer.write(frame, undefined, this.#ng ? RX : undefined);
+    inner.onFrame((frame, offload) => {
+      for (const f of wireFrames(frame, offload)) this.writer.write(f, undefined, this.#ng ? RX : undefined);
       const h = this.#handler;
-      if (h !== undefined) h(frame);
+      if (h !== undefined) h(frame, offload);
     });
+    if (inner.onDrop !== undefined) this.onDrop = (fn) => void (this.#dropped = fn);
     inner.onDrop?.((d) => {
       if (d.dir === 'TX') this.#sendDropped = true;
       this.writer.write(d.frame, undefined, { dir: d.dir, comment: `dropped: ${d.reason}` });
@@ -253,21 +260,26 @@ export class PcapLink implements Link {
     });
   }
 
-  send(frame: Buffer): void {
-    // Recorded after the inner link took it: a frame dropped below is recorded once, as dropped.
-    this.#sendDropped = false;
-    this.#inner.send(frame);
-    if (!this.#sendDropped) this.writer.write(frame, undefined, this.#ng ? TX : undefined);
+  send(frame: Buffer, offload?: Offload): void {
+    if (!this.#ng) {
+      for (const f of wireFrames(frame, offload)) this.writer.write(f);
+      this.#inner.send(frame, offload);
+      return;
+    }
+    // Below drops frames on purpose: hand it wire frames one by one, each recorded after the inner
+    // link took it, so a frame dropped below is recorded once, as dropped.
+    for (const f of wireFrames(frame, offload)) {
+      this.#sendDropped = false;
+      this.#inner.send(f);
+      if (!this.#sendDropped) this.writer.write(f, undefined, TX);
+    }
     this.#sendDropped = false;
   }
 
-  onFrame(fn: (frame: Buffer) => void): void {
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
     this.#handler = fn;
   }
 
-  onDrop(fn: (d: DroppedFrame) => void): void {
-    this.#dropped = fn;
-  }
 
   /** Closes the inner link, then flushes and closes the file (frames that arrive while the inner link closes are kept). */
   async close(): Promise<void> {

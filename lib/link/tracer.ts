@@ -5,7 +5,8 @@
 // its place, so the packet numbers stay those of the capture.
 import type { Clock } from '../clock.js';
 import { formatFrame, type FormatOptions } from '../wire/format.js';
-import type { DroppedFrame, Link } from './link.js';
+import type { DroppedFrame, Link, Offload } from './link.js';
+import { wireFrames } from './gso.js';
 
 /** Where trace lines go: a callback, or a writable stream (a newline is appended). */
 export type TraceSink = ((line: string) => void) | { write(chunk: string): unknown };
@@ -38,6 +39,8 @@ export class TracerLink implements Link {
   readonly #opts: TracerOptions;
   readonly #start: number;
   #dropped: ((d: DroppedFrame) => void) | undefined;
+  /** Present only over a link that drops on purpose: its drops, passed on. */
+  readonly onDrop?: (fn: (d: DroppedFrame) => void) => void;
   /** Set while `send` is in the inner link: whether the frame being sent was dropped below. */
   #sendDropped = false;
 
@@ -47,6 +50,7 @@ export class TracerLink implements Link {
     this.#start = opts.clock?.now() ?? 0;
     this.#emit = typeof sink === 'function' ? sink : (line) => void sink.write(line + '\n');
     opts.narrator?.attach?.(this.#emit, () => this.#stamp());
+    if (inner.onDrop !== undefined) this.onDrop = (fn) => void (this.#dropped = fn);
     inner.onDrop?.((d) => {
       if (d.dir === 'TX') this.#sendDropped = true;
       this.#trace(d.dir, d.frame, d.reason);
@@ -62,24 +66,33 @@ export class TracerLink implements Link {
     return this.#inner.mtu;
   }
 
-  send(frame: Buffer): void {
-    // Traced after the inner link took it: a frame dropped below is traced once, as dropped.
-    this.#sendDropped = false;
-    this.#inner.send(frame);
-    if (!this.#sendDropped) this.#trace('TX', frame);
+  get offload(): boolean {
+    return this.#inner.offload === true;
+  }
+
+  send(frame: Buffer, offload?: Offload): void {
+    if (this.#inner.onDrop === undefined) {
+      for (const f of wireFrames(frame, offload)) this.#trace('TX', f);
+      this.#inner.send(frame, offload);
+      return;
+    }
+    // Below drops frames on purpose: hand it wire frames one by one, each traced after the inner
+    // link took it, so a frame dropped below is traced once, as dropped.
+    for (const f of wireFrames(frame, offload)) {
+      this.#sendDropped = false;
+      this.#inner.send(f);
+      if (!this.#sendDropped) this.#trace('TX', f);
+    }
     this.#sendDropped = false;
   }
 
-  onFrame(fn: (frame: Buffer) => void): void {
-    this.#inner.onFrame((frame) => {
-      this.#trace('RX', frame);
-      fn(frame);
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
+    this.#inner.onFrame((frame, offload) => {
+      for (const f of wireFrames(frame, offload)) this.#trace('RX', f);
+      fn(frame, offload);
     });
   }
 
-  onDrop(fn: (d: DroppedFrame) => void): void {
-    this.#dropped = fn;
-  }
 
   close(): Promise<void> {
     this.#opts.narrator?.close?.();
@@ -91,6 +104,7 @@ export class TracerLink implements Link {
     return clock === undefined ? '' : `${((clock.now() - this.#start) / 1000).toFixed(6)} `;
   }
 
+  /** The lines of one wire frame (a super-frame is traced as the segments it stands for). */
   #trace(dir: 'RX' | 'TX', frame: Buffer, drop?: string): void {
     const narrator = this.#opts.narrator;
     if (narrator !== undefined) {

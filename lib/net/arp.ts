@@ -8,6 +8,8 @@
 import createDebug from 'debug';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Counters } from '../counters.js';
+import { wireFrames } from '../link/gso.js';
+import type { Offload } from '../link/link.js';
 import { ArpOp, ARP_LEN, writeArp, type ArpPacket } from '../wire/arp.js';
 import { BROADCAST_MAC, ETH_HEADER_LEN, EtherType, isGroupMac, macEquals, writeEthernetHeader } from '../wire/ethernet.js';
 import { ipToString, macToString, prefixMask } from '../wire/ip-address.js';
@@ -75,7 +77,7 @@ export interface ArpDeps {
   /** Our prefix length: senders off our subnet are not neighbours. */
   prefix: number;
   /** Put a frame on the link. */
-  transmit(frame: Buffer): void;
+  transmit(frame: Buffer, offload?: Offload): void;
 }
 
 type Entry = {
@@ -154,7 +156,7 @@ export class Arp {
    * Send `frame` (a complete Ethernet frame whose destination MAC is filled in here) to the
    * neighbour `nextHop`, resolving it first if needed; the frame is then owned by ARP.
    */
-  send(nextHop: number, frame: Buffer): void {
+  send(nextHop: number, frame: Buffer, offload?: Offload): void {
     const now = this.#d.clock.now();
     let e = this.#entries.get(nextHop);
     if (e !== undefined && e.mac !== undefined) {
@@ -166,7 +168,7 @@ export class Arp {
           this.#request(nextHop, e.mac);
         }
         frame.set(e.mac, 0);
-        this.#d.transmit(frame);
+        this.#d.transmit(frame, offload);
         return;
       }
       // RFC 1122 §2.3.2.1: an expired entry must be re-validated before use.
@@ -180,7 +182,8 @@ export class Arp {
       this.#request(nextHop, undefined);
       this.#armRetry(e);
     }
-    this.#enqueue(e, frame);
+    // A waiting frame is kept as the wire frames it stands for (a rare case: offloads skip it).
+    for (const f of wireFrames(frame, offload)) this.#enqueue(e, f);
   }
 
   /**

@@ -18,6 +18,21 @@ export interface Ipv4OutFields {
 
 const ZERO_MAC = Buffer.alloc(6);
 
+/** Bytes in front of a transport segment built for `SendOptions.headroom`: Ethernet + IP. */
+export const FRAME_HEADROOM = ETH_HEADER_LEN + IPV4_HEADER_LEN;
+
+/**
+ * The one Ethernet frame carrying `seg` as an IP datagram, written into the FRAME_HEADROOM
+ * bytes in front of it in its own buffer: the segment is built once and never copied.
+ */
+export function ipv4FrameInPlace(srcMac: Uint8Array, f: Ipv4OutFields, seg: Uint8Array, dstMac: Uint8Array = ZERO_MAC): Buffer {
+  if (seg.byteOffset < FRAME_HEADROOM) throw new RangeError('segment has no headroom');
+  const frame = Buffer.from(seg.buffer, seg.byteOffset - FRAME_HEADROOM, seg.length + FRAME_HEADROOM);
+  writeEthernetHeader(frame, 0, dstMac, srcMac, EtherType.IPv4);
+  writeHeader(frame, f, IPV4_HEADER_LEN + seg.length, false, 0);
+  return frame;
+}
+
 /**
  * The Ethernet frames carrying `head` + `body` as one IP datagram over a link of `mtu`; the
  * destination MAC is left zero (or `dstMac`) for ARP to fill. The caller checks DF before

@@ -11,6 +11,15 @@ export interface SendOptions {
   tos?: number;
   /** Time to live (default 64). */
   ttl?: number;
+  /** `head` is a view preceded, in its own buffer, by FRAME_HEADROOM bytes that are its owner's
+   *  to overwrite (lib/net/ipv4-output.ts): the Ethernet and IP headers go there, no copy. */
+  headroom?: boolean;
+  /** TCP over a link with offloads: the checksum field holds only the pseudo-header sum, for
+   *  the link to complete. */
+  partialCsum?: boolean;
+  /** With `partialCsum`: the link cuts the payload into segments of this many bytes (the MSS),
+   *  so the datagram may exceed the path MTU although DF is set; 0 = one segment. */
+  gsoSize?: number;
 }
 
 /** The stack as seen by its protocol layers. */
@@ -32,9 +41,11 @@ export interface NetHost {
 export interface IpHandler {
   /**
    * A datagram for us: `payload` is a view valid only during the call (copy what you keep).
+   * `csumTrusted`: the link vouches for the transport checksum (the kernel verified it, or it
+   * is a partial one from the kernel itself): do not verify it.
    * A WireError thrown here is counted as `drop.<reason>` like any other malformed input.
    */
-  receive(src: number, dst: number, payload: Buffer): void;
+  receive(src: number, dst: number, payload: Buffer, csumTrusted?: boolean): void;
   /**
    * ICMP "fragmentation needed and DF set" (RFC 1191) about a datagram we sent to `dst`:
    * `quoted` is the quoted transport header (at least 8 bytes when present).

@@ -22,6 +22,8 @@ export interface UdpRemoteInfo {
   size: number;
   /** The source address as an unsigned 32-bit number. */
   ip: number;
+  /** The address it was sent to: ours, or a broadcast (RFC 1122 §4.1.3.5: UDP passes it up). */
+  dst: number;
 }
 
 /** Called for each datagram received on a socket; `msg` is a copy the receiver may keep. */
@@ -109,9 +111,9 @@ export class Udp {
   }
 
   /** Handle a UDP datagram for us (or broadcast); returns the outcome counter. */
-  input(orig: OffendingPacket, linkBroadcast: boolean): string {
+  input(orig: OffendingPacket, linkBroadcast: boolean, csumTrusted = false): string {
     const src = orig.src;
-    const d = parseUdp(orig.payload, src, orig.dst);
+    const d = parseUdp(orig.payload, src, orig.dst, !csumTrusted);
     if (d.checksum === 0) this.#host.counters.inc('udp.rx.noChecksum');
     const s = this.#ports.get(d.dstPort);
     if (s === undefined) {
@@ -120,7 +122,7 @@ export class Udp {
       this.#icmp.sendError(IcmpType.destUnreachable, UnreachCode.port, 0, orig, linkBroadcast);
       return 'drop.udp.noPort';
     }
-    s.onMessage(Buffer.from(d.payload), { address: ipToString(src), family: 'IPv4', port: d.srcPort, size: d.payload.length, ip: src });
+    s.onMessage(Buffer.from(d.payload), { address: ipToString(src), family: 'IPv4', port: d.srcPort, size: d.payload.length, ip: src, dst: orig.dst });
     return 'rx.handled.udp';
   }
 

@@ -13,6 +13,8 @@ export interface ServerOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /** Each connection records its segments both ways (bounded), read back with `socket.segmentHistory()`. */
+  segmentHistory?: boolean;
 }
 
 /** What `listen` accepts besides positional arguments. */
@@ -59,6 +61,7 @@ export class Server extends EventEmitter {
     try {
       const l = this.#tcp.listen(o.port ?? 0, { host: o.host, backlog: o.backlog });
       this.#listener = l;
+      l.keepHistory = this.#opts.segmentHistory === true;
       this.#closing = false;
       l.onConnection = (ll) => {
         for (let c = ll.accept(); c !== undefined; c = ll.accept()) this.#accept(c);

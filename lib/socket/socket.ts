@@ -5,6 +5,7 @@
 import { Duplex } from 'node:stream';
 import type { TimerHandle } from '../clock.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import type { HistoryView } from '../tcp/segment-history.js';
 import type { TcpLayer } from '../tcp/tcp-layer.js';
 import { TcpError } from '../tcp/types.js';
 import { ipToString } from '../wire/ip-address.js';
@@ -322,6 +323,11 @@ export class Socket extends Duplex {
   }
 
   /** Bound address, as node:net's `address()`. */
+  /** This connection's segments so far, when its server keeps them (`segmentHistory: true`). */
+  segmentHistory(): HistoryView | undefined {
+    return this.#conn?.segmentHistory();
+  }
+
   address(): AddressInfo | Record<string, never> {
     return this.#conn === undefined ? {} : { address: ipToString(this.#conn.localIp), family: 'IPv4', port: this.#conn.localPort };
   }

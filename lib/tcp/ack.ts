@@ -31,6 +31,8 @@ export class AckHandler {
     const oldWnd = c.sndWnd;
     const blocks = c.sackOk ? seg.options.sack : undefined;
     const unaBefore = c.sndUna;
+    // The peer answers: zero-window probing goes on (RFC 1122 §4.2.2.17).
+    c.out.unansweredProbes = 0;
     const newlySacked = blocks !== undefined && blocks.length > 0 ? c.recovery.takeSackBlocks(blocks, ack) : 0;
     let freed = false;
     if (seqGt(ack, c.sndUna)) {

@@ -62,6 +62,9 @@ export interface TcpConfig {
   ephemeralHigh: number;
   /** Verify incoming checksums (off only for tests of hand-made segments). */
   verifyChecksum: boolean;
+  /** The link offloads TCP (TSO): send super-segments of up to 64 KB that it cuts at the MSS,
+   *  with only the pseudo-header sum in the checksum field for it to complete. */
+  offload: boolean;
 }
 
 /** The defaults. */
@@ -96,4 +99,5 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   ephemeralLow: 49152,
   ephemeralHigh: 65535,
   verifyChecksum: true,
+  offload: false,
 };

@@ -35,6 +35,7 @@ import { RetransmitQueue } from './retransmit-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
+import type { HistoryView, SegmentHistory } from './segment-history.js';
 import { ConnectionTimers } from './timers.js';
 import { type ConnectionEvents, type ConnectionHost, type ConnectionInit, TcpError, type TcpState } from './types.js';
 
@@ -61,6 +62,8 @@ export class TcpConnection implements FourTuple {
   events: ConnectionEvents = {};
   /** Opaque slot for the demux (the listener that created us). */
   listener: unknown;
+  /** Its segments both ways, when its listener keeps them (the teaching site draws them). */
+  history: SegmentHistory | undefined;
 
   state: TcpState = 'CLOSED';
   /** The error the connection ended with, if any. */
@@ -130,7 +133,7 @@ export class TcpConnection implements FourTuple {
   readonly rack: Rack;
 
   /** The connection's timers (absolute ms; see timers.ts). */
-  readonly timers = new ConnectionTimers();
+  readonly timers = new ConnectionTimers((at) => this.#host.timerArmed(this, at));
   /** Nobody will read or write any more (see `close`). */
   orphan = false;
   /** Consecutive retransmission timeouts (reset by an ACK that advances SND.UNA). */
@@ -203,6 +206,7 @@ export class TcpConnection implements FourTuple {
 
   /** Passive open by a listener on a SYN (RFC 9293 §3.10.7.2 third): enter SYN-RECEIVED, send SYN-ACK. */
   openPassive(syn: TcpSegment, now: number): void {
+    this.history?.record(false, now, syn.seq, syn.ack, syn.flags, syn.payload.length, syn.window, syn.options);
     this.keepAlive.heard(now);
     this.#takePeerSyn(syn, true, now);
     this.#setState('SYN-RECEIVED', now);
@@ -374,7 +378,10 @@ export class TcpConnection implements FourTuple {
   abort(now: number): void {
     if (this.state === 'CLOSED') return;
     if (this.state !== 'SYN-SENT') {
-      this.out.sendRst(this.sndMax);
+      // Like Linux's tcp_acceptable_seq: zero-window probes may have put SND.MAX beyond the
+      // peer's window, where its RST check (RFC 9293 §3.10.7.4, RFC 5961 §3.2) would ignore us.
+      const wndEnd = seqAdd(this.sndUna, this.sndWnd);
+      this.out.sendRst(seqLe(this.sndMax, wndEnd) ? this.sndMax : wndEnd);
       this.#counters.inc('tcp.tx.rst.abort');
     }
     this.#enterClosed(now, undefined);
@@ -421,6 +428,11 @@ export class TcpConnection implements FourTuple {
     return connectionInfo(this);
   }
 
+  /** The recorded segments so far (relative numbers, scaled windows), or undefined when none are kept. */
+  segmentHistory(): HistoryView | undefined {
+    return this.history?.view(this.iss, this.irs, this.sndWscale, this.rcvWscale);
+  }
+
   /** RCV.WND as last advertised. */
   get rcvWnd(): number {
     return Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
@@ -448,7 +460,7 @@ export class TcpConnection implements FourTuple {
     }
     if (this.timers.persist <= now) {
       this.timers.persist = Infinity;
-      this.out.onPersist(now);
+      if (!this.out.onPersist(now)) this.#enterClosed(now, new TcpError('ETIMEDOUT', 'read ETIMEDOUT'));
     }
     if (this.timers.rack <= now) {
       this.timers.rack = Infinity;
@@ -510,6 +522,7 @@ export class TcpConnection implements FourTuple {
   /** RFC 9293 §3.10.7: a segment for this connection arrived. */
   segmentArrives(seg: TcpSegment, now: number): void {
     this.#counters.inc('tcp.rx.segments');
+    this.history?.record(false, now, seg.seq, seg.ack, seg.flags, seg.payload.length, seg.window, seg.options);
     if (log.enabled) log('%s rx %s seq=%d ack=%d win=%d len=%d', this.key, formatTcpFlags(seg.flags), seg.seq, seg.ack, seg.window, seg.payload.length);
     this.out.deferAck = true;
     try {

@@ -1,7 +1,8 @@
 // The TCP core's front door, sans-IO: it parses segments, finds their connection by 4-tuple,
 // runs LISTEN (SYN queue, accept queue, SYN cookies), answers segments for closed ports with
 // RST (RFC 9293 §3.10.7.1), keeps the TIME-WAIT table (RFC 1337, RFC 6191), picks ISNs (RFC 6528)
-// and ephemeral ports, and multiplexes every connection's timers into one `nextDeadline()`.
+// and ephemeral ports, and multiplexes every connection's timers into one `nextDeadline()`
+// through a heap of per-connection deadlines (deadline-heap.ts): no event scans the table.
 // It never reads a clock and never touches a Link: `now` comes in, segments leave via `output`.
 import createDebug from 'debug';
 import type { Counters } from '../counters.js';
@@ -9,12 +10,14 @@ import type { Rng } from '../rng.js';
 import { type Seq, seq, seqAdd, seqGe, seqGt, seqLe } from '../wire/seq.js';
 import { TCP_FLAGS, type TcpOptions, type TcpSegment, parseTcp, segmentLength, serializeTcp } from '../wire/tcp.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
+import { DeadlineHeap } from './deadline-heap.js';
 import { type ConnectionHost, TcpConnection, connectionKey } from './connection.js';
 import { type FourTuple, IsnGenerator } from './isn.js';
 import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
-import { TcpError, type TcpState } from './types.js';
+import { SegmentHistory } from './segment-history.js';
+import { type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
 const { FIN, SYN, RST, ACK } = TCP_FLAGS;
@@ -25,7 +28,7 @@ export interface TcpDemuxOptions {
   rng: Rng;
   config?: Partial<TcpConfig>;
   /** Send a finished TCP segment from localIp to remoteIp (IP protocol 6). */
-  output(localIp: number, remoteIp: number, segment: Buffer): void;
+  output(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void;
   /** The path MTU toward `remoteIp` (the link MTU unless something lowered it). */
   mtuFor(remoteIp: number): number;
   /** A connection with `remoteIp` made forward progress (new data acknowledged or received). */
@@ -43,6 +46,8 @@ export class TcpListener {
   closed = false;
   /** SYN cookies were sent recently: ACKs to the listener may carry a valid cookie. */
   cookiesUntil = -Infinity;
+  /** Its connections record their segments (segment-history.ts), for the teaching site's ladder. */
+  keepHistory = false;
 
   constructor(
     readonly ip: number,
@@ -61,6 +66,8 @@ export class TcpDemux implements ConnectionHost {
   readonly config: TcpConfig;
   readonly counters: Counters;
   readonly #conns = new Map<string, TcpConnection>();
+  /** Each live connection's earliest deadline; may be early (lazy), never late. */
+  readonly #deadlines = new DeadlineHeap<TcpConnection>();
   readonly #listeners = new Map<number, TcpListener>();
   readonly timeWait: TimeWaitTable;
   /** Called synchronously before each retransmitted segment goes to IP, with its cause. */
@@ -200,9 +207,12 @@ export class TcpDemux implements ConnectionHost {
 
   // ================================================================ input
 
-  /** A TCP segment arrived from `src` for `dst`. Throws WireError for malformed input. */
-  receive(src: number, dst: number, buf: Buffer, now: number): void {
-    const seg = parseTcp(buf, src, dst, this.config.verifyChecksum);
+  /**
+   * A TCP segment arrived from `src` for `dst` (`csumTrusted`: the link vouched for its
+   * checksum). Throws WireError for malformed input.
+   */
+  receive(src: number, dst: number, buf: Buffer, now: number, csumTrusted = false): void {
+    const seg = parseTcp(buf, src, dst, this.config.verifyChecksum && !csumTrusted);
     const key = `${dst}:${seg.dstPort}:${src}:${seg.srcPort}`;
     const c = this.#conns.get(key);
     if (c !== undefined) {
@@ -275,6 +285,7 @@ export class TcpDemux implements ConnectionHost {
     }
     const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
     c.listener = l;
+    if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
     l.synQueue.add(c);
     this.counters.inc('tcp.listen.synReceived');
@@ -330,6 +341,7 @@ export class TcpDemux implements ConnectionHost {
     if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));
     const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuFor(src), passive: true });
     c.listener = l;
+    if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
     l.synQueue.add(c);
     c.openFromCookie(seg, mss, wscale, sack, Math.min(0xffff, this.config.rcvBufSize), now);
@@ -395,8 +407,8 @@ export class TcpDemux implements ConnectionHost {
 
   // ================================================================ ConnectionHost
 
-  transmit(localIp: number, remoteIp: number, segment: Buffer): void {
-    this.#output(localIp, remoteIp, segment);
+  transmit(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void {
+    this.#output(localIp, remoteIp, segment, tx);
   }
 
   takeChallengeAck(now: number): boolean {
@@ -414,6 +426,11 @@ export class TcpDemux implements ConnectionHost {
     return l === undefined || (!l.closed && l.acceptQueue.length < l.backlog);
   }
 
+  timerArmed(c: TcpConnection, at: number): void {
+    // Only an earlier deadline moves the entry; a later one is found stale when it comes due.
+    if (at < this.#deadlines.at(c)) this.#deadlines.set(c, at);
+  }
+
   stateChanged(c: TcpConnection, from: TcpState, to: TcpState, now: number): void {
     const l = c.listener as TcpListener | undefined;
     if (to === 'ESTABLISHED') {
@@ -424,6 +441,7 @@ export class TcpDemux implements ConnectionHost {
       }
     } else if (to === 'TIME-WAIT') {
       this.#conns.delete(c.key);
+      this.#deadlines.delete(c);
       this.#detach(c);
       const evicted = this.timeWait.add({
         key: c.key,
@@ -443,6 +461,7 @@ export class TcpDemux implements ConnectionHost {
       if (evicted !== undefined) this.counters.inc('tcp.timeWait.evicted');
     } else if (to === 'CLOSED') {
       this.#conns.delete(c.key);
+      this.#deadlines.delete(c);
       this.#detach(c);
       this.counters.inc('tcp.conn.closed');
     }
@@ -465,21 +484,20 @@ export class TcpDemux implements ConnectionHost {
 
   // ================================================================ timers
 
-  /** The earliest time `onDeadline` must run, or Infinity. */
+  /** The earliest time `onDeadline` must run (possibly early: then it finds nothing due), or Infinity. */
   nextDeadline(): number {
-    let t = this.timeWait.nextDeadline();
-    for (const c of this.#conns.values()) {
-      const d = c.nextDeadline();
-      if (d < t) t = d;
-    }
-    return t;
+    return Math.min(this.timeWait.nextDeadline(), this.#deadlines.minAt);
   }
 
-  /** Run every timer due at `now`. */
+  /** Run every timer due at `now`: the connections whose heap entry is due, each re-queued at its real next deadline. */
   onDeadline(now: number): void {
     const due: TcpConnection[] = [];
-    for (const c of this.#conns.values()) if (c.nextDeadline() <= now) due.push(c);
-    for (const c of due) c.onTimer(now);
+    for (let c = this.#deadlines.popDue(now); c !== undefined; c = this.#deadlines.popDue(now)) due.push(c);
+    for (const c of due) {
+      if (this.#conns.get(c.key) !== c) continue;
+      if (c.nextDeadline() <= now) c.onTimer(now);
+      if (this.#conns.get(c.key) === c) this.#deadlines.set(c, c.nextDeadline());
+    }
     const n = this.timeWait.expire(now);
     if (n > 0) this.counters.inc('tcp.timeWait.expired', n);
     this.#flushNotifications();

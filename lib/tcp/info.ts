@@ -31,8 +31,8 @@ export interface ConnectionInfo {
   receiveHoles: number;
   /** The congestion controller's name ('cubic', 'newreno'). */
   congestionControl: string;
-  /** Loss recovery in progress: RFC 6675 SACK recovery, RFC 6582 NewReno, or none. */
-  recovery: 'sack' | 'newreno' | 'none';
+  /** Loss recovery in progress: RFC 6675 SACK recovery, RFC 6582 NewReno, RTO recovery, or none. */
+  recovery: 'sack' | 'newreno' | 'rto' | 'none';
   /** RFC 6675 pipe: bytes estimated in the network (FlightSize without SACK). */
   pipe: number;
   /** Holes in the sender's SACK scoreboard (un-SACKed ranges below the highest SACKed byte). */

@@ -33,6 +33,9 @@ export class KeepAlive {
   /** The peer was heard from (an acceptable segment, or the open itself). */
   heard(now: number): void {
     this.#lastRxAt = now;
+    // An answered probe: the peer is alive, so the next probe waits a full idle time again
+    // (RFC 1122 §4.2.3.6), not the interval between unanswered probes.
+    if (this.#probes > 0 && this.on) this.#c.timers.keepAlive = now + this.idleMs;
     this.#probes = 0;
   }
 

@@ -37,6 +37,8 @@ export class LossRecovery {
   #sackRecovery = false;
   /** In RFC 6582 NewReno fast recovery. */
   #newRenoRecovery = false;
+  /** In RTO recovery: after a timeout until `recover` (SND.MAX then) is acknowledged (Linux's Loss state). */
+  #rtoRecovery = false;
   /** RFC 6582 §3.2 step 5: only the first partial ACK restarts the retransmission timer. */
   #firstPartialAck = true;
   /** RFC 6675 HighRxt (one past the highest octet retransmitted in this recovery). */
@@ -71,9 +73,13 @@ export class LossRecovery {
     return this.#newRenoRecovery;
   }
 
-  /** For status pages: which recovery is in progress. */
-  get kind(): 'sack' | 'newreno' | 'none' {
-    return this.#sackRecovery ? 'sack' : this.#newRenoRecovery ? 'newreno' : 'none';
+  get inRtoRecovery(): boolean {
+    return this.#rtoRecovery;
+  }
+
+  /** Which recovery is in progress (RFC 8985 §7.2: no tail loss probe in any of them). */
+  get kind(): 'sack' | 'newreno' | 'rto' | 'none' {
+    return this.#sackRecovery ? 'sack' : this.#newRenoRecovery ? 'newreno' : this.#rtoRecovery ? 'rto' : 'none';
   }
 
   /**
@@ -111,6 +117,7 @@ export class LossRecovery {
       }
       this.#rtoTsVal = undefined;
     }
+    if (this.#rtoRecovery && seqGe(c.sndUna, this.recover)) this.#rtoRecovery = false;
     if (c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED') {
       if (this.#sackRecovery) {
         if (seqGe(c.sndUna, this.recover)) {
@@ -238,6 +245,7 @@ export class LossRecovery {
     c.cc.onRto(seqDiff(c.sndMax, c.sndUna), c.mss, now, repeated);
     this.#sackRecovery = false;
     this.#newRenoRecovery = false;
+    this.#rtoRecovery = true;
     this.recover = c.sndMax;
     c.sack.clear();
     c.rack.onRto();

@@ -13,6 +13,7 @@ import {
   TCP_HEADER_MIN,
   type TcpOptions,
   fillTcpChecksum,
+  fillTcpPseudoChecksum,
   formatTcpFlags,
   tcpOptionsLength,
   writeTcpHeader,
@@ -24,7 +25,9 @@ import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
 import type { RetransmitWhy } from './retransmit-event.js';
-import type { ConnectionHost } from './types.js';
+import type { ConnectionHost, SegmentTx } from './types.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+import { IPV4_HEADER_LEN, IPV4_MAX_DATAGRAM } from '../wire/ipv4.js';
 
 const log = createDebug('tapstack:tcp');
 
@@ -36,6 +39,13 @@ const GO_BACK_N_PMTU: RetransmitWhy = { cause: 'go-back-n', rule: 'path MTU lowe
 
 /** TS option bytes on every segment once timestamps are on (NOP, NOP, kind, len, 2×4). */
 export const TS_LEN = 12;
+
+/** Bytes kept free in front of each segment for the Ethernet and IP headers (no copy in IP). */
+const HEADROOM = ETH_HEADER_LEN + IPV4_HEADER_LEN;
+/** The largest TCP segment (header with full options included) one IP datagram carries. */
+const MAX_SUPER_SEGMENT = IPV4_MAX_DATAGRAM - IPV4_HEADER_LEN - 60;
+const TX_PLAIN: SegmentTx = { headroom: true, partialCsum: false, gsoSize: 0 };
+const TX_PARTIAL: SegmentTx = { headroom: true, partialCsum: true, gsoSize: 0 };
 
 /** The sending side of one connection (it reads and moves the connection's sequence variables). */
 export class TcpOutput {
@@ -49,6 +59,8 @@ export class TcpOutput {
   rtoWhy: RetransmitWhy | undefined;
   /** Zero-window probes sent since the window last opened (the persist backoff). */
   persistBackoff = 0;
+  /** Zero-window probes sent since the peer last acknowledged anything (Linux's icsk_probes_out). */
+  unansweredProbes = 0;
   /** End of the last sub-MSS segment sent (Minshall's Nagle variant). */
   #sndSml: Seq;
   /** When data was last sent (for the RFC 5681 §4.1 idle restart); -1 = never. */
@@ -99,16 +111,21 @@ export class TcpOutput {
           }
         }
         const outstanding = seqDiff(c.sndNxt, c.sndUna);
-        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe); otherwise
-        // FlightSize as RFC 5681 / RFC 3042 count it.
-        const flight = c.sack.empty || !retransmission ? outstanding : outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt);
-        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+        // After an RTO, what the peer SACKed since is not in flight (RFC 6675 pipe), for go-back-N
+        // and new data alike; otherwise FlightSize as RFC 5681 / RFC 3042 count it.
+        const pipe = !c.sack.empty && (retransmission || rec.inRtoRecovery);
+        const flight = pipe ? outstanding - c.sack.sackedBetween(c.sndUna, c.sndNxt) : outstanding;
+        // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+        // (not when pipe already took what they reported out of flight).
         const dupAcks = rec.dupAcks;
-        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission ? dupAcks * c.mss : 0;
+        const lt = dupAcks > 0 && dupAcks < DUP_THRESH && !rec.inNewRenoRecovery && !retransmission && !pipe ? dupAcks * c.mss : 0;
         const offset = seqDiff(c.sndNxt, c.sndBufSeq);
         const avail = Math.max(0, c.sndBuf.length - offset);
         const usable = Math.floor(Math.min(c.sndWnd - outstanding, c.cc.cwnd + lt - flight));
-        let len = Math.min(avail, c.mss, Math.max(0, usable));
+        let len = Math.min(avail, this.#maxSegment(), Math.max(0, usable));
+        // A super-segment (TSO) is whole MSS-sized segments; a short one only where the data ends,
+        // as sending segment by segment would (no sub-MSS piece in the middle: RFC 1122 §4.2.3.4).
+        if (len > c.mss && len < avail) len -= len % c.mss;
         if (retransmission && !c.sack.empty) {
           const nb = c.sack.nextSackedAfter(c.sndNxt);
           if (nb !== undefined && seqLt(nb, c.sndMax) && seqDiff(nb, c.sndNxt) < len) {
@@ -133,7 +150,7 @@ export class TcpOutput {
         }
         this.emit(c.sndNxt, flags, offset, len, now);
         const end = seqAdd(c.sndNxt, len + (withFin ? 1 : 0));
-        c.rtxq.onSend(c.sndNxt, end, now, retransmission);
+        this.#recordSend(c.sndNxt, end, now, retransmission);
         if (retransmission) {
           cnt.inc(`tcp.tx.retransmit.${this.rtxReason}`);
           c.retransmissions++;
@@ -157,6 +174,26 @@ export class TcpOutput {
       const avail = c.sndBuf.length - seqDiff(c.sndNxt, c.sndBufSeq);
       if (avail > 0) c.timers.persist = now + this.#persistInterval();
     }
+  }
+
+  /** The most payload one segment may carry: the MSS, or with TSO as many MSS as 64 KB holds. */
+  #maxSegment(): number {
+    const mss = this.#c.mss;
+    return this.#cfg.offload ? Math.max(mss, MAX_SUPER_SEGMENT - (MAX_SUPER_SEGMENT % mss)) : mss;
+  }
+
+  /**
+   * Record [start, end) for retransmission: new data one MSS-sized record per segment the wire
+   * carries, so loss recovery, RACK and SACK judge wire segments, not super-segments.
+   */
+  #recordSend(start: Seq, end: Seq, now: number, retransmission: boolean): void {
+    const c = this.#c;
+    const n = seqDiff(end, start);
+    if (retransmission || n <= c.mss) {
+      c.rtxq.onSend(start, end, now, retransmission);
+      return;
+    }
+    for (let off = 0; off < n; off += c.mss) c.rtxq.onSend(seqAdd(start, off), seqAdd(start, Math.min(n, off + c.mss)), now, false);
   }
 
   /** Nagle (RFC 896, Minshall's variant) and sender SWS avoidance (RFC 1122 §4.2.3.4) for a sub-MSS segment. */
@@ -220,19 +257,29 @@ export class TcpOutput {
 
   // ===================================================================== persist
 
-  /** The persist timer fired: the SWS override, or a zero-window probe (RFC 9293 §3.8.6.1). */
-  onPersist(now: number): void {
+  /**
+   * The persist timer fired: the SWS override, or a zero-window probe (RFC 9293 §3.8.6.1).
+   * Returns false when the peer has left `maxRetries` probes unanswered: the caller gives up.
+   */
+  onPersist(now: number): boolean {
     const c = this.#c;
-    if (!c.canSendData()) return;
+    if (!c.canSendData()) return true;
     const offset = seqDiff(c.sndNxt, c.sndBufSeq);
     const avail = c.sndBuf.length - offset;
-    if (avail <= 0 || seqLt(c.sndUna, c.sndNxt)) return;
+    if (avail <= 0 || seqLt(c.sndUna, c.sndNxt)) return true;
     const usable = Math.min(c.sndWnd, c.cc.cwnd) - seqDiff(c.sndNxt, c.sndUna);
     if (usable > 0) {
       // The SWS "override timeout" (RFC 1122 §4.2.3.4 (4)): send what the window allows.
       this.#counters.inc('tcp.tx.swsOverride');
       this.output(now, true);
     } else {
+      // RFC 1122 §4.2.2.17: the connection is kept only while the peer ACKs the probes; like
+      // a retransmission, an unanswered probe counts toward the give-up limit (as Linux does).
+      if (this.unansweredProbes >= this.#cfg.maxRetries) {
+        this.#counters.inc('tcp.persist.giveUp');
+        return false;
+      }
+      this.unansweredProbes++;
       // RFC 9293 §3.8.6.1: probe a zero window with one octet of new data, backing off.
       this.#counters.inc('tcp.tx.persistProbe');
       this.emit(c.sndNxt, ACK, offset, 1, now);
@@ -240,6 +287,7 @@ export class TcpOutput {
       this.persistBackoff++;
       c.timers.persist = now + this.#persistInterval();
     }
+    return true;
   }
 
   #persistInterval(): number {
@@ -303,19 +351,23 @@ export class TcpOutput {
       if (c.tsOk) o.ts = { val: tsVal, ecr: c.tsRecent };
       if (c.sackOk && flags & ACK && c.rcv.hasSackInfo) {
         // RFC 2018 §3: at most 4 blocks, 3 beside timestamps (and what the MTU leaves room for).
-        const room = c.pmtu - 40 - len - (c.tsOk ? TS_LEN : 0);
+        const room = c.pmtu - 40 - Math.min(len, c.mss) - (c.tsOk ? TS_LEN : 0);
         const blocks = c.rcv.sackBlocks(Math.min(c.tsOk ? 3 : 4, Math.floor((room - 4) / 8)));
         if (blocks.length > 0) o.sack = blocks;
       }
     }
     const window = syn ? c.rcv.synWindowField() : c.rcv.selectWindow();
     const hl = TCP_HEADER_MIN + tcpOptionsLength(o);
-    const buf = Buffer.allocUnsafe(hl + len);
+    // Built once, with room in front for IP's headers (lib/net/ipv4-output.ts ipv4FrameInPlace).
+    const buf = Buffer.allocUnsafe(HEADROOM + hl + len).subarray(HEADROOM);
     const ackNo = flags & ACK ? c.rcvNxt : seq(0);
     writeTcpHeader(buf, 0, { srcPort: c.localPort, dstPort: c.remotePort, seq: seqNo, ack: ackNo, flags, window }, hl);
     writeTcpOptions(buf, TCP_HEADER_MIN, o);
     if (len > 0) c.sndBuf.copyOut(offset, len, buf, hl);
-    fillTcpChecksum(buf, c.localIp, c.remoteIp);
+    // With TSO the link sums the segment (and each piece it cuts): only the pseudo-header here.
+    const offload = this.#cfg.offload;
+    if (offload) fillTcpPseudoChecksum(buf, c.localIp, c.remoteIp);
+    else fillTcpChecksum(buf, c.localIp, c.remoteIp);
     if (flags & ACK) {
       c.lastAckSent = c.rcvNxt;
       c.timers.delack = Infinity;
@@ -323,7 +375,10 @@ export class TcpOutput {
       c.rcv.unackedBytes = 0;
     }
     this.#counters.inc('tcp.tx.segments');
+    // A super-segment (TSO): the link cuts it into MSS-sized segments.
+    const gsoSize = offload && len > c.mss ? c.mss : 0;
+    c.history?.record(true, now, seqNo, ackNo, flags, len, window, o, gsoSize);
     if (log.enabled) log('%s tx %s seq=%d ack=%d win=%d len=%d', c.key, formatTcpFlags(flags), seqNo, ackNo, window, len);
-    this.#host.transmit(c.localIp, c.remoteIp, buf);
+    this.#host.transmit(c.localIp, c.remoteIp, buf, !offload ? TX_PLAIN : gsoSize > 0 ? { headroom: true, partialCsum: true, gsoSize } : TX_PARTIAL);
   }
 }

@@ -1,5 +1,6 @@
 // The thin glue between the sans-IO TCP core and a Stack: it implements the Stack's IpHandler for
-// protocol 6, reads the Clock, keeps ONE timer armed at the core's nextDeadline(), sends segments
+// protocol 6, reads the Clock, keeps ONE timer armed no later than the core's nextDeadline() (lazy:
+// a deadline that moves later leaves it; it fires, finds nothing due, re-arms), sends segments
 // with stack.sendIp(dst, 6, seg, {df: true}), and coalesces writes made in the same tick
 // (autocorking) before they reach Nagle. It holds no TCP logic of its own.
 //
@@ -25,11 +26,16 @@ import { ipToString, parseIp } from '../wire/ip-address.js';
 import { IP_PROTO_TCP } from '../wire/tcp.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
+import type { SegmentTx } from './types.js';
+import type { SendOptions } from '../net/net-host.js';
 import { TcpDemux, type TcpListener } from './demux.js';
 import type { RetransmitEvent } from './retransmit-event.js';
 
 /** RFC 1191: TCP segments go out with Don't Fragment set (one shared options object, not one per segment). */
 const SEND_DF = { df: true } as const;
+/** The same for segments built with headroom; with the link's checksum offload; per gso size. */
+const SEND_DF_HEADROOM = { df: true, headroom: true } as const;
+const SEND_DF_PARTIAL = { df: true, headroom: true, partialCsum: true } as const;
 
 /** What the layer needs from lib/stack.ts's Stack (structural, so tests can pass a fake). */
 export interface StackLike {
@@ -42,15 +48,17 @@ export interface StackLike {
   /** Path MTU if configured lower than the link's. */
   readonly pathMtu?: number;
   readonly rng?: Rng;
+  /** The link takes TCP super-frames and partial checksums (Stack.offload). */
+  readonly offload?: boolean;
   registerProtocol(protocol: number, handler: IpHandler): void;
   /** Reachability advice for the neighbour toward `ip` (ARP keeps it fresh and cached). */
   confirmNeighbour?(ip: number): void;
-  sendIp(dst: number, protocol: number, payload: Buffer, opts?: { df?: boolean; tos?: number; ttl?: number }): void;
+  sendIp(dst: number, protocol: number, payload: Buffer, opts?: SendOptions): void;
 }
 
 /** The Stack's per-protocol receiver interface (CONTRACT.md). */
 export interface IpHandler {
-  receive(src: number, dst: number, payload: Buffer): void;
+  receive(src: number, dst: number, payload: Buffer, csumTrusted?: boolean): void;
   pathMtu?(dst: number, mtu: number, quoted: Buffer): void;
   unreachable?(dst: number, code: number, quotedPayload: Buffer): void;
 }
@@ -81,9 +89,9 @@ export class TcpLayer implements IpHandler {
     this.core = new TcpDemux({
       counters: stack.counters,
       rng: rng ?? stack.rng ?? new CryptoRng(),
-      config,
-      output: (_src, dst, seg) => {
-        if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, SEND_DF);
+      config: { offload: stack.offload === true, ...config },
+      output: (_src, dst, seg, tx) => {
+        if (!this.#closed) stack.sendIp(dst, IP_PROTO_TCP, seg, sendOptions(tx));
       },
       mtuFor: (dst) => this.#pmtu.get(dst) ?? stack.pathMtu ?? stack.mtu,
       ...(stack.confirmNeighbour !== undefined ? { progress: (ip: number) => stack.confirmNeighbour!(ip) } : {}),
@@ -110,7 +118,7 @@ export class TcpLayer implements IpHandler {
 
   // ---------------------------------------------------------------- IpHandler
 
-  receive(src: number, dst: number, payload: Buffer): void {
+  receive(src: number, dst: number, payload: Buffer, csumTrusted = false): void {
     // RFC 1122 §4.2.3.10: TCP is unicast only; a segment to or from a broadcast or multicast
     // address is dropped silently (no RST either).
     if (dst !== this.stack.ip || src === 0 || src === 0xffffffff || src >>> 28 >= 14) {
@@ -118,7 +126,7 @@ export class TcpLayer implements IpHandler {
       return;
     }
     try {
-      this.core.receive(src, dst, payload, this.clock.now());
+      this.core.receive(src, dst, payload, this.clock.now(), csumTrusted);
     } finally {
       this.#rearm();
     }
@@ -199,7 +207,9 @@ export class TcpLayer implements IpHandler {
   #rearm(): void {
     if (this.#closed) return;
     const d = this.core.nextDeadline();
-    if (d === this.#armedAt) return;
+    // Lazy (issue 9 item 3): only an earlier deadline touches the Node timer, or none left at all
+    // (nothing keeps an idle stack's event loop busy).
+    if (d >= this.#armedAt && (d !== Infinity || this.#timer === undefined)) return;
     if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#armedAt = d;
@@ -210,4 +220,12 @@ export class TcpLayer implements IpHandler {
       this.run((now) => this.core.onDeadline(now));
     });
   }
+}
+
+/** IP's options for a segment: DF always (RFC 1191); headroom, partial checksum and gso size as built. */
+function sendOptions(tx: SegmentTx | undefined): SendOptions {
+  if (tx === undefined) return SEND_DF;
+  if (!tx.partialCsum) return tx.headroom ? SEND_DF_HEADROOM : SEND_DF;
+  if (tx.gsoSize === 0) return SEND_DF_PARTIAL;
+  return { df: true, headroom: tx.headroom, partialCsum: true, gsoSize: tx.gsoSize };
 }

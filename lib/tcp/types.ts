@@ -72,16 +72,29 @@ export function isSynchronized(s: TcpState): boolean {
 export interface ConnectionHost {
   readonly config: TcpConfig;
   readonly counters: Counters;
-  /** Hand a finished segment (checksummed) to IP. */
-  transmit(localIp: number, remoteIp: number, segment: Buffer): void;
+  /** Hand a finished segment (checksummed, or with the pseudo-header sum for the link when
+   *  `tx.partialCsum`) to IP. */
+  transmit(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void;
   /** RFC 5961 §7: take one challenge ACK from the stack-wide budget; false if exhausted. */
   takeChallengeAck(now: number): boolean;
+  /** One of `c`'s timers was set to `at` (the demux keeps the earliest per connection in a heap). */
+  timerArmed(c: TcpConnection, at: number): void;
   /** Told about every state change (the demux moves connections between tables on these). */
   stateChanged(c: TcpConnection, from: TcpState, to: TcpState, now: number): void;
   /** Told synchronously before each retransmitted segment goes to IP, with the cause. */
   readonly onRetransmit: ((e: RetransmitEvent) => void) | undefined;
   /** In SYN-RECEIVED, may the handshake complete now (is there room in the accept queue)? */
   mayComplete(c: TcpConnection): boolean;
+}
+
+/** How a segment built by a connection's output leaves (lib/net/net-host.ts SendOptions). */
+export interface SegmentTx {
+  /** FRAME_HEADROOM bytes in front of the segment are free for the IP and Ethernet headers. */
+  readonly headroom: boolean;
+  /** The checksum field holds the pseudo-header sum only; the link completes it. */
+  readonly partialCsum: boolean;
+  /** > 0: a super-segment the link cuts into segments of this many payload bytes (the MSS). */
+  readonly gsoSize: number;
 }
 
 /** Construction parameters: identity, ISN, timestamp offset, path MTU. */

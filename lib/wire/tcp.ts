@@ -258,6 +258,15 @@ export function fillTcpChecksum(buf: Buffer, src: number, dst: number): void {
   buf.writeUInt16BE(finishChecksum(sum), 16);
 }
 
+/**
+ * Store only the pseudo-header sum, folded and not complemented, in the checksum field of `buf`
+ * (a segment from src to dst): what a link that completes checksums (NEEDS_CSUM) expects; it
+ * adds the segment's own words from the TCP header on.
+ */
+export function fillTcpPseudoChecksum(buf: Buffer, src: number, dst: number): void {
+  buf.writeUInt16BE(~finishChecksum(pseudoHeaderSum(src, dst, IP_PROTO_TCP, buf.length)) & 0xffff, 16);
+}
+
 /** Control bits in Wireshark's spelling, e.g. "SYN, ACK". */
 export function formatTcpFlags(flags: number): string {
   const names: string[] = [];

@@ -19,14 +19,14 @@ export interface UdpDatagram {
 
 /**
  * Parse a UDP datagram carried in an IPv4 packet from `src` to `dst`: `udp.truncated`,
- * `udp.badLength`, `udp.badChecksum`.
+ * `udp.badLength`, `udp.badChecksum` (unchecked when `verifyChecksum` is false: the link vouched).
  */
-export function parseUdp(buf: Buffer, src: number, dst: number): UdpDatagram {
+export function parseUdp(buf: Buffer, src: number, dst: number, verifyChecksum = true): UdpDatagram {
   if (buf.length < UDP_HEADER_LEN) throw new WireError('udp.truncated', `${buf.length} bytes`);
   const length = buf.readUInt16BE(4);
   if (length < UDP_HEADER_LEN || length > buf.length) throw new WireError('udp.badLength', `length ${length}, have ${buf.length}`);
   const checksum = buf.readUInt16BE(6);
-  if (checksum !== 0 && finishChecksum(sumWords(buf, 0, length, pseudoHeaderSum(src, dst, IpProto.UDP, length))) !== 0) {
+  if (verifyChecksum && checksum !== 0 && finishChecksum(sumWords(buf, 0, length, pseudoHeaderSum(src, dst, IpProto.UDP, length))) !== 0) {
     throw new WireError('udp.badChecksum');
   }
   return { srcPort: buf.readUInt16BE(0), dstPort: buf.readUInt16BE(2), length, checksum, payload: buf.subarray(UDP_HEADER_LEN, length) };

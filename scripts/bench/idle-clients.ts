@@ -5,12 +5,14 @@
 // Usage: idle-clients IP PORT COUNT TIMEOUT_S
 import net from 'node:net';
 
-const [ip, portText, countText, timeoutText] = process.argv.slice(2);
+const [ip, portText, countText, openText, holdText] = process.argv.slice(2);
 const port = Number(portText);
 const count = Number(countText);
 const sockets: net.Socket[] = [];
 let failed = 0;
 let next = 0;
+const t0 = Date.now();
+const openUntil = t0 + Number(openText) * 1000;
 
 /** One connection: resolves once its line came back (true) or it failed (false). */
 function openOne(): Promise<boolean> {
@@ -28,17 +30,17 @@ function openOne(): Promise<boolean> {
 }
 
 async function worker(): Promise<void> {
-  while (next < count) {
+  while (next < count && Date.now() < openUntil) {
     next++;
     if (!(await openOne())) failed++;
   }
 }
 
 await Promise.all(Array.from({ length: Math.min(200, count) }, worker));
-process.stdout.write(`open ${sockets.length} failed ${failed}\n`);
+process.stdout.write(`open ${sockets.length} failed ${failed} seconds ${(Date.now() - t0) / 1000}\n`);
 const end = (): never => {
   for (const s of sockets) s.destroy();
   process.exit(0);
 };
-setTimeout(end, Number(timeoutText) * 1000).unref();
+setTimeout(end, Number(holdText) * 1000).unref();
 process.stdin.on('end', end).resume();

@@ -1,7 +1,8 @@
 // The benchmark's kernel reference, run inside a namespace: the same Node code as tapstack's
-// `tapstack` command serves (the web server with the bundled site, an access log to /dev/null,
+// `tapstack` command serves (the web server with the site ROOT, an access log to /dev/null,
 // TCP echo on 7 and discard on 9, UDP echo on 7), on the Linux kernel's TCP/UDP through
 // node:net / node:dgram. Prints "ready" and runs until SIGINT/SIGTERM.
+// Usage: kernel-server ROOT
 import net from 'node:net';
 import dgram from 'node:dgram';
 import type { Duplex } from 'node:stream';
@@ -17,7 +18,7 @@ udp.bind(7);
 
 // The web server as `tapstack` runs it; its access log costs the same write on both sides.
 const accessLog = openAccessLog('/dev/null');
-const web = createWebServer({ accessLog });
+const web = createWebServer({ accessLog, root: process.argv[2] });
 web.listen(80, () => process.stdout.write('ready\n'));
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -68,7 +68,7 @@ export async function lossRows(owner: HasTeardown, dir: string, o: BenchOptions)
   router2.runSync(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   kclient.runSync(['ip', 'route', 'add', '10.8.3.0/24', 'via', '10.8.2.1']);
   kserver.runSync(['ip', 'route', 'add', '10.8.2.0/24', 'via', '10.8.3.1']);
-  const kernelServer = new RunningStack(kserver.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench/kernel-server.js')]));
+  const kernelServer = new RunningStack(kserver.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench/kernel-server.js'), dir]));
   const rows: LossRow[] = [];
   try {
     await kernelServer.waitFor(/^ready$/m);

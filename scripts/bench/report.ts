@@ -70,7 +70,9 @@ export function formatReport(r: BenchReport): string {
     const shown = r.targets.filter((t) => r.rows.some((row) => row.median[t.id] !== undefined));
     const stacks = shown.filter((t) => t.kind === 'stack');
     const hasFloor = r.rows.some((row) => Object.values(row.ratio).some((x) => x.floor !== undefined));
-    const head = ['workload', 'unit', ...shown.map((t) => t.label), ...stacks.map((t) => `${t.label} ÷ kernel`), ...(hasFloor ? stacks.map((t) => `${t.label} ÷ floor`) : [])];
+    // Ratio columns by the short name of the setting ("offload on ÷ kernel").
+    const short = (t: { label: string }): string => t.label.replace(/^tapstack (?=offload)/, '');
+    const head = ['workload', 'unit', ...shown.map((t) => t.label), ...stacks.map((t) => `${short(t)} ÷ kernel`), ...(hasFloor ? stacks.map((t) => `${short(t)} ÷ floor`) : [])];
     const lines = r.rows.map((row) => [
       row.what, row.unit, ...shown.map((t) => fmt(row.median[t.id])),
       ...stacks.map((t) => fmt(row.ratio[t.id]?.kernel)),

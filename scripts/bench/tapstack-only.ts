@@ -19,36 +19,61 @@ export function rssMb(pid: number): number {
 
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** CPU seconds `pid` has used (utime + stime of /proc/PID/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Wait until `pid` is quiet (under 20 % of a CPU for a second), at most `limitS`: after thousands
+ * of connections close, the stack is still working through them; the next row must not measure that.
+ */
+async function quiet(pid: number, limitS = 120): Promise<void> {
+  const t0 = Date.now();
+  let last = cpuSeconds(pid);
+  while (Date.now() - t0 < limitS * 1000) {
+    await settle(1000);
+    const now = cpuSeconds(pid);
+    if (now - last < 0.2) return;
+    last = now;
+  }
+}
+
 /** `count` idle connections from the target's client namespace to `port` (each echoed one line); close() ends them. */
-async function openIdle(t: Target, port: number, count: number): Promise<{ open: number; failed: number; close: () => Promise<unknown> }> {
+async function openIdle(t: Target, port: number, count: number): Promise<{ open: number; failed: number; seconds: number; close: () => Promise<unknown> }> {
   const script = path.join(repoRoot, 'dist/scripts/bench/idle-clients.js');
-  // One descriptor per connection; the limit is raised for this process only. Held at most 15 min.
-  const child = t.client.spawn(['bash', '-c', `ulimit -n ${count + 1000} && exec "$0" "$@"`, process.execPath, script, t.ip, String(port), String(count), '900']);
+  // One descriptor per connection; the limit is raised for this process only. Opening stops
+  // after 300 s; they are held at most 15 min.
+  const child = t.client.spawn(['bash', '-c', `ulimit -n ${count + 1000} && exec "$0" "$@"`, process.execPath, script, t.ip, String(port), String(count), '300', '900']);
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise((r) => child.once('exit', r));
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 360_000;
   let m: RegExpExecArray | null;
-  while ((m = /open (\d+) failed (\d+)/.exec(out)) === null) {
+  while ((m = /open (\d+) failed (\d+) seconds ([\d.]+)/.exec(out)) === null) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`idle-clients: no connections after ${child.exitCode === null ? '180 s' : `exit ${child.exitCode}`}`);
+      await quiet(t.pid);
+      throw new Error(`idle-clients: no report after ${child.exitCode === null ? '360 s' : `exit ${child.exitCode}`}`);
     }
     await settle(100);
   }
   return {
     open: Number(m[1]),
     failed: Number(m[2]),
-    close: () => {
+    seconds: Number(m[3]),
+    close: async () => {
       child.stdin!.end();
-      return exited;
+      await exited;
+      await quiet(t.pid);
     },
   };
 }
 
 /** RSS before and after `--idle-connections` idle echo connections (each sent and got back a line). */
 async function memory(t: Target, o: BenchOptions): Promise<SingleRow> {
-  await settle(1000);
+  await quiet(t.pid);
   const before = rssMb(t.pid);
   const idle = await openIdle(t, 7, o.idleConnections);
   await settle(1000);
@@ -56,13 +81,14 @@ async function memory(t: Target, o: BenchOptions): Promise<SingleRow> {
   await idle.close();
   return {
     id: 'memory', target: t.id, what: `RSS, ${o.idleConnections} idle connections (echo, one line each)`,
-    values: { rssBeforeMB: before, rssIdleMB: after, open: idle.open, perConnectionKB: ((after - before) * 1024) / Math.max(1, idle.open) },
-    notes: idle.failed > 0 ? [`${idle.failed} connections failed to open`] : [],
+    values: { rssBeforeMB: before, rssIdleMB: after, open: idle.open, perConnectionKB: ((after - before) * 1024) / Math.max(1, idle.open), openSeconds: idle.seconds },
+    notes: [...(idle.failed > 0 ? [`${idle.failed} connections failed to open`] : []), ...(idle.open < o.idleConnections ? [`only ${idle.open} opened within 300 s`] : [])],
   };
 }
 
 /** RSS sampled between 10 s wrk runs until `--keepalive-requests` are done or `--keepalive-seconds` have passed. */
 async function keepalive(t: Target, o: BenchOptions): Promise<SingleRow> {
+  await quiet(t.pid);
   const start = rssMb(t.pid);
   let max = start;
   let requests = 0;
@@ -85,6 +111,7 @@ async function keepalive(t: Target, o: BenchOptions): Promise<SingleRow> {
 
 /** wrk req/s and ping with no idle connection, then with `--idle-wrk` idle ones open (issue 10 item 1: goal < 10 % change). */
 async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
+  await quiet(t.pid);
   const wrkNone = await wrk(t, o.wrkSeconds);
   const pingNone = await pingMedianUs(t, o.pings);
   const conns = await openIdle(t, 7, o.idleWrkConnections);
@@ -98,7 +125,7 @@ async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
   return {
     id: 'idle', target: t.id, what: `${o.idleWrkConnections} idle connections open vs none`,
     values: {
-      open: conns.open, wrkNone: wrkNone.value, wrkIdle: wrkIdle.value, wrkRatio: wrkIdle.value / wrkNone.value,
+      open: conns.open, openSeconds: conns.seconds, wrkNone: wrkNone.value, wrkIdle: wrkIdle.value, wrkRatio: wrkIdle.value / wrkNone.value,
       pingNoneUs: pingNone.value, pingIdleUs: pingIdle.value, pingRatio: pingIdle.value / pingNone.value,
     },
     notes: [...(conns.failed > 0 ? [`${conns.failed} connections failed to open`] : []), ...[wrkNone, pingNone, wrkIdle, pingIdle].flatMap((s) => s.note ?? [])],

@@ -3,8 +3,24 @@
 // reference (the same Node servers on the kernel's TCP, client and server namespaces joined by
 // a veth pair with its offloads on), and the C TAP floor (tap-floor.c, built here with `cc`).
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Netns, RunningStack, repoRoot, startTapstack, type HasTeardown } from '../netns.js';
+import { bundledSiteRoot } from '../../lib/http/web-server.js';
+import { LADDER_MARKER } from '../../lib/http/live-index.js';
+import { seededBytes } from '../../lib/http/virtual-file.js';
+
+/**
+ * The site both web servers serve (`--root`): the bundled index page as a plain file (without
+ * the live ladder, which only tapstack could draw) and the 4 MiB download as a file.
+ */
+export function benchSite(dir: string): string {
+  const root = path.join(dir, 'site');
+  mkdirSync(path.join(root, 'download'), { recursive: true });
+  writeFileSync(path.join(root, 'index.html'), readFileSync(path.join(bundledSiteRoot(), 'index.html'), 'utf8').replace(LADDER_MARKER, ''));
+  writeFileSync(path.join(root, 'download/4MiB.bin'), seededBytes(4 * 1024 * 1024, 1));
+  return root;
+}
 
 /** One thing measured: where its clients run and at which address it answers. */
 export type Target = {
@@ -33,10 +49,10 @@ export function cliHasOffloadFlag(): boolean {
 }
 
 /** tapstack's CLI in a new namespace, the clients on the kernel side of its tap; `offload` undefined: the CLI's default. */
-export async function stackTarget(owner: HasTeardown, offload: 'on' | 'off' | undefined): Promise<Target> {
+export async function stackTarget(owner: HasTeardown, root: string, offload: 'on' | 'off' | undefined): Promise<Target> {
   const ns = Netns.create(owner);
   roomyPorts(ns);
-  const args = ['--access-log', '/dev/null', ...(offload === undefined ? [] : ['--offload', offload])];
+  const args = ['--root', root, '--access-log', '/dev/null', ...(offload === undefined ? [] : ['--offload', offload])];
   const stack = await startTapstack(ns, args);
   return {
     id: offload === undefined ? 'tapstack' : `tapstack-offload-${offload}`,
@@ -45,8 +61,8 @@ export async function stackTarget(owner: HasTeardown, offload: 'on' | 'off' | un
   };
 }
 
-/** The kernel reference: scripts/bench/kernel-server.js at 10.9.0.2, its clients at 10.9.0.1 over veth. */
-export async function kernelTarget(owner: HasTeardown): Promise<Target> {
+/** The kernel reference: scripts/bench/kernel-server.js at 10.9.0.2 serving `root`, its clients at 10.9.0.1 over veth. */
+export async function kernelTarget(owner: HasTeardown, root: string): Promise<Target> {
   const server = Netns.create(owner);
   const client = Netns.create(owner);
   roomyPorts(client);
@@ -57,7 +73,7 @@ export async function kernelTarget(owner: HasTeardown): Promise<Target> {
   server.runSync(['ip', 'addr', 'add', '10.9.0.2/24', 'dev', `${veth}b`]);
   client.runSync(['ip', 'link', 'set', `${veth}a`, 'up']);
   server.runSync(['ip', 'link', 'set', `${veth}b`, 'up']);
-  const proc = new RunningStack(server.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench/kernel-server.js')]));
+  const proc = new RunningStack(server.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench/kernel-server.js'), root]));
   await proc.waitFor(/^ready$/m);
   return { id: 'kernel', label: 'kernel', kind: 'kernel', ip: '10.9.0.2', client, pid: proc.proc.pid!, stop: () => proc.stop() };
 }

@@ -79,6 +79,13 @@ t.test('the whole demo: each experiment shows its expected result', { skip: skip
   t.match(o, /↳ Ack=\d+ = 1 \+ \d+ bytes of "GET \/ HTTP\/1\.1" \(#\d+\)/, 'the ACK arithmetic of the request');
   t.match(o, /"HTTP\/1\.1 404 Not Found"/, 'the favicon 404');
   t.match(o, /1448 = MSS 1460 − 12 bytes of timestamp option/, 'MSS-sized segments');
+  // DNS and wget (issue 11): ARP, the query and its answer, the GET, the headers, the access log line
+  t.match(o, /== \d+\. DNS and wget[^\n]*\n[^\n]*\n\$ wget -S -O \/dev\/null http:\/\/tapstack\.test\/[\s\S]*?RX #\d+ ARP who-has 10\.0\.0\.2 tell 10\.0\.0\.1/, 'ARP again after the flush');
+  t.match(o, /RX #\d+ 10\.0\.0\.1:\d+ > 10\.0\.0\.2:53 UDP len=\d+ DNS Standard query 0x[0-9a-f]{4} A tapstack\.test\n.*\n {7}↳ DNS query/, 'the DNS query, explained');
+  t.match(o, /TX #\d+ 10\.0\.0\.2:53 > 10\.0\.0\.1:\d+ UDP len=\d+ DNS Standard query response 0x[0-9a-f]{4} A tapstack\.test A 10\.0\.0\.2\n.*\n {7}↳ DNS answer to #\d+/, 'its answer, explained');
+  t.match(o, /↳ \d+ bytes of data: "GET \/ HTTP\/1\.1" from the client[\s\S]*?"HTTP\/1\.1 200 OK"/, 'the GET and the answer');
+  t.match(o, /\| +HTTP\/1\.1 200 OK\n(?:.*\n)*? {2}\| +Content-Type: text\/html/, 'wget -S shows the headers');
+  t.match(o, /access log \(its stdout\):\n {2}\| 10\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 200 \d+ "-" "Wget\//, 'the access log line');
   // the idle close: TIME-WAIT on tapstack
   t.match(o, /after 5\.\d s idle, the keep-alive timeout/, 'the server closes the idle connection');
   t.match(o, /state 10\.0\.0\.2:80 ↔ 10\.0\.0\.1:\d+ FIN-WAIT-2 -> TIME-WAIT\n {7}↳ The server \(10\.0\.0\.2:80\) closed first/, 'tapstack in TIME-WAIT, explained');

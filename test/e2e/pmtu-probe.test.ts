@@ -22,8 +22,10 @@ function fakePath(ifMtu: number, pathMtu: number, opts: { reported?: number; bla
 
 t.test('the search: largest size first, jumps to a frag-needed MTU, bisects otherwise', async (t) => {
   const narrow = fakePath(1500, 1480);
-  t.same(await searchLargestPayload(0, 1472, narrow.probe), { kind: 'found', largest: 1452, probes: 2 });
+  const jumps: number[][] = [];
+  t.same(await searchLargestPayload(0, 1472, narrow.probe, (...j) => jumps.push(j)), { kind: 'found', largest: 1452, probes: 2 });
   t.same(narrow.sizes, [1472, 1452], '1472 refused with mtu 1480, then straight to 1452');
+  t.same(jumps, [[1472, 1480, 1452]], 'the jump is announced with the refused size and its MTU');
 
   const fits = fakePath(1500, 1500);
   t.same(await searchLargestPayload(0, 1472, fits.probe), { kind: 'found', largest: 1472, probes: 1 });
@@ -33,7 +35,12 @@ t.test('the search: largest size first, jumps to a frag-needed MTU, bisects othe
   t.same(local.sizes, [1600, 1472, 1452], 'a local EMSGSIZE with the interface MTU jumps too');
 
   const noMtu = fakePath(1500, 1480, { reported: 0 });
-  t.same(await searchLargestPayload(0, 1472, noMtu.probe), { kind: 'found', largest: 1452, probes: 12 }, 'no next-hop MTU: plain bisection');
+  const noJumps: number[][] = [];
+  t.same(await searchLargestPayload(0, 1472, noMtu.probe, (...j) => noJumps.push(j)), { kind: 'found', largest: 1452, probes: 12 }, 'no next-hop MTU: plain bisection');
+  t.same(noJumps, [], 'and no jump announced');
+  const above: number[][] = [];
+  await searchLargestPayload(1460, 1472, fakePath(1500, 1480).probe, (...j) => above.push(j));
+  t.same(above, [], 'no jump announced below --min');
 
   const hole = fakePath(1500, 1006, { blackHole: true });
   const r = await searchLargestPayload(0, 1472, hole.probe);
@@ -76,6 +83,7 @@ t.test('against the stack with --path-mtu 1480: frag-needed with mtu 1480, then 
   const r = await runProbe(ns, ['10.0.0.2']);
   t.equal(r.code, 0, 'exit 0', { stdout: r.stdout, stderr: r.stderr });
   t.match(r.stdout, /^probe 1472 bytes \(IP 1500, DF\): Frag needed and DF set, mtu = 1480 \(from 10\.0\.0\.2\)$/m, 'the 1500-byte probe is refused with mtu 1480');
+  t.match(r.stdout, /^probe 1472 bytes .*mtu = 1480 .*\n  1472 \+ 28 > 1480: the path takes at most 1480 bytes, so next 1452 = 1480 - 20 IP - 8 ICMP\nprobe 1452 /m, 'the refused probe, then why the next is 1452');
   t.match(r.stdout, /^probe 1452 bytes \(IP 1480, DF\): reply from 10\.0\.0\.2 in [\d.]+ ms$/m, 'the 1480-byte probe gets its reply');
   t.match(r.stdout, /^path MTU to 10\.0\.0\.2: 1480 \(largest DF payload 1452 = 1480 - 20 IP - 8 ICMP\)$/m, 'reports 1452 / 1480');
   t.equal(r.stderr, '');
@@ -112,4 +120,15 @@ t.test('not root: a clear error and exit 1', { skip: skip ?? false }, async (t) 
   t.equal(r.code, 1, 'exit 1');
   t.equal(r.stderr, 'pmtu-probe: raw sockets need root or CAP_NET_RAW\n');
   t.equal(r.stdout, '');
+});
+
+t.test('--version, and --min over the range is refused before any probe', { skip: skip ?? false }, async (t) => {
+  const ns = Netns.create(t);
+  const version = await runProbe(ns, ['--version'], true);
+  t.equal(version.code, 0);
+  t.match(version.stdout, /^pmtu-probe \(tapstack\) \d+\.\d+\.\d+\n$/);
+  const over = await runProbe(ns, ['10.0.0.2', '--min', '2000'], true);
+  t.equal(over.code, 2, 'a usage error');
+  t.equal(over.stderr, 'pmtu-probe: --min 2000 is over the range: the largest payload is 1472 (assumed MTU 1500 - 20 IP - 8 ICMP)\n');
+  t.equal(over.stdout, '', 'no probe sent');
 });

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer } from '../../lib/socket/index.js';
 import { classic, clientCloses, DROP_RULES, dropRules, icmpPathMtu, lossWithSack, lostFinalAck, retransmitCause, spuriousAfterLostAcks, threeWayClose } from './scenarios.js';
 import { makeExplainNet, settle } from './harness.js';
+import { clientTimeWait, dnsQueryAnswer } from './client-scenarios.js';
 import type { ExplainNet } from './harness.js';
 
 const UPDATE = process.env.TAPSTACK_UPDATE_GOLDEN === '1';
@@ -43,10 +44,12 @@ const scenarios: [string, () => Promise<ExplainNet>][] = [
   // One golden per retransmission cause of tapstack's TCP core (the data segments of /big dropped).
   ['cause-fast', () => retransmitCause([2], { sack: false })],
   ['cause-rto', () => retransmitCause([14])],
-  ['cause-tlp', () => retransmitCause([14, 15])],
+  ['cause-tlp', () => retransmitCause([13, 14])],
   ['cause-go-back-n', () => retransmitCause([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])],
   ['cause-sack-rescue', () => retransmitCause([2, 5])],
   ['cause-rack', () => retransmitCause([2, 13, 14])],
+  ['dns', dnsQueryAnswer],
+  ['client-time-wait', async () => (await clientTimeWait()).net],
 ];
 
 /** What each cause golden must say (English, Chinese): the cause named by the core, with its numbers. */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createServer, type Socket } from '../../lib/socket/index.js';
 import { createWebServer, bundledSiteRoot } from '../../lib/http/web-server.js';
+import { LADDER_MARKER, ladderFigure } from '../../lib/http/live-index.js';
 import { B_IP, makeTcpNet, settle } from '../helpers/tcp-net.js';
 
 /** A client connection on stack A collecting the raw response text. */
@@ -25,7 +26,7 @@ t.test('the classic capture: page, favicon 404, server FIN after exactly the kee
   const net = makeTcpNet({ faults: { delayMs: 10 } });
   const log: string[] = [];
   const web = createWebServer({ accessLog: { write: (l: string) => log.push(l) }, counters: net.b.counters });
-  createServer(net.b.tcp, (s) => web.accept(s)).listen(80);
+  createServer(net.b.tcp, { segmentHistory: true }, (s) => web.accept(s)).listen(80);
   t.teardown(async () => {
     web.closeAllConnections();
     await net.close();
@@ -35,8 +36,10 @@ t.test('the classic capture: page, favicon 404, server FIN after exactly the kee
   await settle(net.clock, () => k.text().includes('</html>'));
   t.match(k.text(), /^HTTP\/1\.1 200 OK\r\n/);
   t.match(k.text(), /\r\nKeep-Alive: timeout=5\r\n/);
-  const index = readFileSync(join(bundledSiteRoot(), 'index.html'), 'latin1');
-  t.ok(k.text().endsWith(index), 'the whole page, cut into MSS-sized segments and put back together');
+  // The index page with this connection's ladder drawn at its marker (live-index.ts).
+  const [before, after] = readFileSync(join(bundledSiteRoot(), 'index.html'), 'latin1').split(LADDER_MARKER) as [string, string];
+  t.ok(k.text().endsWith(after) && k.text().includes(before), 'the whole page, cut into MSS-sized segments and put back together');
+  t.match(k.text(), /<svg [^>]*class="ladder"/, 'with the drawing of this connection');
   k.c.write('GET /favicon.ico HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: test\r\n\r\n');
   // Measured from the server's end of the response (it counts the status then and arms the idle
   // timer): the file lookup behind the 404 is real asynchronous I/O, during which settle() keeps
@@ -72,7 +75,8 @@ t.test('gzip, a range and the 4 MiB download over tapstack TCP', async (t) => {
   const raw = gz.bytes();
   const split = raw.indexOf('\r\n\r\n');
   t.match(raw.subarray(0, split).toString(), /\r\nContent-Encoding: gzip\r\n/);
-  t.equal(gunzipSync(raw.subarray(split + 4)).toString('latin1'), readFileSync(join(bundledSiteRoot(), 'index.html'), 'latin1'));
+  // This server keeps no segment history: the page says there is no drawing.
+  t.equal(gunzipSync(raw.subarray(split + 4)).toString('utf8'), readFileSync(join(bundledSiteRoot(), 'index.html'), 'utf8').replace(LADDER_MARKER, ladderFigure({}, 5000)));
 
   const dl = client(net);
   dl.c.write('GET /download/4MiB.bin HTTP/1.1\r\nHost: 10.0.0.2\r\nConnection: close\r\n\r\n');

@@ -2,7 +2,8 @@
 // closing idle connections first with a FIN, Connection: close, HTTP/1.0, pipelining, limits
 // (414, 431, 503), 400 for garbage, slowloris, the access log, mounted handlers, accept().
 import t from 'tap';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { makeSite, start, get, rawExchange, statusOf, RawClient, INDEX_HTML, until } from '../helpers/http-helpers.js';
 import { createWebServer } from '../../lib/http/web-server.js';
 import { Counters } from '../../lib/counters.js';
@@ -237,6 +238,58 @@ t.test('connection limit: one more than maxConnections gets 503 and a FIN', asyn
   b.destroy();
 });
 
+t.test('per-address limit: one address past maxConnectionsPerIp gets 503, another address is still served', async (t) => {
+  const counters = new Counters();
+  const s = await start({ root: site.root, maxConnections: 10, maxConnectionsPerIp: 2, counters });
+  t.teardown(() => s.close());
+  const held = [new RawClient(s.port), new RawClient(s.port)];
+  await Promise.all(held.map((c) => c.connected));
+  await until(() => s.server.connectionCount === 2);
+  const third = await rawExchange(s.port, REQ('/'));
+  t.equal(statusOf(third.text), 503, 'a third connection from 127.0.0.1: 503');
+  t.equal(counters.get('http.reject.maxConnectionsPerIp'), 1);
+  // Another client address on the loopback network.
+  const other = connect({ host: '127.0.0.1', port: s.port, localAddress: '127.0.0.2' });
+  let text = '';
+  other.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  other.write(REQ('/', 'Connection: close\r\n'));
+  await new Promise((r) => other.once('close', r));
+  t.equal(statusOf(text), 200, '127.0.0.2 is served');
+  for (const c of held) c.destroy();
+  await until(() => s.server.connectionCount === 0);
+  const again = await rawExchange(s.port, REQ('/', 'Connection: close\r\n'));
+  t.equal(statusOf(again.text), 200, '127.0.0.1 is served again once its connections are gone');
+});
+
+t.test('send timeout: a client that takes nothing is reset after sendTimeoutMs; a slow handler is not', async (t) => {
+  const counters = new Counters();
+  const s = await start({ root: site.root, sendTimeoutMs: 200, counters });
+  t.teardown(() => s.close());
+  s.server.mount('/endless', (_req, res) => {
+    // An endless body, written as fast as the connection takes it.
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const more = (): void => {
+      while (!res.destroyed && res.write(chunk));
+    };
+    res.on('drain', more);
+    more();
+  });
+  s.server.mount('/slow', (_req, res) => {
+    setTimeout(() => res.end('late but fine\n'), 500);
+  });
+  const stalled = new RawClient(s.port);
+  await stalled.connected;
+  stalled.socket.pause(); // never read: the windows fill, then nothing moves
+  stalled.write(REQ('/endless'));
+  await until(() => counters.get('http.close.sendTimeout') === 1, 10_000, 'the send timeout');
+  await until(() => s.server.connectionCount === 0, 2000, 'the slot to be freed');
+  stalled.destroy(); // paused, it would not even read the reset
+  const slow = await rawExchange(s.port, REQ('/slow', 'Connection: close\r\n'));
+  t.equal(statusOf(slow.text), 200, 'a handler slower than the send timeout, with nothing to send, is waited for');
+  t.match(slow.text, /late but fine/);
+  t.equal(counters.get('http.close.sendTimeout'), 1);
+});
+
 t.test('access log: one Combined Log Format line per request', async (t) => {
   const at = Date.UTC(2026, 10, 21, 5, 51, 0);
   const s = await start({ root: site.root, now: () => at });
@@ -257,6 +310,24 @@ t.test('access log: one Combined Log Format line per request', async (t) => {
   const r = await rawExchange(s.port, 'GET /\x01\x7f" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   t.ok(r.text.length > 0);
   t.match(s.log.at(-1), /"GET \/\\x01\\x7F\\" HTTP\/1\.1" (400|404) /, 'control bytes and quotes escaped');
+});
+
+t.test('access log: a stalled reader holds at most the buffer bound; further lines are counted and dropped', async (t) => {
+  const counters = new Counters();
+  // A Writable whose reader never takes anything: what stdout is when the pipe's reader stops.
+  const stalled = new Writable({ highWaterMark: 1024, write: () => undefined });
+  const s = await start({ root: site.root, counters, accessLog: stalled, accessLogBufferBytes: 64 * 1024 });
+  t.teardown(() => s.close());
+  const c = new RawClient(s.port);
+  await c.connected;
+  const userAgent = 'u'.repeat(15_000); // the issue's 15 KB User-Agents
+  for (let i = 0; i < 40; i++) c.write(REQ('/', `User-Agent: ${userAgent}\r\n`));
+  c.write(REQ('/', 'Connection: close\r\n'));
+  await c.ended;
+  c.destroy();
+  await until(() => counters.get('http.status.200') === 41); // each response's line is written or dropped as it is counted
+  t.ok(stalled.writableLength < 64 * 1024 + 16 * 1024, `buffered ${stalled.writableLength} bytes: the bound and at most one line over it`);
+  t.ok(counters.get('http.log.dropped') >= 35, `${counters.get('http.log.dropped')} lines dropped and counted`);
 });
 
 /** Content-Length of the n-th response in raw text. */

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { UdpError, type UdpRemoteInfo } from '../../lib/net/udp.js';
+import { startUdpEcho } from '../../lib/net/udp-echo.js';
 import { parseIp } from '../../lib/wire/ip-address.js';
 import { BROADCAST_MAC } from '../../lib/wire/ethernet.js';
 import { LINUX_ARP_REQUEST, LINUX_HOST_MAC, LINUX_STACK_MAC, LINUX_UDP } from '../helpers/linux-frames.js';
@@ -26,7 +27,7 @@ t.test('an echo service on port 7 answers the Linux datagram with a checksummed 
   });
   t.equal(echo.port, 7);
   link.inject(LINUX_UDP);
-  t.same(seen, [{ address: '10.0.0.1', family: 'IPv4', port: 58885, size: 6, ip: PEER_IP }]);
+  t.same(seen, [{ address: '10.0.0.1', family: 'IPv4', port: 58885, size: 6, ip: PEER_IP, dst: STACK_IP }]);
   const [r, ...more] = link.take().map(decode);
   t.equal(more.length, 0);
   t.same(r!.eth.dst, LINUX_HOST_MAC);
@@ -133,4 +134,19 @@ t.test('close() closes sockets, cancels timers, closes the link', async (t) => {
   t.equal(stack.counters.get('drop.closed'), 1);
   t.notOk(stack.sendIp(PEER_IP, 17, Buffer.alloc(8)));
   await stack.close();
+});
+
+t.test('the echo service answers unicast datagrams and ignores broadcast ones (no amplification)', async (t) => {
+  const { stack, link, counters } = makeStack();
+  learnPeer(link);
+  startUdpEcho(stack, stack.udp);
+  link.inject(udpFrame(5000, 7, Buffer.from('to all'), { dst: parseIp('10.0.0.255') }, BROADCAST_MAC));
+  link.inject(udpFrame(5000, 7, Buffer.from('to all'), { dst: 0xffffffff }, BROADCAST_MAC));
+  link.inject(udpFrame(5000, 7, Buffer.from('to a group'), { dst: parseIp('224.0.0.1') }, BROADCAST_MAC));
+  t.equal(link.take().length, 0, 'no answer to a broadcast');
+  t.equal(counters.get('udp.echo.broadcastIgnored'), 2, 'both broadcasts counted (the multicast one is not for us at all)');
+  link.inject(udpFrame(5000, 7, Buffer.from('to me')));
+  const [r] = link.take().map(decode);
+  t.equal(r?.udp?.payload.toString(), 'to me', 'a unicast datagram is echoed');
+  t.same(accounted(counters), { frames: 5, outcomes: 5 });
 });

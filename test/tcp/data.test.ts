@@ -226,6 +226,48 @@ t.test('RFC 9293 §3.8.6.1 zero window: persist probes with backoff, data flows 
   t.equal(p.counters.get('tcp.rx.windowOpened'), 1);
 });
 
+t.test('RFC 1122 §4.2.2.17: zero-window probing is kept only while the probes are ACKed; unanswered, it gives up like retransmission', async (t) => {
+  // Answered with zero-window ACKs: probing goes on past the retransmission limit.
+  const a = new ScriptedPeer();
+  const kept = a.handshakePassive();
+  a.send({ win: 0 });
+  a.tcp.run((now) => kept.conn.write(Buffer.from('xyz'), now));
+  for (let i = 0; i < 20; i++) {
+    while (a.pending === 0) a.advance(100);
+    t.equal(a.next().len, 1);
+    a.send({ win: 0 });
+  }
+  t.equal(a.counters.get('tcp.tx.persistProbe'), 20, '20 probes, each answered');
+  t.equal(kept.conn.state, 'ESTABLISHED');
+
+  // Unanswered: after maxRetries (15) probes the connection ends with ETIMEDOUT.
+  const p = new ScriptedPeer();
+  const { conn } = p.handshakePassive();
+  const sink = p.collect(conn);
+  p.send({ win: 0 });
+  p.tcp.run((now) => conn.write(Buffer.from('xyz'), now));
+  p.advanceTo(30 * 60_000);
+  t.equal(p.counters.get('tcp.tx.persistProbe'), 15);
+  t.equal(p.counters.get('tcp.persist.giveUp'), 1);
+  t.equal(conn.state, 'CLOSED');
+  t.equal(sink.closedWith(), 'ETIMEDOUT');
+  t.equal(p.drain().filter((o) => o.len === 0).length, 0, 'no RST: the peer is thought gone (as Linux)');
+});
+
+t.test('a RST after zero-window probes carries a sequence number inside the peer\'s window (Linux tcp_acceptable_seq)', async (t) => {
+  const p = new ScriptedPeer();
+  const { conn } = p.handshakePassive();
+  p.send({ win: 0 });
+  p.tcp.run((now) => conn.write(Buffer.from('xyz'), now));
+  p.advanceTo(200);
+  t.equal(p.next().len, 1, 'a probe: SND.MAX is one past the window');
+  p.send({ win: 0 });
+  p.tcp.run((now) => conn.abort(now));
+  const rst = p.next();
+  t.equal(rst.flags, 'R');
+  t.equal(p.rel(rst.seq), 1, 'RST at SND.UNA + SND.WND (the peer\'s RCV.NXT), not at SND.MAX');
+});
+
 t.test('RFC 9293 §3.8.6.2.2 receive window = free buffer; zero window; the read opens it with a window update', async (t) => {
   const p = new ScriptedPeer({ config: { rcvBufSize: 4000, windowScaling: false } });
   const { conn, synAck } = p.handshakePassive();

@@ -300,6 +300,42 @@ t.test('RTO with SACK: slow start from the first hole, nothing SACKed is sent ag
   t.equal(conn.retransmissions, 2);
 });
 
+t.test('RFC 6675 pipe after an RTO: what the peer SACKed is not in flight, so new data goes out within cwnd', async (t) => {
+  const { p } = sender(20_000);
+  p.advanceTo(200);
+  t.same(p.drain().map((o) => idx(p, o)), [0], 'RTO: segment 0');
+  // Segment 0 arrives (cwnd 2 SMSS), 2..9 are SACKed: segment 1 is the only one in flight after
+  // its go-back-N resend, so one new segment fits (FlightSize would count the SACKed 8000 too).
+  p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 10]) } });
+  t.same(p.drain().map((o) => idx(p, o)), [1, 10], 'go-back-N resends 1, then new data 10');
+  p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 11]) } });
+  t.same(p.drain().map((o) => idx(p, o)), [11], 'each segment SACKed lets one more out');
+});
+
+t.test('RFC 6298 §5.5 with RFC 8985 §7.2: a peer that never ACKs gets resends at 200, 400, 800 ms ... (no tail loss probe in RTO recovery)', async (t) => {
+  for (const sack of [true, false]) {
+    // RACK-TLP on (the default); one small segment, so every resend leaves nothing else to send.
+    const p = new ScriptedPeer();
+    const { conn } = p.handshakePassive(sack ? { mss: 1000, sackPermitted: true } : { mss: 1000 });
+    p.advanceTo(10);
+    p.tcp.run((now) => conn.write(bytes(500), now));
+    p.drain();
+    p.send({ ack: conn.sndMax });
+    p.tcp.run((now) => conn.write(bytes(800), now));
+    const sentAt = p.clock.now();
+    p.drain();
+    const times: number[] = [];
+    p.stack.onSend = () => times.push(p.clock.now());
+    p.advanceTo(6500);
+    const gaps = times.map((x, k) => x - (k === 0 ? sentAt : times[k - 1]!));
+    t.same(gaps, [200, 400, 800, 1600, 3200], `${sack ? 'SACK' : 'no SACK'}: resend intervals double after each timeout`);
+    t.equal(p.counters.get('tcp.tx.tlp'), 0, 'no probe during RTO recovery');
+    t.equal(conn.info().recovery, 'rto');
+    p.send({ ack: conn.sndMax });
+    t.equal(conn.info().recovery, 'none', 'the ACK of everything outstanding at the timeout ends RTO recovery');
+  }
+});
+
 t.test('RFC 2018 §8 reneging: SACKed data is kept; after an RTO the scoreboard is cleared and it is resent', async (t) => {
   const { p, conn } = sender(5000);
   p.send({ ack: segAt(p, 0), options: { sack: sackSegs(p, [1, 5]) } });
@@ -337,21 +373,21 @@ t.test('RFC 8985 §6.2 after an RTO: a go-back-N retransmission RACK finds lost 
   p.advanceTo(211);
   t.same(p.drain().map((o) => idx(p, o)), [10, 0], 'TLP, then the RTO retransmits segment 0');
   t.equal(p.counters.get('tcp.rto.expired'), 1);
-  // Segment 0 arrives, 2..10 are SACKed: go-back-N resends 1 (skipping the SACKed rest).
+  // Segment 0 arrives, 2..10 are SACKed: go-back-N resends 1 (skipping the SACKed rest), and
+  // with only that in the pipe, cwnd (2 SMSS) lets new segment 11 out.
   p.advanceTo(215);
   p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 11]) } });
-  t.same(p.drain().map((o) => idx(p, o)), [1], 'go-back-N: segment 1');
+  t.same(p.drain().map((o) => idx(p, o)), [1, 11], 'go-back-N: segment 1, then new data');
   p.advanceTo(226);
-  p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 11]) } });
-  t.same(p.drain().map((o) => idx(p, o)), [11], 'new data after the go-back-N');
+  t.equal(p.pending, 0, 'no tail loss probe in RTO recovery (RFC 8985 §7.2)');
   // Segment 11, sent after the retransmission of 1, is SACKed one RTT later: that retransmission
   // was lost. RFC 6675 §5.1 keeps fast recovery off below RecoveryPoint, but RACK's mark must
   // still get it resent now (within cwnd), not at the backed-off RTO 400 ms later.
   p.advanceTo(236);
   p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 12]) } });
   t.equal(p.counters.get('tcp.recovery.lostRetransmission'), 1);
-  t.same(p.drain().map((o) => idx(p, o)), [1], 'the lost retransmission of 1 goes out again at once');
-  t.equal(conn.info().recovery, 'none', 'still RTO recovery, no second window cut');
+  t.same(p.drain().map((o) => idx(p, o)), [1, 12], 'the lost retransmission of 1 goes out again at once (then new data: pipe 1 SMSS)');
+  t.equal(conn.info().recovery, 'rto', 'still RTO recovery, no second window cut');
   p.advanceTo(246);
   p.send({ ack: segAt(p, 12) });
   t.equal(conn.sndUna, segAt(p, 12), 'everything up to 12 acknowledged at 246 ms');

@@ -146,6 +146,7 @@ t.test('SYN cookies: round trip, MSS table, forged and stale cookies', async (t)
   t.equal(k.decode(tu, seq(1234), c, 1_000_000 + 128_000), undefined, 'two periods later: stale');
   t.equal(k.decode(tu, seq(1235), c, 1_000_000), undefined, 'other peer ISN');
   t.equal(k.decode({ ...tu, remotePort: 5556 }, seq(1234), c, 1_000_000), undefined, 'other tuple');
+  t.equal(new SynCookies(Buffer.alloc(32, 8)).decode(tu, seq(1234), c, 1_000_000), undefined, 'another secret: a keyed MAC, not a checksum');
   t.equal(COOKIE_MSS[SynCookies.mssIndex(1000)], 536, 'rounded down to the table');
   t.same(SynCookies.unpackTsBits(SynCookies.packTsBits(7, true)), { wscale: 7, sack: true });
   t.same(SynCookies.unpackTsBits(SynCookies.packTsBits(undefined, false)), { wscale: undefined, sack: false });
