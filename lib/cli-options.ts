@@ -54,6 +54,9 @@ export const USAGE = `Usage: tapstack [options]
                       words: rx|tx tcp|udp|icmp|arp syn|fin|rst|psh|ack flags=SAFRPU
                       seq=N ack=N (relative) len=N|>N|<N sport=N dport=N nth=N every=N
   --min-pmtu N        lowest path MTU an ICMP frag-needed may set (default 552, as Linux)
+  --step              slow motion: each frame, either way, waits for Enter after its trace
+                      lines (implies --explain)
+  --pace MS           slow motion: each frame waits MS milliseconds (implies --explain)
   -h, --help          this text
   -v, --version       the version
 `;
@@ -106,6 +109,10 @@ export type CliConfig = {
   drop: string[];
   /** Floor for path MTUs learned from ICMP (Linux's min_pmtu). */
   minPmtu: number;
+  /** `--step`: each frame waits for Enter. */
+  step: boolean;
+  /** `--pace MS`: each frame waits this long (0: no pacing). */
+  paceMs: number;
   help: boolean;
   version: boolean;
 };
@@ -155,6 +162,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'service-max-connections': { type: 'string', default: '1024' },
         drop: { type: 'string', multiple: true, default: [] },
         'min-pmtu': { type: 'string', default: '552' },
+        step: { type: 'boolean', default: false },
+        pace: { type: 'string', default: '0' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -169,6 +178,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
   const host = hostText === 'none' ? null : hostAddress('--host-ip', hostText);
   if (host !== null && host.ip === own.ip) throw new UsageError('--ip and --host-ip must differ');
   if (values.lang !== 'en' && values.lang !== 'zh') throw new UsageError(`--lang: expected en or zh, got "${values.lang}"`);
+  const paceMs = int('--pace', values.pace, 0, 60_000);
+  if (values.step && paceMs > 0) throw new UsageError('--step and --pace: choose one');
+  const slow = values.step || paceMs > 0;
   if (values.cc !== 'cubic' && values.cc !== 'newreno') throw new UsageError(`--cc: expected cubic or newreno, got "${values.cc}"`);
   if (values.offload !== undefined && values.offload !== 'on' && values.offload !== 'off') throw new UsageError(`--offload: expected on or off, got "${values.offload}"`);
   if (values.status !== 'on' && values.status !== 'local' && values.status !== 'off') throw new UsageError(`--status: expected on, local or off, got "${values.status}"`);
@@ -182,8 +194,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
     hostIpText: host === null ? null : hostText,
     pathMtu: values['path-mtu'] === undefined ? undefined : int('--path-mtu', values['path-mtu'], 68, 65535),
     pcap: values.pcap,
-    trace: values.trace || values.explain,
-    explain: values.explain,
+    // Slow motion is for reading the explanations: it turns them on.
+    trace: values.trace || values.explain || slow,
+    explain: values.explain || slow,
     lang: values.lang,
     loss: num('--loss', values.loss, 0, 1),
     delayMs: num('--delay', values.delay, 0, 60_000),
@@ -193,7 +206,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     root: values.root,
     keepAliveTimeoutMs: int('--keepalive-timeout', values['keepalive-timeout'], 1, 3_600_000),
     accessLog: values['access-log'],
-    offload: values.offload === undefined ? offloadDefault(values) : values.offload === 'on',
+    offload: values.offload === undefined ? offloadDefault({ ...values, trace: values.trace || slow }) : values.offload === 'on',
     status: values.status,
     ...client,
     sendTimeoutMs: int('--send-timeout', values['send-timeout'], 1, 3_600_000),
@@ -202,6 +215,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
     serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),
     drop: values.drop.map(dropRule),
     minPmtu: int('--min-pmtu', values['min-pmtu'], 68, 65535),
+    step: values.step,
+    paceMs,
     help: values.help,
     version: values.version,
   };
@@ -209,7 +224,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
 
 /**
  * Offloads when `--offload` is not given: on, except where the stack should handle every wire
- * segment itself, one by one, for a learner to watch or a rule to pick (--trace, --explain, --drop).
+ * segment itself, one by one, for a learner to watch or a rule to pick (--trace, --explain,
+ * --step/--pace, which imply them, and --drop).
  */
 export function offloadDefault(values: { trace?: boolean; explain?: boolean; drop?: string[] }): boolean {
   return !(values.trace === true || values.explain === true || (values.drop?.length ?? 0) > 0);

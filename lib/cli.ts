@@ -24,6 +24,8 @@ import { openAccessLog } from './http/access-log.js';
 import { onOwnSubnet, statusOf } from './status.js';
 import { ipToString, macToString } from './wire/ip-address.js';
 import { waitForCarrier } from './link/carrier.js';
+import { Pacer } from './link/pacer.js';
+import { createInterface } from 'node:readline';
 import { DnsServer } from './dns/server.js';
 import { runFetch } from './cli-fetch.js';
 
@@ -98,6 +100,10 @@ export async function main(argv: string[]): Promise<number> {
   // by side above it, so both see every frame in the same order, and the frames it drops on
   // purpose too (a DROP line, a pcapng frame with a comment): trace numbers are frame numbers.
   let link: Link = tap;
+  // --step / --pace: sent frames wait at the bottom, received ones at the top, so each frame's
+  // trace lines come before its wait (pacer.ts).
+  const pacer = config.step || config.paceMs > 0 ? new Pacer({ clock, paceMs: config.paceMs, ...(config.step ? { step: enterKey() } : {}) }) : undefined;
+  if (pacer !== undefined) link = pacer.gateTx(link);
   if (config.loss > 0 || config.delayMs > 0) {
     const seed = config.seed;
     const faultRng = seed === undefined ? rng : new SeededRng(seed);
@@ -110,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
   const narrator = new TraceNarrator({ clock, explain: config.explain, lang: config.lang, timeWaitMs, ...(config.pathMtu !== undefined ? { pathMtu: Math.min(config.pathMtu, tap.mtu) } : { pathMtu: tap.mtu }) });
   if (config.trace) link = new TracerLink(link, process.stderr, { clock, narrator });
+  if (pacer !== undefined) link = pacer.gateRx(link);
 
   // The kernel side is our router to other subnets (the forwarding topology of NETWORK-TESTING.md).
   const stack = new Stack({
@@ -180,6 +187,19 @@ function stopSignal(): { requested: Promise<void>; stopped: boolean; now(): void
   process.once('SIGINT', s.now);
   process.once('SIGTERM', s.now);
   return s;
+}
+
+/** `--step`: a wait that ends at the next Enter on stdin (at once for ever after stdin ends). */
+function enterKey(): () => Promise<void> {
+  const waiting: (() => void)[] = [];
+  let ended = false;
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', () => waiting.shift()?.());
+  rl.on('close', () => {
+    ended = true;
+    for (const w of waiting.splice(0)) w();
+  });
+  return () => (ended ? Promise.resolve() : new Promise((resolve) => void waiting.push(resolve)));
 }
 
 /** Why `file` cannot be written (opened for append, so nothing is lost), or undefined if it can. */

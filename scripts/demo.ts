@@ -5,7 +5,8 @@
 // process started in it. Three runs of the stack, one pcap each (written to --out, default the
 // current directory): the basics (ARP, ping, DF probes, curl keep-alive, DNS and wget, the idle
 // close and TIME-WAIT), a narrower path (--path-mtu 1480: the 1452/1453 boundary, ping and pmtu-probe), and
-// induced loss (--loss/--seed: SACK blocks and a fast retransmit).
+// targeted loss (--drop: the same two data segments dropped every run, SACK blocks and fast
+// retransmits, each drop at its place in trace and pcapng).
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,8 @@ trace after each step. Needs root (network namespaces and a TAP device). Takes a
 `;
 
 const STACK = '10.0.0.2';
+/** The loss step's drops: tapstack's 40th and 100th data segments on port 80 (retransmissions count too). */
+const DROPS = ['tx tcp sport=80 len>0 nth=40', 'tx tcp sport=80 len>0 nth=100'];
 const NOTE = '    ↳ ';
 
 /** Step titles and the one thing to notice, per language (the explanations come from the stack). */
@@ -46,10 +49,10 @@ const TEXT = {
     pmtuPing: 'ping -M do: 1453 is refused with "frag needed, mtu 1480", 1452 gets through',
     pmtuNote: '1452 + 8 + 20 = 1480 fits; 1453 needs 1481. The kernel learns mtu 1480 from the ICMP error and caches it (ip route get).',
     probe: 'scripts/pmtu-probe: the same search, automated',
-    loss: 'Induced loss (--loss 0.03 --seed 7): SACK blocks and fast retransmit',
-    lossNote: 'A 300 kB download with 3% of frames dropped between the tap and the stack. Below: the duplicate ACKs with their SACK blocks and the retransmissions, with their explanations.',
+    loss: `Targeted loss (${DROPS.map((d) => `--drop '${d}'`).join(' ')}): SACK blocks and fast retransmits`,
+    lossNote: 'A 300 kB download; tapstack\'s 40th and 100th data segments are dropped between the stack and the tap, the same two every run. Below: each drop, the duplicate ACKs with their SACK blocks, and the retransmissions with the cause tapstack\'s TCP core gives.',
     more: (n: number) => `… and ${n} more such packets (all in the pcap)`,
-    summary: (r: number, f: number, d: number) => `In all, tapstack saw ${d} duplicate ACKs and sent ${r} retransmissions, ${f} of them fast retransmits after three duplicate ACKs.`,
+    summary: (r: number, f: number, d: number) => `In all, tapstack saw ${d} duplicate ACKs and sent ${r} retransmissions, ${f} of them fast (duplicate ACKs or SACK recovery, without waiting for the timer).`,
     pcaps: 'Captures for Wireshark (open them with `wireshark FILE` or `tshark -r FILE`):',
     done: 'Done: namespace and processes removed.',
   },
@@ -73,9 +76,9 @@ const TEXT = {
     pmtuNote: '1452 + 8 + 20 = 1480 放得下；1453 需要 1481。内核从 ICMP 差错报文学到 mtu 1480 并缓存起来（ip route get）。',
     probe: 'scripts/pmtu-probe：同样的二分查找，自动完成',
     loss: '人为丢包（--loss 0.03 --seed 7）：选择确认 SACK 与快速重传',
-    lossNote: '下载 300 kB，tap 与协议栈之间丢弃 3% 的帧。下面是带 SACK 块的重复 ACK 和重传，以及它们的解释。',
+    lossNote: '下载 300 kB；tapstack 的第 40 和第 100 个数据报文段在协议栈与 tap 之间被丢弃，每次运行都是这两个。下面是每次丢弃、带 SACK 块的重复 ACK，以及重传和 TCP 核心给出的原因。',
     more: (n: number) => `……还有 ${n} 个这样的包（都在 pcap 里）`,
-    summary: (r: number, f: number, d: number) => `合计：tapstack 收到 ${d} 个重复 ACK，重传 ${r} 次，其中 ${f} 次是收到三个重复 ACK 后的快速重传。`,
+    summary: (r: number, f: number, d: number) => `合计：tapstack 收到 ${d} 个重复 ACK，重传 ${r} 次，其中 ${f} 次是快速重传（重复 ACK 或 SACK 恢复，不等定时器）。`,
     pcaps: '供 Wireshark 打开的抓包文件（`wireshark 文件` 或 `tshark -r 文件`）：',
     done: '完成：命名空间和进程都已清理。',
   },
@@ -189,7 +192,8 @@ async function step(ns: Netns, tail: TraceTail, argv: string[], opts: { timeoutM
 
 async function demo(lang: Lang, outDir: string, cleanup: Cleanup): Promise<void> {
   const T = TEXT[lang];
-  const pcaps = [1, 2, 3].map((n) => path.resolve(outDir, `tapstack-demo-${n}-${['basics', 'pmtu', 'loss'][n - 1]}.pcap`));
+  // The loss run's capture keeps its dropped frames with a comment each: pcapng.
+  const pcaps = [1, 2, 3].map((n) => path.resolve(outDir, `tapstack-demo-${n}-${['basics', 'pmtu', 'loss'][n - 1]}.${n === 3 ? 'pcapng' : 'pcap'}`));
   const ns = Netns.create(cleanup);
   out(`namespace ${ns.name}: the kernel is 10.0.0.1 on tap0, tapstack is ${STACK}`);
 
@@ -259,21 +263,28 @@ async function demo(lang: Lang, outDir: string, cleanup: Cleanup): Promise<void>
   await step(ns, tail, [process.execPath, path.join(repoRoot, 'dist/scripts/pmtu-probe.js'), STACK]);
   await stack.stop();
 
-  // ---- run 3: induced loss
+  // ---- run 3: targeted loss
   title(T.loss);
   note(T.lossNote);
-  ({ stack, tail } = await start(ns, ['--loss', '0.03', '--seed', '7'], lang, pcaps[2]!));
+  ({ stack, tail } = await start(ns, DROPS.flatMap((d) => ['--drop', d]), lang, pcaps[2]!));
   await ns.run(['ping', '-c', '1', '-W', '3', STACK]);
   await tail.next();
   const argv = ['curl', '-sS', '-o', '/dev/null', '-r', '0-299999', '-w', '%{http_code} %{size_download} bytes in %{time_total} s\\n', `http://${STACK}/download/4MiB.bin`];
   const r = await ns.run(argv, { timeoutMs: 30_000 });
   shown(argv, r);
   const trace = await tail.next(600, 8000);
-  const picked = entries(trace).filter((e) => /SLE=|Retransmission|Dup ACK/.test(e[0]!));
-  const shownMax = 14;
+  // Every drop and every retransmission, and the first few duplicate ACKs after each drop.
+  let afterDrop = Infinity;
+  let skipped = 0;
   out('   trace (excerpt):');
-  for (const e of picked.slice(0, shownMax)) for (const l of e) out(`   ${l}`);
-  if (picked.length > shownMax) out(`   ${T.more(picked.length - shownMax)}`);
+  for (const e of entries(trace)) {
+    if (/ DROP #/.test(e[0]!)) afterDrop = 0;
+    const key = / DROP #|Retransmission\]/.test(e[0]!);
+    const sack = /SLE=|Dup ACK/.test(e[0]!);
+    if (key || (sack && afterDrop++ < 3)) for (const l of e) out(`   ${l}`);
+    else if (sack) skipped++;
+  }
+  if (skipped > 0) out(`   ${T.more(skipped)}`);
   const count = (re: RegExp): number => entries(trace).filter((e) => re.test(e[0]!)).length;
   out(`   ${T.summary(count(/\[TCP (Fast )?Retransmission\]/), count(/\[TCP Fast Retransmission\]/), count(/\[TCP Dup ACK #/))}`);
   await stack.stop();

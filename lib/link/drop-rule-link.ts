@@ -1,10 +1,12 @@
 // A Link decorator that drops exactly the frames `--drop` rules pick (drop-rule.ts), in both
 // directions, counts them (`drop.rule`) and reports each one (`Link.onDrop`) with the rule as the
 // reason, so the capture and the trace show it at its place. The drops of the link below it
-// (a FaultLink's `--loss`) are passed on as well.
+// (a FaultLink's `--loss`) are passed on as well. Rules apply to wire frames: a super-frame
+// (offloads) is cut into them first, as the fault link does.
 import type { Counters } from '../counters.js';
 import { DropRule, FrameFactReader } from './drop-rule.js';
-import type { DroppedFrame, Link } from './link.js';
+import type { DroppedFrame, Link, Offload } from './link.js';
+import { wireFrames } from './gso.js';
 
 /** Drops the frames any of its rules matches; everything else passes unchanged. */
 export class DropRuleLink implements Link {
@@ -24,14 +26,14 @@ export class DropRuleLink implements Link {
     this.mtu = inner.mtu;
     this.#rules = rules.map((r) => new DropRule(r));
     this.#counters = counters;
-    inner.onFrame((frame) => {
-      if (!this.#drop('RX', frame)) this.#handler?.(frame);
+    inner.onFrame((frame, offload) => {
+      for (const f of wireFrames(frame, offload)) if (!this.#drop('RX', f)) this.#handler?.(f);
     });
     inner.onDrop?.((d) => this.#dropped?.(d));
   }
 
-  send(frame: Buffer): void {
-    if (!this.#drop('TX', frame)) this.#inner.send(frame);
+  send(frame: Buffer, offload?: Offload): void {
+    for (const f of wireFrames(frame, offload)) if (!this.#drop('TX', f)) this.#inner.send(f);
   }
 
   onFrame(fn: (frame: Buffer) => void): void {

@@ -233,6 +233,8 @@ export class PcapLink implements Link {
   readonly #ng: boolean;
   #handler: ((frame: Buffer, offload?: Offload) => void) | undefined;
   #dropped: ((d: DroppedFrame) => void) | undefined;
+  /** Present only over a link that drops on purpose: its drops, passed on. */
+  readonly onDrop?: (fn: (d: DroppedFrame) => void) => void;
   /** Set while `send` is in the inner link: whether the frame being sent was dropped below. */
   #sendDropped = false;
 
@@ -250,6 +252,7 @@ export class PcapLink implements Link {
       const h = this.#handler;
       if (h !== undefined) h(frame, offload);
     });
+    if (inner.onDrop !== undefined) this.onDrop = (fn) => void (this.#dropped = fn);
     inner.onDrop?.((d) => {
       if (d.dir === 'TX') this.#sendDropped = true;
       this.writer.write(d.frame, undefined, { dir: d.dir, comment: `dropped: ${d.reason}` });
@@ -277,9 +280,6 @@ export class PcapLink implements Link {
     this.#handler = fn;
   }
 
-  onDrop(fn: (d: DroppedFrame) => void): void {
-    this.#dropped = fn;
-  }
 
   /** Closes the inner link, then flushes and closes the file (frames that arrive while the inner link closes are kept). */
   async close(): Promise<void> {

@@ -39,6 +39,8 @@ export class TracerLink implements Link {
   readonly #opts: TracerOptions;
   readonly #start: number;
   #dropped: ((d: DroppedFrame) => void) | undefined;
+  /** Present only over a link that drops on purpose: its drops, passed on. */
+  readonly onDrop?: (fn: (d: DroppedFrame) => void) => void;
   /** Set while `send` is in the inner link: whether the frame being sent was dropped below. */
   #sendDropped = false;
 
@@ -48,6 +50,7 @@ export class TracerLink implements Link {
     this.#start = opts.clock?.now() ?? 0;
     this.#emit = typeof sink === 'function' ? sink : (line) => void sink.write(line + '\n');
     opts.narrator?.attach?.(this.#emit, () => this.#stamp());
+    if (inner.onDrop !== undefined) this.onDrop = (fn) => void (this.#dropped = fn);
     inner.onDrop?.((d) => {
       if (d.dir === 'TX') this.#sendDropped = true;
       this.#trace(d.dir, d.frame, d.reason);
@@ -90,9 +93,6 @@ export class TracerLink implements Link {
     });
   }
 
-  onDrop(fn: (d: DroppedFrame) => void): void {
-    this.#dropped = fn;
-  }
 
   close(): Promise<void> {
     this.#opts.narrator?.close?.();

@@ -95,12 +95,13 @@ t.test('the whole demo: each experiment shows its expected result', { skip: skip
   t.match(o, /ICMP frag needed mtu=1480 .*\n {7}↳ ICMP type 3 code 4.*largest ping payload that fits is 1480 − 20 − 8 = 1452 bytes/, 'frag-needed explained');
   t.match(o, /1460 bytes from 10\.0\.0\.2/, '1452 gets through');
   t.match(o, /path MTU to 10\.0\.0\.2: 1480 \(largest DF payload 1452 = 1480 - 20 IP - 8 ICMP\)/, 'pmtu-probe finds 1452');
-  // loss: SACK and a fast retransmit
+  // targeted loss: the two drops, SACK and fast retransmits named by the core
   t.match(o, /206 300000 bytes/, 'the download completes despite the loss');
   t.match(o, /\[TCP Dup ACK #\d+\]\n.*\n {7}↳ SACK: bytes \d+–\d+/, 'duplicate ACKs with SACK blocks');
-  t.match(o, /Retransmission\].*\n {7}↳ Retransmission of bytes \d+–\d+, first sent as #\d+: (fast retransmit|the receiver's SACK blocks)/, 'a fast retransmit');
+  t.equal((o.match(/ DROP #\d+ 10\.0\.0\.2:80 > .*\(--drop 'tx tcp sport=80 len>0 nth=(40|100)'\)/g) ?? []).length, 2, 'the same two drops');
+  t.match(o, /\[TCP Fast Retransmission\]\n {7}↳ Retransmission of bytes \d+–\d+, first sent as #\d+: (fast retransmit|SACK recovery|RACK)/, 'a fast retransmit, its cause from the core');
   // the pcaps
-  for (const f of ['basics', 'pmtu', 'loss']) t.ok(existsSync(path.join(dir, `tapstack-demo-${f === 'basics' ? 1 : f === 'pmtu' ? 2 : 3}-${f}.pcap`)), `${f} pcap written`);
+  for (const f of ['1-basics.pcap', '2-pmtu.pcap', '3-loss.pcapng']) t.ok(existsSync(path.join(dir, `tapstack-demo-${f}`)), `${f} written`);
   t.match(o, new RegExp(`Captures for Wireshark[^\\n]*\\n  ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/tapstack-demo-1-basics\\.pcap`), 'says where');
   const ts = await tsharkProblems(path.join(dir, 'tapstack-demo-1-basics.pcap'));
   t.equal(ts.stdout, '', 'tshark finds nothing wrong in the basics capture');
