@@ -49,6 +49,7 @@ try {
   const kinds = new Set(compared.flatMap((r) => r.kinds));
   const root = benchSite(dir);
   if (kinds.has('stack') || single.length > 0) for (const m of modes) targets.push(await stackTarget(owner, root, m));
+  if (o.baseline !== undefined && (kinds.has('stack') || single.length > 0)) targets.push(await stackTarget(owner, root, undefined, o.baseline));
   if (kinds.has('kernel')) targets.push(await kernelTarget(owner, root));
   if (kinds.has('floor')) targets.push(await floorTarget(owner, dir));
   const tools: Tools = { udpRtt: o.only.has('small') ? buildC(dir, 'udp-rtt') : '' };

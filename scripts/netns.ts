@@ -175,8 +175,8 @@ export function rootScript(name: string): { owner: HasTeardown; cleanup(): Promi
 }
 
 /** Start the built CLI in `ns` with `args` and wait for its banner. */
-export async function startTapstack(ns: Netns, args: string[] = []): Promise<RunningStack> {
-  const running = new RunningStack(ns.spawn([process.execPath, path.join(repoRoot, 'dist/lib/cli.js'), ...args]));
+export async function startTapstack(ns: Netns, args: string[] = [], cli = path.join(repoRoot, 'dist/lib/cli.js')): Promise<RunningStack> {
+  const running = new RunningStack(ns.spawn([process.execPath, cli, ...args]));
   await running.waitFor(/Ctrl-C to stop/);
   return running;
 }

@@ -1,4 +1,6 @@
 // `npm run bench` flags: which rows, how many interleaved rounds, how big each load is.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 /** The rows in the order they run: compared rows (every target, each round), then tapstack-only rows, then the loss table. */
@@ -11,6 +13,8 @@ export type BenchOptions = {
   json: boolean;
   only: Set<RowId>;
   offload: 'on' | 'off' | 'both';
+  /** Another checkout whose built tapstack is measured beside this one (before/after). */
+  baseline: string | undefined;
   downloads: number;
   discardMib: number;
   echoMib: number;
@@ -29,6 +33,8 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --rounds N            interleaved rounds of the compared rows; medians are printed (default 3)
   --only ROW,...        run only these rows: ${ROW_IDS.join(', ')}
   --offload on|off|both tapstack's --offload setting(s) to measure (default both)
+  --baseline DIR        also measure the tapstack built in checkout DIR (its defaults), in the
+                        same rounds: a before/after table
   --json                one JSON document on stdout instead of the tables
   --downloads N         download row: curl fetches /download/4MiB.bin N times (default 50)
   --discard-mib N       discard row: MiB sent to discard (default 200)
@@ -54,6 +60,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       json: { type: 'boolean', default: false },
       only: { type: 'string' },
       offload: { type: 'string', default: 'both' },
+      baseline: { type: 'string' },
       downloads: { type: 'string', default: '50' },
       'discard-mib': { type: 'string', default: '200' },
       'echo-mib': { type: 'string', default: '100' },
@@ -70,12 +77,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   });
   const only = v.only === undefined ? ROW_IDS : v.only.split(',').filter((x) => x !== '');
   for (const id of only) if (!(ROW_IDS as readonly string[]).includes(id)) throw new Error(`--only: no row "${id}" (rows: ${ROW_IDS.join(', ')})`);
+  if (v.baseline !== undefined && !existsSync(path.join(v.baseline, 'dist/lib/cli.js'))) throw new Error(`--baseline: no built tapstack in "${v.baseline}" (dist/lib/cli.js; run npm install there)`);
   if (v.offload !== 'on' && v.offload !== 'off' && v.offload !== 'both') throw new Error(`--offload: expected on, off or both, got "${v.offload}"`);
   return {
     rounds: int('--rounds', v.rounds, 1, 100),
     json: v.json,
     only: new Set(only as RowId[]),
     offload: v.offload,
+    baseline: v.baseline,
     downloads: int('--downloads', v.downloads, 1, 10_000),
     discardMib: int('--discard-mib', v['discard-mib'], 1, 100_000),
     echoMib: int('--echo-mib', v['echo-mib'], 1, 100_000),

@@ -48,15 +48,19 @@ export function cliHasOffloadFlag(): boolean {
   return /--offload\b/.test(help.stdout);
 }
 
-/** tapstack's CLI in a new namespace, the clients on the kernel side of its tap; `offload` undefined: the CLI's default. */
-export async function stackTarget(owner: HasTeardown, root: string, offload: 'on' | 'off' | undefined): Promise<Target> {
+/**
+ * tapstack's CLI in a new namespace, the clients on the kernel side of its tap; `offload`
+ * undefined: the CLI's default. `baseline`: another checkout's build (`--baseline DIR`), run with
+ * its defaults, for a before/after table measured in the same rounds.
+ */
+export async function stackTarget(owner: HasTeardown, root: string, offload: 'on' | 'off' | undefined, baseline?: string): Promise<Target> {
   const ns = Netns.create(owner);
   roomyPorts(ns);
   const args = ['--root', root, '--access-log', '/dev/null', ...(offload === undefined ? [] : ['--offload', offload])];
-  const stack = await startTapstack(ns, args);
+  const stack = await startTapstack(ns, args, baseline === undefined ? undefined : path.join(baseline, 'dist/lib/cli.js'));
   return {
-    id: offload === undefined ? 'tapstack' : `tapstack-offload-${offload}`,
-    label: offload === undefined ? 'tapstack' : `tapstack offload ${offload}`,
+    id: baseline !== undefined ? 'baseline' : offload === undefined ? 'tapstack' : `tapstack-offload-${offload}`,
+    label: baseline !== undefined ? 'baseline' : offload === undefined ? 'tapstack' : `tapstack offload ${offload}`,
     kind: 'stack', ip: '10.0.0.2', client: ns, pid: stack.proc.pid!, stop: () => stack.stop(),
   };
 }

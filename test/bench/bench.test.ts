@@ -25,6 +25,9 @@ t.test('flags: defaults, --only, --offload, clear errors', async (t) => {
   t.throws(() => parseBenchArgs(['--offload', 'maybe']), /--offload: expected on, off or both/);
   t.throws(() => parseBenchArgs(['--rounds', '0']), /--rounds: expected a number from 1 to 100/);
   t.throws(() => parseBenchArgs(['--rounds', '1.5']), /--rounds: expected a whole number/);
+  t.equal(d.baseline, undefined);
+  t.equal(parseBenchArgs(['--baseline', repoRoot]).baseline, repoRoot, 'a checkout with a build');
+  t.throws(() => parseBenchArgs(['--baseline', '/nonexistent']), /--baseline: no built tapstack in "\/nonexistent"/);
 });
 
 t.test('medians and ratios to the references of the same run', async (t) => {
