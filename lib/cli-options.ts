@@ -51,7 +51,7 @@ export const USAGE = `Usage: tapstack [options]
                       echo/discard connections at once, each; more are reset (default 1024)
   --drop RULE         drop exactly the frames RULE picks (repeatable), shown in trace and
                       pcap, e.g. 'tx tcp seq=1 len>0 nth=1' (the first data segment sent);
-                      words: rx|tx tcp|udp|icmp|arp syn|fin|rst|psh|ack flags=SAFRPU
+                      words: rx|tx tcp|udp|icmp|arp syn|fin|rst|psh|ack|urg flags=SAFRPUEC
                       seq=N ack=N (relative) len=N|>N|<N sport=N dport=N nth=N every=N
   --min-pmtu N        lowest path MTU an ICMP frag-needed may set (default 552, as Linux)
   --step              slow motion: each frame, either way, waits for Enter after its trace

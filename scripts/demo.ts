@@ -75,7 +75,7 @@ const TEXT = {
     pmtuPing: 'ping -M do：1453 被拒绝（“需要分片，mtu 1480”），1452 可以通过',
     pmtuNote: '1452 + 8 + 20 = 1480 放得下；1453 需要 1481。内核从 ICMP 差错报文学到 mtu 1480 并缓存起来（ip route get）。',
     probe: 'scripts/pmtu-probe：同样的二分查找，自动完成',
-    loss: '人为丢包（--loss 0.03 --seed 7）：选择确认 SACK 与快速重传',
+    loss: `定点丢包（${DROPS.map((d) => `--drop '${d}'`).join(' ')}）：选择确认 SACK 与快速重传`,
     lossNote: '下载 300 kB；tapstack 的第 40 和第 100 个数据报文段在协议栈与 tap 之间被丢弃，每次运行都是这两个。下面是每次丢弃、带 SACK 块的重复 ACK，以及重传和 TCP 核心给出的原因。',
     more: (n: number) => `……还有 ${n} 个这样的包（都在 pcap 里）`,
     summary: (r: number, f: number, d: number) => `合计：tapstack 收到 ${d} 个重复 ACK，重传 ${r} 次，其中 ${f} 次是快速重传（重复 ACK 或 SACK 恢复，不等定时器）。`,

@@ -2,7 +2,7 @@
 // per TCP connection (both ISNs, what each side sent, what each side acknowledged, and the
 // RFC 9293 state of both ends), and returns for each frame the one-line summary with RELATIVE
 // sequence numbers, the facts worth saying about it (notes.ts) and the state changes it caused.
-// It computes facts only; en.ts / zh.ts phrase them, render.ts lays out the lines.
+// It computes facts only; en.ts / zh.ts phrase them, index.ts lays out the lines.
 //
 // States come from the segments themselves, as the tracer sees them next to the stack: our own
 // end (the sender of TX frames) receives exactly the RX frames, in order, so its states follow
