@@ -40,6 +40,14 @@ export function decodeDns(msg: Buffer): DecodedPacket | string {
   }
 }
 
+/** `msg` after its two-byte length, as DNS over TCP carries it (RFC 1035 §4.2.2). */
+export function frameTcp(msg: Buffer): Buffer {
+  const framed = Buffer.allocUnsafe(2 + msg.length);
+  framed.writeUInt16BE(msg.length, 0);
+  msg.copy(framed, 2);
+  return framed;
+}
+
 /** Encode a message (dns-packet; names are written uncompressed). */
 export function encodeDns(p: Packet): Buffer {
   return dnsPacket.encode(p);

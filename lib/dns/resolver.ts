@@ -8,7 +8,7 @@ import type { Stack } from '../stack.js';
 import { ipToString, parseIp } from '../wire/ip-address.js';
 import type { TcpLayer } from '../tcp/tcp-layer.js';
 import { connect } from '../socket/index.js';
-import { type Answer, type DecodedPacket, type StringAnswer, decodeDns, encodeDns, Flag, rcodeName, rcodeOf } from './message.js';
+import { type Answer, type DecodedPacket, type StringAnswer, decodeDns, encodeDns, Flag, frameTcp, rcodeName, rcodeOf } from './message.js';
 
 /** How to build a Resolver. */
 export interface ResolverOptions {
@@ -136,10 +136,7 @@ export class Resolver {
         if (this.#isAnswer(p, id, name)) resolve(p);
         else reject(new DnsError('EBADRESP', name, 'the answer over TCP is not for our query'));
       });
-      const framed = Buffer.allocUnsafe(2 + query.length);
-      framed.writeUInt16BE(query.length, 0);
-      query.copy(framed, 2);
-      s.write(framed);
+      s.write(frameTcp(query));
     });
   }
 }

@@ -20,7 +20,7 @@ import type { Stack, UdpRemoteInfo, UdpSocket } from '../stack.js';
 import type { TcpLayer } from '../tcp/tcp-layer.js';
 import { createServer, type Server, type Socket } from '../socket/index.js';
 import { ipToString } from '../wire/ip-address.js';
-import { type Answer, decodeDns, DNS_HEADER_LEN, encodeDns, Flag, optOf, type Packet, rawOpcode, Rcode, rcodeName, replyFlags } from './message.js';
+import { type Answer, decodeDns, DNS_HEADER_LEN, encodeDns, Flag, frameTcp, optOf, type Packet, rawOpcode, Rcode, rcodeName, replyFlags } from './message.js';
 
 /** How to build a DnsServer. */
 export interface DnsServerOptions {
@@ -92,11 +92,7 @@ export class DnsServer {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
         const out = this.#answer(msg, false);
-        if (out === undefined) continue;
-        const framed = Buffer.allocUnsafe(2 + out.length);
-        framed.writeUInt16BE(out.length, 0);
-        out.copy(framed, 2);
-        s.write(framed);
+        if (out !== undefined) s.write(frameTcp(out));
       }
     });
   }

@@ -6,7 +6,7 @@
 // §6.1.2); a partial checksum is completed. The pcap writer, the tracer and the fault link use it
 // so that captures, traces and induced loss see one MSS-sized segment per frame.
 import type { Offload } from './link.js';
-import { finishChecksum, pseudoHeaderSum, sumWords } from '../wire/checksum.js';
+import { finishChecksum, internetChecksum, pseudoHeaderSum, sumWords } from '../wire/checksum.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { IpProto } from '../wire/ipv4.js';
 
@@ -49,7 +49,7 @@ export function wireFrames(frame: Buffer, o: Offload | undefined, rest?: readonl
     seg.writeUInt16BE(ihl + thl + n, ip + 2);
     seg.writeUInt16BE((id + i) & 0xffff, ip + 4);
     seg.writeUInt16BE(0, ip + 10);
-    seg.writeUInt16BE(finishChecksum(sumWords(seg, ip, l4)), ip + 10);
+    seg.writeUInt16BE(internetChecksum(seg, ip, l4), ip + 10);
     seg.writeUInt32BE((seq0 + off) >>> 0, l4 + 4);
     seg[l4 + 13] = flags & ~(last ? 0 : FIN | PSH) & ~(i === 0 ? 0 : CWR);
     completeChecksum(seg, ip, ihl, proto);

@@ -154,7 +154,6 @@ export class PcapWriter {
   /** One Enhanced Packet Block: interface 0, the timestamp in µs, the data padded to 4 bytes, then
    *  epb_flags (direction: 1 inbound, 2 outbound) and opt_comment when given. */
   #writeEpb(data: Uint8Array, origLen: number, us: number, meta: FrameMeta | undefined): void {
-    const pad4 = (n: number): number => (n + 3) & ~3;
     const comment = meta?.comment !== undefined ? Buffer.from(meta.comment, 'utf8') : undefined;
     const optBytes = (meta?.dir !== undefined ? 8 : 0) + (comment !== undefined ? 4 + pad4(comment.length) : 0);
     const total = EPB_FIXED + pad4(data.length) + (optBytes > 0 ? optBytes + 4 : 0);
@@ -289,6 +288,11 @@ export class PcapLink implements Link {
       this.writer.close();
     }
   }
+}
+
+/** `n` rounded up to a multiple of 4 (pcapng pads block data and options to 32 bits). */
+function pad4(n: number): number {
+  return (n + 3) & ~3;
 }
 
 const RX: FrameMeta = { dir: 'RX' };

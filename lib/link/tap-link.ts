@@ -126,8 +126,12 @@ export class TapLink implements Link {
       if (this.offload) {
         // One writev(): the header, the frame and the payload pieces, nothing copied to glue them.
         writeVnetHeader(this.#vnetHdr, frame, offload);
-        this.#pieces[1] = frame;
-        if (!this.tap.sendFrame(rest === undefined ? this.#pieces : [this.#vnetHdr, frame, ...rest])) this.dropped++;
+        // The pieces array is reused (the write is synchronous): no array per frame.
+        const pieces = this.#pieces;
+        pieces.length = 2;
+        pieces[1] = frame;
+        if (rest !== undefined) for (const r of rest) pieces.push(r);
+        if (!this.tap.sendFrame(pieces)) this.dropped++;
       } else if (offload !== undefined || rest !== undefined) {
         for (const f of wireFrames(frame, offload, rest)) if (!this.tap.sendFrame(f)) this.dropped++;
       } else if (!this.tap.sendFrame(frame)) this.dropped++;

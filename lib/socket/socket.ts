@@ -322,12 +322,12 @@ export class Socket extends Duplex {
     return this.#bytesWritten;
   }
 
-  /** Bound address, as node:net's `address()`. */
   /** This connection's segments so far, when its server keeps them (`segmentHistory: true`). */
   segmentHistory(): HistoryView | undefined {
     return this.#conn?.segmentHistory();
   }
 
+  /** Bound address, as node:net's `address()`. */
   address(): AddressInfo | Record<string, never> {
     return this.#conn === undefined ? {} : { address: ipToString(this.#conn.localIp), family: 'IPv4', port: this.#conn.localPort };
   }

@@ -19,7 +19,7 @@
 import createDebug from 'debug';
 import type { Counters } from '../counters.js';
 import { TCP_FLAGS, type TcpSegment, formatTcpFlags } from '../wire/tcp.js';
-import { type Seq, seq, seqAdd, seqDiff, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import { type Seq, seq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMin } from '../wire/seq.js';
 import type { TcpConfig } from './config.js';
 import { AckHandler } from './ack.js';
 import { type CongestionControl, createCongestionControl } from './congestion.js';
@@ -380,8 +380,7 @@ export class TcpConnection implements FourTuple {
     if (this.state !== 'SYN-SENT') {
       // Like Linux's tcp_acceptable_seq: zero-window probes may have put SND.MAX beyond the
       // peer's window, where its RST check (RFC 9293 §3.10.7.4, RFC 5961 §3.2) would ignore us.
-      const wndEnd = seqAdd(this.sndUna, this.sndWnd);
-      this.out.sendRst(seqLe(this.sndMax, wndEnd) ? this.sndMax : wndEnd);
+      this.out.sendRst(seqMin(this.sndMax, seqAdd(this.sndUna, this.sndWnd)));
       this.#counters.inc('tcp.tx.rst.abort');
     }
     this.#enterClosed(now, undefined);

@@ -231,5 +231,5 @@ function sendOptions(tx: SegmentTx | undefined): SendOptions {
   if (tx === undefined) return SEND_DF;
   if (!tx.partialCsum) return tx.headroom ? SEND_DF_HEADROOM : SEND_DF;
   if (tx.gsoSize === 0 && tx.rest === undefined) return SEND_DF_PARTIAL;
-  return { df: true, headroom: tx.headroom, partialCsum: true, gsoSize: tx.gsoSize, ...(tx.rest !== undefined ? { rest: tx.rest } : {}) };
+  return { df: true, headroom: tx.headroom, partialCsum: true, gsoSize: tx.gsoSize, rest: tx.rest };
 }
