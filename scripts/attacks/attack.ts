@@ -103,6 +103,42 @@ export async function legitCurls(ns: Netns, url: string, o: { count: number; gap
   return { ok, total: o.count, p95: percentile(times, 95) };
 }
 
+/**
+ * A Python client in `ns` that tries `n` times to open a socket `s` (`openPy`: statements that set
+ * `s`; an attempt that raises OSError is skipped), then holds those open `holdSeconds`. Resolves
+ * once every attempt is done, with how many sockets opened, and `done` for the script's end
+ * (killed after `timeoutMs`).
+ */
+export async function holdSockets(ns: Netns, n: number, openPy: string, holdSeconds: number, timeoutMs = 60_000): Promise<{ opened: number; done: Promise<void> }> {
+  const body = openPy.trim().split('\n').map((l) => `        ${l.trim()}`).join('\n');
+  const script = `import socket, time
+socks = []
+for i in range(${n}):
+    try:
+${body}
+        socks.append(s)
+    except OSError:
+        pass
+print(len(socks), flush=True)
+time.sleep(${holdSeconds})
+`;
+  const child = ns.spawn(['python3', '-c', script]);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<void>((resolve) => child.once('close', () => {
+    clearTimeout(timer);
+    resolve();
+  }));
+  let out = '';
+  const opened = await new Promise<number>((resolve) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) resolve(Number(out.split('\n')[0]));
+    });
+    void done.then(() => resolve(NaN));
+  });
+  return { opened, done };
+}
+
 /** held / degraded / failed from a success ratio and p95 against the given limits. */
 export function judge(f: ClientFigures, heldAt: { ratio: number; p95: number }, degradedAt: { ratio: number }): Verdict {
   const ratio = f.ok / f.total;

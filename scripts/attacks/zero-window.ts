@@ -6,24 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTapstack, type Netns } from '../netns.js';
-import { alive, judge, legitCurls, STACK_IP, type Attack } from './attack.js';
-
-const STALL_PY = `
-import socket, time, sys
-socks = []
-for i in range(520):
-    try:
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(2)
-        s.connect(('10.0.0.2', 80))
-        s.send(b'GET /big HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
-        socks.append(s)
-    except OSError:
-        pass
-print(len(socks), flush=True)
-time.sleep(float(sys.argv[1]))
-`;
+import { alive, holdSockets, judge, legitCurls, STACK_IP, type Attack } from './attack.js';
 
 export const zeroWindow: Attack = {
   name: 'zero-window',
@@ -36,12 +19,17 @@ export const zeroWindow: Attack = {
       const stack = await startTapstack(ns, ['--access-log', '/dev/null', '--root', root]);
       ns.runSync(['ip', 'addr', 'add', '10.0.0.3/24', 'dev', 'tap0']);
       await ns.run(['ping', '-c', '1', '-W', '2', STACK_IP]);
-      const stall = ns.run(['python3', '-c', STALL_PY, '12'], { timeoutMs: 60_000 });
-      await new Promise((r) => setTimeout(r, 5000));
+      const stall = await holdSockets(ns, 520, `
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(2)
+        s.connect(('${STACK_IP}', 80))
+        s.send(b'GET /big HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')`, 12);
       const web = await legitCurls(ns, `http://${STACK_IP}/`, { count: 10, gapMs: 200, maxSeconds: 3, from: '10.0.0.3' });
       // Vanish: nothing the kernel would send for those sockets reaches the stack any more.
       await ns.run(['nft', '-f', '-'], { input: 'table inet vanish { chain out { type filter hook output priority 0; policy accept; ip saddr 10.0.0.1 tcp dport 80 drop } }\n' });
-      const opened = Number((await stall).stdout.split('\n')[0]);
+      const opened = stall.opened;
+      await stall.done;
       await new Promise((r) => setTimeout(r, 20_000));
       await ns.run(['nft', 'delete', 'table', 'inet', 'vanish']);
       const held = await connectionsFrom(ns, '10.0.0.1');

@@ -280,3 +280,13 @@ export class ScriptedPeer {
     return { data: () => Buffer.concat(chunks), ended: () => conn.readEnded, closedWith: () => err, closed: () => closed };
   }
 }
+
+/** Our segment i of 1000 bytes, for a ScriptedPeer sender with MSS 1000 (relative sequence 1 + 1000 i). */
+export function segAt(p: ScriptedPeer, i: number): Seq {
+  return seqAdd(p.ourIss, 1 + 1000 * i);
+}
+
+/** SACK blocks covering our 1000-byte segments [from, to) each. */
+export function sackSegs(p: ScriptedPeer, ...ranges: Array<[number, number]>): Array<{ left: Seq; right: Seq }> {
+  return ranges.map(([a, b]) => ({ left: segAt(p, a), right: segAt(p, b) }));
+}

@@ -7,21 +7,10 @@ import { CUBIC_BETA, CubicCongestionControl, cubicK, wCubic } from '../../lib/tc
 import { SackScoreboard } from '../../lib/tcp/sack-scoreboard.js';
 import { type Seq, seq, seqAdd } from '../../lib/wire/seq.js';
 import { SeededRng } from '../../lib/rng.js';
-import { type Out, ScriptedPeer } from '../helpers/tcp-peer.js';
+import { type Out, sackSegs, ScriptedPeer, segAt } from '../helpers/tcp-peer.js';
 import { B_IP, makeTcpNet } from '../helpers/tcp-net.js';
 
 const bytes = (n: number, fill = 0x61): Buffer => Buffer.alloc(n, fill);
-type Block = { left: Seq; right: Seq };
-
-/** Our segment i of 1000 bytes (relative sequence 1 + 1000 i). */
-function segAt(p: ScriptedPeer, i: number): Seq {
-  return seqAdd(p.ourIss, 1 + 1000 * i);
-}
-
-/** SACK blocks covering our segments [from, to) each. */
-function sackSegs(p: ScriptedPeer, ...ranges: Array<[number, number]>): Block[] {
-  return ranges.map(([a, b]) => ({ left: segAt(p, a), right: segAt(p, b) }));
-}
 
 /** A sender with SACK (no timestamps), MSS 1000, `n` bytes written; returns the first flight. */
 function sender(n: number, config: Record<string, unknown> = {}, sack = true) {

@@ -4,14 +4,9 @@
 // its reordering window, the tail loss probe with its PTO, and the SYN's timer.
 import t from 'tap';
 import type { RetransmitEvent } from '../../lib/tcp/retransmit-event.js';
-import { type Seq, seqAdd } from '../../lib/wire/seq.js';
-import { ScriptedPeer } from '../helpers/tcp-peer.js';
+import { sackSegs, ScriptedPeer, segAt } from '../helpers/tcp-peer.js';
 
 const bytes = (n: number): Buffer => Buffer.alloc(n, 0x61);
-
-/** Our segment i of 1000 bytes (relative sequence 1 + 1000 i). */
-const segAt = (p: ScriptedPeer, i: number): Seq => seqAdd(p.ourIss, 1 + 1000 * i);
-const sackSegs = (p: ScriptedPeer, ...ranges: Array<[number, number]>) => ranges.map(([a, b]) => ({ left: segAt(p, a), right: segAt(p, b) }));
 
 /** A sender with MSS 1000, `n` bytes written, recording every onRetransmit event. */
 function sender(n: number, config: Record<string, unknown> = {}, sack = true) {
