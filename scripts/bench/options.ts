@@ -30,7 +30,8 @@ export type BenchOptions = {
 };
 
 export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; every load runs in namespaces it creates)
-  --rounds N            interleaved rounds of the compared rows; medians are printed (default 3)
+  --rounds N            interleaved rounds of the compared rows and of the idle row; medians
+                        are printed (default 3)
   --only ROW,...        run only these rows: ${ROW_IDS.join(', ')}
   --offload on|off|both tapstack's --offload setting(s) to measure (default both)
   --baseline DIR        also measure the tapstack built in checkout DIR (its defaults), in the

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../netns.js';
 import type { BenchOptions, RowId } from './options.js';
-import { pingMedianUs, wrk } from './rows.js';
+import { median, pingMedianUs, wrk } from './rows.js';
 import type { Target } from './targets.js';
 
 /** One tapstack-only row: named values (MB, KB, req/s, µs, ratios). */
@@ -140,27 +140,61 @@ async function keepalive(t: Target, o: BenchOptions): Promise<SingleRow> {
   };
 }
 
-/** wrk req/s and ping with no idle connection, then with `--idle-wrk` idle ones open (issue 10 item 1: goal < 10 % change). */
+/**
+ * wrk req/s and ping with no idle connection and with `--idle-wrk` idle ones open (issue 10 item 1:
+ * goal < 10 % change), in `--rounds` rounds that alternate which comes first, the idle set opened
+ * and closed again every round. A round's two runs are minutes apart at most, so their ratio is
+ * what the row reports: the median of the per-round ratios, with the lowest and highest as the
+ * spread (a busy machine moves both runs of a round, not one against the other as a single pair would).
+ * Beside req/s, the stack's CPU time per request during wrk: what the idle connections cost it,
+ * which other work on the machine changes far less than it changes req/s.
+ */
 async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
-  await wrk(t, 2); // warm (JIT, caches), so "none" is not measured on a cold stack
-  await quiet(t.pid);
-  const wrkNone = await wrk(t, o.wrkSeconds);
-  const pingNone = await pingMedianUs(t, o.pings);
-  const conns = await openIdle(t, 7, o.idleWrkConnections);
-  let wrkIdle, pingIdle;
-  try {
-    wrkIdle = await wrk(t, o.wrkSeconds);
-    pingIdle = await pingMedianUs(t, o.pings);
-  } finally {
-    await conns.close();
+  await wrk(t, 2); // warm (JIT, caches), so the first "none" is not measured on a cold stack
+  const none = { wrk: [] as number[], cpu: [] as number[], ping: [] as number[] };
+  const open = { wrk: [] as number[], cpu: [] as number[], ping: [] as number[] };
+  const notes: string[] = [];
+  let opened = 0;
+  let openSeconds = 0;
+  const measure = async (into: typeof none, label: string): Promise<void> => {
+    const cpu0 = cpuSeconds(t.pid);
+    const w = await wrk(t, o.wrkSeconds);
+    into.cpu.push(((cpuSeconds(t.pid) - cpu0) * 1e6) / w.requests);
+    const p = await pingMedianUs(t, o.pings);
+    into.wrk.push(w.value);
+    into.ping.push(p.value);
+    for (const s of [w, p]) if (s.note !== undefined) notes.push(`${label}: ${s.note}`);
+  };
+  for (let round = 1; round <= o.rounds; round++) {
+    const noneFirst = round % 2 === 1;
+    if (noneFirst) {
+      await quiet(t.pid);
+      await measure(none, `round ${round}, none`);
+    }
+    const conns = await openIdle(t, 7, o.idleWrkConnections);
+    opened = conns.open;
+    openSeconds = conns.seconds;
+    if (conns.failed > 0) notes.push(`round ${round}: ${conns.failed} connections failed to open`);
+    try {
+      await measure(open, `round ${round}, idle`);
+    } finally {
+      await conns.close(); // and waits until the stack is quiet again
+    }
+    if (!noneFirst) await measure(none, `round ${round}, none`);
   }
+  const ratios = (num: number[], den: number[]): number[] => num.map((x, i) => x / den[i]!).filter((x) => Number.isFinite(x));
+  const wrkRatios = ratios(open.wrk, none.wrk);
+  const cpuRatios = ratios(open.cpu, none.cpu);
+  const pingRatios = ratios(open.ping, none.ping);
   return {
-    id: 'idle', target: t.id, what: `${o.idleWrkConnections} idle connections open vs none`,
+    id: 'idle', target: t.id, what: `${o.idleWrkConnections} idle connections open vs none, ${o.rounds} alternating rounds (medians; ratio: median of the rounds' ratios, lowest–highest)`,
     values: {
-      open: conns.open, openSeconds: conns.seconds, wrkNone: wrkNone.value, wrkIdle: wrkIdle.value, wrkRatio: wrkIdle.value / wrkNone.value,
-      pingNoneUs: pingNone.value, pingIdleUs: pingIdle.value, pingRatio: pingIdle.value / pingNone.value,
+      open: opened, openSeconds,
+      wrkNone: median(none.wrk), wrkIdle: median(open.wrk), wrkRatio: median(wrkRatios), wrkRatioLow: Math.min(...wrkRatios), wrkRatioHigh: Math.max(...wrkRatios),
+      cpuPerRequestNoneUs: median(none.cpu), cpuPerRequestIdleUs: median(open.cpu), cpuRatio: median(cpuRatios), cpuRatioLow: Math.min(...cpuRatios), cpuRatioHigh: Math.max(...cpuRatios),
+      pingNoneUs: median(none.ping), pingIdleUs: median(open.ping), pingRatio: median(pingRatios), pingRatioLow: Math.min(...pingRatios), pingRatioHigh: Math.max(...pingRatios),
     },
-    notes: [...(conns.failed > 0 ? [`${conns.failed} connections failed to open`] : []), ...[wrkNone, pingNone, wrkIdle, pingIdle].flatMap((s) => s.note ?? [])],
+    notes,
   };
 }
 
