@@ -115,6 +115,38 @@ t.test('after an RTO, go-back-N super-segments announce each wire segment (the t
   t.equal(on.p.counters.get('tcp.tx.retransmit.rto'), 3, 'counted per wire segment');
 });
 
+t.test('RFC 8985 §6.2 after an RTO: lost go-back-N retransmissions sent in two frames go back out as one', async (t) => {
+  const f: Record<string, Array<[number, number, number]>> = {};
+  for (const offload of [true, false]) {
+    const p = new ScriptedPeer({ config: { congestionControl: 'newreno', offload, timestamps: false } });
+    const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
+    p.tcp.run((now) => conn.write(Buffer.alloc(100_000, 0x61), now));
+    p.drain();
+    const frames: Array<[number, number, number]> = [];
+    const take = () => {
+      const gso = p.stack.sent.slice(p.stack.sent.length - p.pending).map((s) => s.gsoSize);
+      frames.push(...p.drain().map((o, k): [number, number, number] => [(p.rel(o.seq) - 1) / 1000, o.len / 1000, gso[k]!]));
+    };
+    // Segments 0..3 lost: the probe (new segment 10), the RTO (0); 0 arrives with 4..10: go-back-N
+    // resends 1–2 (cwnd 2 SMSS), then 3 and new 11 once 1 is acknowledged. 2 and 3 are lost again.
+    p.advanceTo(211);
+    p.advanceTo(215);
+    p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [4, 11]) } });
+    p.advanceTo(225);
+    p.send({ ack: segAt(p, 2), options: { sack: sackSegs(p, [4, 11]) } });
+    take();
+    // 11, sent after both, is SACKed: RACK marks 2 and 3 lost, resent at once within cwnd.
+    p.advanceTo(235);
+    p.send({ ack: segAt(p, 2), options: { sack: sackSegs(p, [4, 12]) } });
+    t.equal(p.counters.get('tcp.tx.retransmit.lost'), 2, 'two lost retransmissions resent');
+    t.equal(conn.info().recovery, 'rto');
+    take();
+    f[String(offload)] = frames;
+  }
+  t.same(f['true'], [[10, 1, 0], [0, 1, 0], [1, 2, 1000], [3, 1, 0], [11, 1, 0], [2, 2, 1000], [12, 1, 0]]);
+  t.same(wire(f['false']!), wire(f['true']!), 'the same wire segments as without offloads');
+});
+
 t.test('RFC 8985 §7.3: the tail loss probe stays one segment with offloads on', async (t) => {
   const p = new ScriptedPeer({ config: { congestionControl: 'newreno', offload: true, timestamps: false } });
   const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
