@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { SeededRng } from '../../lib/rng.js';
 import { readPcap } from '../helpers/pcap-reader.js';
-import { e2eScratchDir, Netns, repoRoot, startTapstack, tsharkProblems, tsLoaderArgs } from '../helpers/netns.js';
+import { e2eScratchDir, Netns, repoRoot, stackJson, startTapstack, tsharkProblems, tsLoaderArgs } from '../helpers/netns.js';
 
 const MiB = 1024 * 1024;
 const dir = e2eScratchDir(t, 'tcp');
@@ -47,9 +47,11 @@ if (dir !== undefined) {
       const r = await ns.run(['bash', '-c', `nc -N 10.0.0.2 7 < ${input} > ${output}`], { timeoutMs: 120_000 });
       t.equal(r.code, 0, `nc exits 0 ${r.stderr}`);
       t.equal(sha(readFileSync(output)), sha(readFileSync(input)), 'sha256 equal');
-      const status = await ns.run(['curl', '-s', 'http://10.0.0.2/_stack.json'], { timeoutMs: 10_000 });
-      const st = JSON.parse(status.stdout) as { interface: { offload: string }; counters: Record<string, number> };
+      const st = await stackJson(ns);
       t.equal(st.interface.offload, offload, '/_stack says which');
+      const superFrames = [st.counters['link.tx.superFrames'] ?? 0, st.counters['link.rx.superFrames'] ?? 0];
+      if (offload === 'on') t.ok(superFrames[0]! > 0 && superFrames[1]! > 0, `super-frames both ways (${superFrames.join(' sent, ')} received)`);
+      else t.same(superFrames, [0, 0], 'no super-frame either way');
       t.equal((await stack.stop()).code, 0);
       const problems = await tsharkProblems(pcap);
       t.equal(problems.code, 0, 'tshark reads the capture');
