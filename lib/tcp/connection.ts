@@ -99,6 +99,8 @@ export class TcpConnection implements FourTuple {
   /** MSS the peer announced (536 if none, RFC 9293 §3.7.1). */
   peerMss = 536;
   pmtu: number;
+  /** When a lowered `pmtu` is tried again at the path's current value (RFC 1191 §6.3); Infinity if not lowered. */
+  pmtuRaiseAt: number;
   /** Effective send MSS: min(peer MSS, PMTU − 40) − option bytes (RFC 6691). */
   mss = 536;
 
@@ -173,6 +175,7 @@ export class TcpConnection implements FourTuple {
     this.sndBufSeq = seqAdd(init.iss, 1);
     this.tsOffset = init.tsOffset;
     this.pmtu = init.mtu;
+    this.pmtuRaiseAt = init.pmtuRaiseAt;
     this.sndBuf = new SendBuffer(this.#cfg.sndBufSize);
     this.rcvBuf = new ReceiveBuffer(this.#cfg.rcvBufSize, this.#cfg.maxOutOfOrderSegments);
     this.rtt = new RttEstimator(this.#cfg);
@@ -380,6 +383,7 @@ export class TcpConnection implements FourTuple {
     if (mtu >= this.pmtu || mtu < 68) return;
     const old = this.mss;
     this.pmtu = mtu;
+    this.pmtuRaiseAt = now + this.#cfg.pathMtuExpiryMs;
     this.updateMss();
     this.#counters.inc('tcp.pmtu.lowered');
     log('%s path MTU %d: MSS %d -> %d', this.key, mtu, old, this.mss);
@@ -391,6 +395,22 @@ export class TcpConnection implements FourTuple {
       this.out.output(now);
     }
     this.#emitEvents();
+  }
+
+  /**
+   * RFC 1191 §6.3: a lowered path MTU is not kept for good. When its timer runs out the estimate
+   * goes back to what a new connection would use (the link's, unless the host learned a lower
+   * one since), so discovery runs again: a path still that narrow answers with another ICMP.
+   */
+  raisePathMtu(now: number): void {
+    const path = this.#host.pathMtuToward(this.remoteIp, now);
+    this.pmtuRaiseAt = path.pmtuRaiseAt;
+    if (path.mtu <= this.pmtu) return;
+    const old = this.mss;
+    this.pmtu = path.mtu;
+    this.updateMss();
+    this.#counters.inc('tcp.pmtu.raised');
+    log('%s path MTU timer: back to %d, MSS %d -> %d', this.key, path.mtu, old, this.mss);
   }
 
   /** Numbers for status pages and tests. */

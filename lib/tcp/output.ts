@@ -89,6 +89,7 @@ export class TcpOutput {
     const cnt = this.#counters;
     const rec = c.recovery;
     let sent = false;
+    if (now >= c.pmtuRaiseAt) c.raisePathMtu(now);
     if (c.canSendData()) {
       // RFC 5681 §4.1: after an idle period longer than an RTO, restart from the restart window.
       if (c.sndNxt === c.sndUna && this.#lastSendAt >= 0 && now - this.#lastSendAt > c.rtt.rto && c.cc.cwnd > 0) {

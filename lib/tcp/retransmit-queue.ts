@@ -12,7 +12,7 @@ export interface SentSegment {
   sentAt: number;
   /** True if any byte of the range had been sent before: its ACK is ambiguous (Karn). */
   retransmitted: boolean;
-  /** Reserved for the SACK scoreboard: the peer has SACKed the whole range. */
+  /** The peer has SACKed the whole range (RACK's mark of what was delivered, RFC 8985 §6.2 step 3). */
   sacked: boolean;
   /** Deemed lost again after a retransmission (see the connection's lost-retransmission check). */
   lost: boolean;
