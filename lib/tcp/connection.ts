@@ -444,6 +444,11 @@ export class TcpConnection implements FourTuple {
         this.out.sendAck(now);
       }
     }
+    // RFC 8985 §7.2-7.3: a probe due with the RTO goes in its place (it rearms the RTO).
+    if (this.timers.tlp <= now) {
+      this.timers.tlp = Infinity;
+      this.rack.onTlp(now);
+    }
     if (this.timers.rtx <= now) {
       this.timers.rtx = Infinity;
       this.#onRetransmitTimeout(now);
@@ -455,10 +460,6 @@ export class TcpConnection implements FourTuple {
     if (this.timers.rack <= now) {
       this.timers.rack = Infinity;
       this.rack.onTimer(now);
-    }
-    if (this.timers.tlp <= now) {
-      this.timers.tlp = Infinity;
-      this.rack.onTlp(now);
     }
     if (this.timers.keepAlive <= now) {
       this.timers.keepAlive = Infinity;

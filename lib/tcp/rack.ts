@@ -205,7 +205,10 @@ export class Rack {
     return why;
   }
 
-  /** RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone segment). */
+  /**
+   * RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone
+   * segment, at most until the RTO expiry) — outside loss recovery only.
+   */
   armTlp(now: number): void {
     const c = this.#c;
     const srtt = c.rtt.srtt;
@@ -218,9 +221,13 @@ export class Rack {
     }
     let pto = 2 * srtt + 2;
     if (seqDiff(c.sndMax, c.sndUna) <= c.mss) pto += 200;
-    this.#pto = Math.max(10, pto);
-    const at = now + this.#pto;
-    c.timers.tlp = at < c.timers.rtx ? at : Infinity;
+    pto = Math.max(10, pto);
+    // TLP_calc_PTO: a PTO past the RTO expiry is cut to it, and the probe goes in the RTO's place
+    // (the connection runs a due probe before a due RTO; Linux's tcp_schedule_loss_probe alike).
+    const rtoAt = c.timers.rtx;
+    if (rtoAt > now && now + pto > rtoAt) pto = rtoAt - now;
+    this.#pto = pto;
+    c.timers.tlp = now + pto;
   }
 
   /** RFC 8985 §7.3: the probe — new data if the window allows, else the last segment again. */

@@ -30,7 +30,7 @@ newreno+sack — goodput Mbit/s (RTO retransmissions / all retransmissions)
             0.5%      2.19 (0/6)     10.59 (0/9)     45.10 (0/5)   58.66 (0/261)
             1.0%     2.09 (0/14)     7.88 (0/11)    10.12 (0/13)    29.64 (0/25)
             2.0%     1.81 (1/33)     4.37 (0/34)     4.36 (0/42)     4.36 (0/42)
-            5.0%     1.39 (3/77)     2.34 (2/84)     2.81 (1/71)     2.81 (1/71)
+            5.0%     1.39 (3/77)     2.34 (2/84)     2.81 (0/71)     2.81 (0/71)
            10.0%   0.78 (28/167)   1.03 (20/158)   1.03 (20/158)   1.03 (20/158)
 
 cubic, no sack (NewReno recovery, RFC 6582) — goodput Mbit/s (RTO retransmissions / all retransmissions)
