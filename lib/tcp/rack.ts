@@ -181,15 +181,19 @@ export class Rack {
     for (const r of c.rtxq.segments) if (r.lost && seqGe(r.start, c.sndUna) && !c.sack.covers(r.start, r.end)) lostBytes += seqDiff(r.end, r.start);
     if (lostBytes === 0) return false;
     let sent = false;
-    for (const r of c.rtxq.segments) {
+    const segs = c.rtxq.segments;
+    for (let i = 0; i < segs.length; i++) {
+      const r = segs[i]!;
       if (!r.lost || seqLt(r.start, c.sndUna) || c.sack.covers(r.start, r.end)) continue;
       const len = Math.min(c.mss, seqDiff(r.end, r.start));
       const flight = seqDiff(c.sndMax, c.sndUna) - c.sack.sackedBetween(c.sndUna, c.sndMax) - lostBytes;
       if (flight + len > c.cc.cwnd && (sent || flight > 0)) break;
-      const reason = r.retransmitted ? 'lost' : 'rack';
-      lostBytes -= seqDiff(r.end, r.start);
+      // With TSO the contiguous lost records that cwnd allows go as one super-segment.
+      const again = r.retransmitted;
       r.lost = false;
-      if (c.out.retransmitRange(r.start, len, now, reason, this.why(r)) > 0) sent = true;
+      const n = c.out.retransmitRun(i, r.start, c.sndMax, c.cc.cwnd - flight, now, again ? 'lost' : 'rack', this.why(r), (x) => x.lost && x.retransmitted === again && !c.sack.covers(x.start, x.end));
+      lostBytes -= Math.max(n, seqDiff(r.end, r.start));
+      if (n > 0) sent = true;
     }
     return sent;
   }

@@ -1,17 +1,18 @@
 // End to end (issue 11, seed 002): curl closes first; tapstack's web server closes in response
 // within the delayed-ACK time, so the capture shows the three-way close Linux shows: curl's FIN,
-// our FIN+ACK (no bare ACK before it), curl's ACK.
+// our FIN+ACK (no bare ACK before it), curl's ACK. With offloads on (the default) and off.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { e2eScratchDir, Netns, startTapstack } from '../helpers/netns.js';
+import { bannerOffload, e2eScratchDir, Netns, startTapstack } from '../helpers/netns.js';
 
 const dir = e2eScratchDir(t, 'close');
 if (dir !== undefined) {
-  t.test('curl against tapstack: the close is FIN, FIN+ACK, ACK', async (t) => {
+  for (const offload of ['on', 'off'] as const) t.test(`--offload ${offload}: curl against tapstack: the close is FIN, FIN+ACK, ACK`, async (t) => {
     const ns = Netns.create(t);
-    const pcap = path.join(dir, 'close.pcap');
-    const stack = await startTapstack(ns, ['--pcap', pcap]);
+    const pcap = path.join(dir, `close-${offload}.pcap`);
+    const stack = await startTapstack(ns, ['--pcap', pcap, '--offload', offload]);
+    t.equal(bannerOffload(stack), offload, 'the banner says which');
     const curl = await ns.run(['curl', '-sS', '--max-time', '20', '-o', '/dev/null', 'http://10.0.0.2/'], { timeoutMs: 30_000 });
     t.equal(curl.code, 0, `curl exits 0 ${curl.stderr}`);
     t.equal((await stack.stop()).code, 0);
