@@ -1,9 +1,10 @@
 // RACK-TLP (RFC 8985) for one connection, on when the config's `rack` is set and SACK was
 // negotiated. RACK (§6) marks a transmission lost by time: sent before a segment that was
-// delivered, and older than RACK.rtt plus a reordering window; a retransmission can be found
-// lost again this way, which RFC 6675 alone cannot see. The reorder timer (§6.2 step 5) fires when
-// the next record ages. TLP (§7) sends one probe when a tail of segments draws no ACK, so the
-// loss is detected by ACKs instead of an RTO. What is marked lost is resent by loss recovery
+// delivered, and older than RACK.rtt plus a reordering window (none in recovery until the path
+// has reordered; wider after D-SACKs); a retransmission can be found lost again this way, which
+// RFC 6675 alone cannot see. The reorder timer (§6.2 step 5) fires when the next record ages.
+// TLP (§7) sends one probe when a tail of segments draws no ACK, at the latest when the RTO would
+// fire, so the loss is detected by ACKs instead of an RTO. What is marked lost is resent by loss recovery
 // (loss-recovery.ts) or, outside it after an RTO, here within cwnd.
 import type { Counters } from '../counters.js';
 import { type Seq, seqDiff, seqGe, seqGt, seqLt, seqMax } from '../wire/seq.js';

@@ -4,6 +4,7 @@
 // ACKs, the RTO without a retransmission storm, Eifel undo (RFC 3522/4015), CUBIC's curve.
 import t from 'tap';
 import { CUBIC_BETA, CubicCongestionControl, cubicK, wCubic } from '../../lib/tcp/congestion.js';
+import type { TcpConnection } from '../../lib/tcp/connection.js';
 import type { RetransmitEvent } from '../../lib/tcp/retransmit-event.js';
 import { SackScoreboard } from '../../lib/tcp/sack-scoreboard.js';
 import { type Seq, seq, seqAdd } from '../../lib/wire/seq.js';
@@ -243,6 +244,40 @@ t.test('RFC 8985 §6.2 step 4: with no reordering seen, no reordering window onc
     }
     t.equal(conn.info().recovery, 'sack');
   }
+});
+
+t.test('RFC 8985 §6.2 step 4: a D-SACK doubles the reordering window for the next 16 recoveries, then it is min RTT / 4 again', async (t) => {
+  const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
+  const { listener } = p.passiveOpen({ mss: 1000, sackPermitted: true });
+  let accepted: TcpConnection | undefined;
+  listener.onConnection = (l) => {
+    accepted = l.accept();
+  };
+  // A 100 ms handshake: SRTT 100 ms; RACK's min RTT will be 100 ms too (window 25 ms per step).
+  p.advanceTo(100);
+  p.send({ flags: 'A' });
+  const conn = accepted!;
+  const windows: number[] = [];
+  p.tcp.onRetransmit = (e) => {
+    if (e.cause === 'rack') windows.push(e.reorderWindowMs!);
+  };
+  // Each round: three segments; the second is SACKed after 100 ms, the reorder timer resends the
+  // first (fast recovery), and an ACK of all ends recovery; the first round's resend draws a D-SACK.
+  for (let round = 0; round <= 17; round++) {
+    const t0 = p.clock.now();
+    const first = conn.sndMax;
+    p.tcp.run((now) => conn.write(bytes(3000), now));
+    p.drain();
+    p.advanceTo(t0 + 100);
+    p.send({ ack: first, options: { sack: [{ left: seqAdd(first, 1000), right: seqAdd(first, 2000) }] } });
+    p.advanceTo(t0 + 200);
+    p.drain();
+    p.send({ ack: conn.sndMax });
+    if (round === 0) p.send({ ack: conn.sndMax, options: { sack: [{ left: first, right: seqAdd(first, 1000) }] } });
+  }
+  t.equal(p.counters.get('tcp.rx.dsack'), 1);
+  t.equal(p.counters.get('tcp.recovery.sack'), 18);
+  t.same(windows, [25, ...Array<number>(16).fill(50), 25], 'reo_wnd_mult 2 after the D-SACK, back to 1 after 16 recoveries without one');
 });
 
 t.test('RFC 8985 §7.2 TLP_calc_PTO: a PTO past the RTO expiry is cut to it; the probe goes in the RTO\'s place', async (t) => {
