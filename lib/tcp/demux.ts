@@ -18,7 +18,7 @@ import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
 import { SegmentHistory } from './segment-history.js';
-import { type SegmentTx, TcpError, type TcpState } from './types.js';
+import { type PathMtu, type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
 const { FIN, SYN, RST, ACK } = TCP_FLAGS;
@@ -148,7 +148,7 @@ export class TcpDemux implements ConnectionHost {
     if (localPort === 0) localPort = this.#pickPort(free);
     else if (!free(localPort)) throw new TcpError('EADDRINUSE', `connect EADDRINUSE: port ${localPort}`, 'connect');
     const t: FourTuple = { localIp: o.localIp, localPort, remoteIp: o.remoteIp, remotePort: o.remotePort };
-    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(o.remoteIp, now), passive: false });
+    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(o.remoteIp, now), passive: false });
     this.#conns.set(c.key, c);
     this.counters.inc('tcp.conn.activeOpens');
     c.openActive(now);
@@ -167,9 +167,14 @@ export class TcpDemux implements ConnectionHost {
     throw new TcpError('EADDRNOTAVAIL', 'connect EADDRNOTAVAIL: no ephemeral port free', 'connect');
   }
 
-  /** The path MTU for a new connection to `remoteIp`: a learned one if current, else the link's. */
-  #mtuToward(remoteIp: number, now: number): number {
-    return Math.min(this.pathMtus.get(remoteIp, now) ?? Infinity, this.#mtuFor(remoteIp));
+  /**
+   * The path MTU for a connection to `remoteIp`: a learned one while it is current (with its
+   * expiry, when the connection tries the link's again), else the link's.
+   */
+  pathMtuToward(remoteIp: number, now: number): PathMtu {
+    const link = this.#mtuFor(remoteIp);
+    const learned = this.pathMtus.get(remoteIp, now);
+    return learned !== undefined && learned.mtu < link ? { mtu: learned.mtu, pmtuRaiseAt: learned.expiresAt } : { mtu: link, pmtuRaiseAt: Infinity };
   }
 
   /**
@@ -306,7 +311,7 @@ export class TcpDemux implements ConnectionHost {
       this.#reuseIsn.delete(key);
       if (!seqGt(iss, floor)) iss = floor;
     }
-    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
+    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
@@ -326,7 +331,7 @@ export class TcpDemux implements ConnectionHost {
     const cfg = this.config;
     const peerMss = syn.options.mss ?? 536;
     const iss = this.#cookies.encode(t, syn.seq, peerMss, now);
-    const o: TcpOptions = { mss: Math.max(88, this.#mtuToward(t.remoteIp, now) - 40) };
+    const o: TcpOptions = { mss: Math.max(88, this.pathMtuToward(t.remoteIp, now).mtu - 40) };
     if (cfg.timestamps && syn.options.ts !== undefined) {
       // WS and SACK-permitted survive only inside TSval (echoed back in TSecr).
       const ws = cfg.windowScaling ? syn.options.wscale : undefined;
@@ -362,7 +367,7 @@ export class TcpDemux implements ConnectionHost {
     let wscale: number | undefined;
     let sack = false;
     if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));
-    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
+    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
