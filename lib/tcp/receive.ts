@@ -61,8 +61,9 @@ export class TcpReceiver {
       c.out.ackNow = true;
       cnt.inc('tcp.rx.gapFilled');
     }
-    // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment.
-    if (this.unackedBytes > this.#rcvMss) c.out.ackNow = true;
+    // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment (at
+    // the latest when the read batch ends, connection.ts segmentArrives).
+    if (this.unackedBytes > this.#rcvMss) c.out.ackOwed = true;
     else if (c.timers.delack === Infinity) c.timers.delack = now + this.#cfg.delayedAckMs;
     return true;
   }
