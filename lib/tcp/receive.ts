@@ -10,6 +10,13 @@ import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import type { ConnectionHost } from './types.js';
 
+/**
+ * A read batch holds the ACK for in-order data to its end, but not past 1/4 of the receive
+ * buffer (64 KiB by default, one TSO super-frame: Linux with GRO ACKs at least that often): the
+ * peer's window must keep moving while a long batch is handled, or the sender stalls each batch.
+ */
+const ACK_HOLD_FRACTION = 4;
+
 /** The receiving side of one connection (it moves RCV.NXT and the advertised right edge). */
 export class TcpReceiver {
   /** Payload received since our last ACK ("every second full-sized segment", RFC 9293 §3.8.6.3). */
@@ -63,7 +70,10 @@ export class TcpReceiver {
     }
     // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment (at
     // the latest when the read batch ends, connection.ts segmentArrives).
-    if (this.unackedBytes > this.#rcvMss) c.out.ackOwed = true;
+    if (this.unackedBytes > this.#rcvMss) {
+      c.out.ackOwed = true;
+      if (this.unackedBytes >= c.rcvBuf.capacity / ACK_HOLD_FRACTION) c.out.ackNow = true;
+    }
     else if (c.timers.delack === Infinity) c.timers.delack = now + this.#cfg.delayedAckMs;
     return true;
   }

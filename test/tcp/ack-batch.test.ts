@@ -33,6 +33,21 @@ t.test('RFC 5681 §4.2: six in-order full-sized segments in one batch draw one A
   t.equal(p.pending, 0, 'no delayed ACK left armed');
 });
 
+t.test('a long batch: an ACK every quarter of the receive buffer keeps the peer\'s window moving', async (t) => {
+  const rcvBufSize = 64 * 1024;
+  const p = new ScriptedPeer({ config: { rcvBufSize } });
+  p.collect(p.handshakePassive().conn);
+  p.batch(() => {
+    for (let i = 0; i < 20; i++) p.send({ payload: full() });
+  });
+  const held = Math.ceil(rcvBufSize / 4 / MSS) * MSS;
+  t.same(
+    p.drain().map((a) => p.prel(a.ack) - 1),
+    [held, 20 * MSS],
+    'at the segment that brings 16 KiB unacknowledged, then the rest at the end',
+  );
+});
+
 t.test('a hole in the batch: the owed ACK, then every duplicate ACK with its SACK blocks, as without the batch', async (t) => {
   const run = (batched: boolean): Array<ReturnType<typeof ackView>> => {
     const p = new ScriptedPeer();
