@@ -11,9 +11,8 @@ import type { TcpConnection } from './connection.js';
 import type { ConnectionHost } from './types.js';
 
 /**
- * A read batch holds the ACK for in-order data to its end, but not past 1/4 of the receive
- * buffer (64 KiB by default, one TSO super-frame: Linux with GRO ACKs at least that often): the
- * peer's window must keep moving while a long batch is handled, or the sender stalls each batch.
+ * A read batch holds the ACK for in-order wire segments to its end, but not past 1/4 of the
+ * receive buffer unacknowledged: the peer's window must keep moving while a long batch is handled.
  */
 const ACK_HOLD_FRACTION = 4;
 
@@ -69,10 +68,13 @@ export class TcpReceiver {
       cnt.inc('tcp.rx.gapFilled');
     }
     // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment (at
-    // the latest when the read batch ends, connection.ts segmentArrives).
+    // the latest when the read batch ends, demux.ts batchStart).
     if (this.unackedBytes > this.#rcvMss) {
       c.out.ackOwed = true;
-      if (this.unackedBytes >= c.rcvBuf.capacity / ACK_HOLD_FRACTION) c.out.ackNow = true;
+      // A super-frame (several wire segments in one frame: the peer's TSO over a TAP, or GRO) is
+      // ACKed at once, as Linux ACKs a GRO packet: holding it would inflate the sender's RTT
+      // samples and shrink its TSO bursts (measured: discard with offload on lost a quarter).
+      if (payload.length > this.#rcvMss || this.unackedBytes >= c.rcvBuf.capacity / ACK_HOLD_FRACTION) c.out.ackNow = true;
     }
     else if (c.timers.delack === Infinity) c.timers.delack = now + this.#cfg.delayedAckMs;
     return true;

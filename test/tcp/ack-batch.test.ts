@@ -48,6 +48,20 @@ t.test('a long batch: an ACK every quarter of the receive buffer keeps the peer\
   );
 });
 
+t.test('a super-frame (several wire segments, TSO/GRO) is ACKed at once, also in a batch', async (t) => {
+  const p = new ScriptedPeer();
+  p.collect(p.handshakePassive({ mss: MSS }).conn);
+  p.batch(() => {
+    p.send({ payload: Buffer.alloc(4 * MSS) });
+    t.equal(p.next().ack, p.snd, 'its ACK leaves before the batch ends');
+    p.send({ payload: full() });
+    p.send({ payload: full() });
+    t.equal(p.pending, 0, 'wire-sized segments wait');
+  });
+  t.equal(p.next().ack, p.snd);
+  t.equal(p.pending, 0);
+});
+
 t.test('a hole in the batch: the owed ACK, then every duplicate ACK with its SACK blocks, as without the batch', async (t) => {
   const run = (batched: boolean): Array<ReturnType<typeof ackView>> => {
     const p = new ScriptedPeer();
