@@ -93,6 +93,10 @@ export class TcpDemux implements ConnectionHost {
   #challengeWindowStart = -Infinity;
   #challengeCount = 0;
   readonly #notify = new Set<TcpListener>();
+  /** Inside a link read batch (batchStart..batchEnd): ACKs for in-order data wait for its end. */
+  #inBatch = false;
+  /** The connections that owe such an ACK, each once. */
+  readonly #owedAcks = new Set<TcpConnection>();
 
   constructor(opts: TcpDemuxOptions) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...opts.config };
@@ -296,6 +300,28 @@ export class TcpDemux implements ConnectionHost {
     return mode === 'always' || (mode === 'auto' && l.synQueue.size >= this.config.synBacklog);
   }
 
+  /**
+   * A read batch of the link starts. Until `batchEnd`, the ACK that in-order data earns ("at least
+   * every second full-sized segment", RFC 5681 §4.2) is owed, not sent: several such segments of
+   * one connection in one batch draw one cumulative ACK (RFC 9293 §3.10.7.4 lets ACKs be
+   * coalesced), sent as soon as the batch is handled. Duplicate ACKs for out-of-order data and
+   * every other immediate ACK still leave one per segment: the peer's fast retransmit counts them.
+   */
+  batchStart(): void {
+    this.#inBatch = true;
+  }
+
+  /**
+   * The batch is handled: each connection that still owes an ACK sends one, but those in `later`
+   * (writes corked for the end of the tick), whose data will carry it (RFC 9293 §3.10.7.4).
+   */
+  batchEnd(now: number, later?: ReadonlySet<TcpConnection>): void {
+    this.#inBatch = false;
+    if (this.#owedAcks.size === 0) return;
+    for (const c of this.#owedAcks) if (later === undefined || !later.has(c)) c.sendOwedAck(now);
+    this.#owedAcks.clear();
+  }
+
   /** RFC 9293 §3.10.7.1: no connection, no listener. Never answer a RST. */
   #closedInput(seg: TcpSegment, src: number, dst: number): void {
     this.counters.inc('tcp.rx.noListener');
@@ -483,6 +509,12 @@ export class TcpDemux implements ConnectionHost {
     }
     if (this.#challengeCount >= this.config.challengeAckLimit) return false;
     this.#challengeCount++;
+    return true;
+  }
+
+  oweAck(c: TcpConnection): boolean {
+    if (!this.#inBatch) return false;
+    this.#owedAcks.add(c);
     return true;
   }
 
