@@ -80,7 +80,7 @@ export function bannerOffload(stack: RunningStack): string | undefined {
 }
 
 /** The stack's /_stack.json as seen from `ns` (the web server on 10.0.0.2:80). */
-export type StackJson = { interface: { offload: string }; counters: Record<string, number> };
+export type StackJson = { interface: { offload: string }; connections: { remote: string; state: string }[]; counters: Record<string, number> };
 export async function stackJson(ns: Netns): Promise<StackJson> {
   const r = await ns.run(['curl', '-sS', '--max-time', '10', 'http://10.0.0.2/_stack.json'], { timeoutMs: 15_000 });
   if (r.code !== 0) throw new Error(`curl /_stack.json failed: ${r.stderr}`);
