@@ -20,7 +20,7 @@ import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
 import { SegmentHistory } from './segment-history.js';
-import { type SegmentTx, TcpError, type TcpState } from './types.js';
+import { type PathMtu, type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
 const { FIN, SYN, RST, ACK } = TCP_FLAGS;
@@ -93,6 +93,10 @@ export class TcpDemux implements ConnectionHost {
   #challengeWindowStart = -Infinity;
   #challengeCount = 0;
   readonly #notify = new Set<TcpListener>();
+  /** Inside a link read batch (batchStart..batchEnd): ACKs for in-order data wait for its end. */
+  #inBatch = false;
+  /** The connections that owe such an ACK, each once. */
+  readonly #owedAcks = new Set<TcpConnection>();
 
   constructor(opts: TcpDemuxOptions) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...opts.config };
@@ -155,7 +159,7 @@ export class TcpDemux implements ConnectionHost {
     if (localPort === 0) localPort = this.#pickPort(free);
     else if (!free(localPort)) throw new TcpError('EADDRINUSE', `connect EADDRINUSE: port ${localPort}`, 'connect');
     const t: FourTuple = { localIp: o.localIp, localPort, remoteIp: o.remoteIp, remotePort: o.remotePort };
-    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(o.remoteIp, now), passive: false });
+    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(o.remoteIp, now), passive: false });
     this.#conns.set(c.key, c);
     this.counters.inc('tcp.conn.activeOpens');
     c.openActive(now);
@@ -174,9 +178,14 @@ export class TcpDemux implements ConnectionHost {
     throw new TcpError('EADDRNOTAVAIL', 'connect EADDRNOTAVAIL: no ephemeral port free', 'connect');
   }
 
-  /** The path MTU for a new connection to `remoteIp`: a learned one if current, else the link's. */
-  #mtuToward(remoteIp: number, now: number): number {
-    return Math.min(this.pathMtus.get(remoteIp, now) ?? Infinity, this.#mtuFor(remoteIp));
+  /**
+   * The path MTU for a connection to `remoteIp`: a learned one while it is current (with its
+   * expiry, when the connection tries the link's again), else the link's.
+   */
+  pathMtuToward(remoteIp: number, now: number): PathMtu {
+    const link = this.#mtuFor(remoteIp);
+    const learned = this.pathMtus.get(remoteIp, now);
+    return learned !== undefined && learned.mtu < link ? { mtu: learned.mtu, pmtuRaiseAt: learned.expiresAt } : { mtu: link, pmtuRaiseAt: Infinity };
   }
 
   /**
@@ -291,6 +300,28 @@ export class TcpDemux implements ConnectionHost {
     return mode === 'always' || (mode === 'auto' && l.synQueue.size >= this.config.synBacklog);
   }
 
+  /**
+   * A read batch of the link starts. Until `batchEnd`, the ACK that in-order data earns ("at least
+   * every second full-sized segment", RFC 5681 §4.2) is owed, not sent: several such segments of
+   * one connection in one batch draw one cumulative ACK (RFC 9293 §3.10.7.4 lets ACKs be
+   * coalesced), sent as soon as the batch is handled. Duplicate ACKs for out-of-order data and
+   * every other immediate ACK still leave one per segment: the peer's fast retransmit counts them.
+   */
+  batchStart(): void {
+    this.#inBatch = true;
+  }
+
+  /**
+   * The batch is handled: each connection that still owes an ACK sends one, but those in `later`
+   * (writes corked for the end of the tick), whose data will carry it (RFC 9293 §3.10.7.4).
+   */
+  batchEnd(now: number, later?: ReadonlySet<TcpConnection>): void {
+    this.#inBatch = false;
+    if (this.#owedAcks.size === 0) return;
+    for (const c of this.#owedAcks) if (later === undefined || !later.has(c)) c.sendOwedAck(now);
+    this.#owedAcks.clear();
+  }
+
   /** RFC 9293 §3.10.7.1: no connection, no listener. Never answer a RST. */
   #closedInput(seg: TcpSegment, src: number, dst: number): void {
     this.counters.inc('tcp.rx.noListener');
@@ -343,7 +374,7 @@ export class TcpDemux implements ConnectionHost {
       this.#reuseIsn.delete(key);
       if (!seqGt(iss, floor)) iss = floor;
     }
-    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
+    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
@@ -363,7 +394,7 @@ export class TcpDemux implements ConnectionHost {
     const cfg = this.config;
     const peerMss = synOptions.mss ?? 536;
     const iss = this.#cookies.encode(t, synSeq, peerMss, now);
-    const o: TcpOptions = { mss: Math.max(88, this.#mtuToward(t.remoteIp, now) - 40) };
+    const o: TcpOptions = { mss: Math.max(88, this.pathMtuToward(t.remoteIp, now).mtu - 40) };
     if (cfg.timestamps && synOptions.ts !== undefined) {
       // WS and SACK-permitted survive only inside TSval (echoed back in TSecr).
       const ws = cfg.windowScaling ? synOptions.wscale : undefined;
@@ -399,7 +430,7 @@ export class TcpDemux implements ConnectionHost {
     let wscale: number | undefined;
     let sack = false;
     if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));
-    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
+    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
@@ -478,6 +509,12 @@ export class TcpDemux implements ConnectionHost {
     }
     if (this.#challengeCount >= this.config.challengeAckLimit) return false;
     this.#challengeCount++;
+    return true;
+  }
+
+  oweAck(c: TcpConnection): boolean {
+    if (!this.#inBatch) return false;
+    this.#owedAcks.add(c);
     return true;
   }
 
