@@ -136,6 +136,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(config.root !== undefined ? { root: config.root } : {}),
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       sendTimeoutMs: config.sendTimeoutMs,
+      maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,

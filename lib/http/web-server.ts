@@ -273,6 +273,16 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   let active = 0;
   /** Connections being served per client address, so one address cannot take every slot. */
   const perIp = new Map<string, number>();
+  /** The address each served socket counted against (gone from a closed node:net socket). */
+  const countedIp = new WeakMap<Duplex, string>();
+  // One 'close' listener for every served socket (`this`), not a closure and a once-wrapper each.
+  function release(this: Duplex): void {
+    const ip = countedIp.get(this)!;
+    active--;
+    const n = perIp.get(ip)! - 1;
+    if (n === 0) perIp.delete(ip);
+    else perIp.set(ip, n);
+  }
   server.on('connection', (socket: Duplex) => {
     const ip = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '';
     const fromIp = perIp.get(ip) ?? 0;
@@ -289,13 +299,9 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     }
     active++;
     perIp.set(ip, fromIp + 1);
+    countedIp.set(socket, ip);
     count('http.connections');
-    socket.once('close', () => {
-      active--;
-      const n = perIp.get(ip)! - 1;
-      if (n === 0) perIp.delete(ip);
-      else perIp.set(ip, n);
-    });
+    socket.on('close', release);
     for (const l of httpListeners) l.call(server, socket);
     refuseHttp09(socket, (err) => {
       if (!inFlight.has(socket)) answerClientError(err, socket); // else llhttp made a request of it

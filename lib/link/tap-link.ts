@@ -7,7 +7,7 @@
 
 import createDebug from 'debug';
 import { Counters } from '../counters.js';
-import type { Link, Offload } from './link.js';
+import type { BatchHooks, Link, Offload } from './link.js';
 import { Tap, tapAddon } from './tap.js';
 import { VNET_HDR_LEN, isVnetRejection, parseVnetHeader, writeVnetHeader } from './vnet-header.js';
 import { wireFrames } from './gso.js';
@@ -147,23 +147,28 @@ export class TapLink implements Link {
   }
 
   /** Register the receiver; reading the tap starts now (frames wait in the kernel until then). */
-  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void, batch?: BatchHooks): void {
     if (this.#closed) return;
     this.tap.onFrames((frames, count) => {
-      // The receiver may close the link mid-batch: then the rest of the batch is not delivered.
-      for (let i = 0; i < count && !this.#closed; i++) {
-        const packet = frames[i]!;
-        if (!this.offload) {
-          fn(packet);
-          continue;
+      batch?.start();
+      try {
+        // The receiver may close the link mid-batch: then the rest of the batch is not delivered.
+        for (let i = 0; i < count && !this.#closed; i++) {
+          const packet = frames[i]!;
+          if (!this.offload) {
+            fn(packet);
+            continue;
+          }
+          const o = parseVnetHeader(packet);
+          if (isVnetRejection(o)) {
+            this.counters.inc(`link.rx.drop.vnet.${o.reason}`);
+            continue;
+          }
+          if (o !== undefined && o.gsoSize > 0) this.counters.inc('link.rx.superFrames');
+          fn(packet.subarray(VNET_HDR_LEN), o);
         }
-        const o = parseVnetHeader(packet);
-        if (isVnetRejection(o)) {
-          this.counters.inc(`link.rx.drop.vnet.${o.reason}`);
-          continue;
-        }
-        if (o !== undefined && o.gsoSize > 0) this.counters.inc('link.rx.superFrames');
-        fn(packet.subarray(VNET_HDR_LEN), o);
+      } finally {
+        batch?.end();
       }
     });
   }

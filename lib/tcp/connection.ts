@@ -291,8 +291,12 @@ export class TcpConnection implements FourTuple {
     const b = this.rcvBuf.read(max);
     // A window update once enough space is free (RFC 9293 §3.8.6.2.2, receiver SWS avoidance).
     if (b !== undefined && this.#synchronizedAlive() && !this.finReceived && this.rcv.windowUpdateDue()) {
-      this.#counters.inc('tcp.tx.windowUpdate');
-      this.out.sendAck(now);
+      // In a read batch it waits for the batch's end, on the one ACK the connection sends then.
+      this.out.ackOwed = true;
+      if (!this.#host.oweAck(this)) {
+        this.#counters.inc('tcp.tx.windowUpdate');
+        this.out.sendAck(now);
+      }
       this.#emitEvents();
     }
     return b;
@@ -515,6 +519,10 @@ export class TcpConnection implements FourTuple {
     this.#counters.inc('tcp.rx.segments');
     this.history?.record(false, now, seg.seq, seg.ack, seg.flags, seg.payload.length, seg.window, seg.options);
     if (log.enabled) log('%s rx %s seq=%d ack=%d win=%d len=%d', this.key, formatTcpFlags(seg.flags), seg.seq, seg.ack, seg.window, seg.payload.length);
+    // A segment not next in sequence draws an immediate (duplicate) ACK: an ACK owed for the
+    // in-order data before it in the read batch goes first, so the peer counts every duplicate
+    // ACK it would have counted without the batch (its fast retransmit, RFC 5681 §3.2 and §4.2).
+    if (this.out.ackOwed && seg.seq !== this.rcvNxt) this.sendOwedAck(now);
     this.out.deferAck = true;
     try {
       this.arrival.process(seg, now);
@@ -524,7 +532,15 @@ export class TcpConnection implements FourTuple {
     // Events first, then the owed ACK: whatever the application sends in reaction (a response,
     // its FIN) carries the ACK instead of following a bare one (the three-way close, RFC 9293 §3.6).
     this.#emitEvents();
-    if (this.out.ackNow && this.#synchronizedAlive()) this.out.sendAck(now);
+    if (!this.#synchronizedAlive()) return;
+    if (this.out.ackNow) this.out.sendAck(now);
+    // In a read batch, the ACK for in-order data waits for the batch's end (demux.ts batchStart).
+    else if (this.out.ackOwed && !this.#host.oweAck(this)) this.out.sendAck(now);
+  }
+
+  /** The end of a read batch: send the ACK owed for in-order data, unless a segment carried it since. */
+  sendOwedAck(now: number): void {
+    if (this.out.ackOwed && this.#synchronizedAlive()) this.out.sendAck(now);
   }
 
 

@@ -94,7 +94,10 @@ export class LossRecovery {
     const b0 = blocks[0]!;
     const b1 = blocks[1];
     const dsack = seqLe(b0.right, ack) || (b1 !== undefined && seqGe(b0.left, b1.left) && seqLe(b0.right, b1.right));
-    if (dsack) this.#counters.inc('tcp.rx.dsack');
+    if (dsack) {
+      this.#counters.inc('tcp.rx.dsack');
+      c.rack.onDsack();
+    }
     return c.sack.update(dsack ? blocks.slice(1) : blocks, seqMax(ack, c.sndUna), c.sndMax);
   }
 

@@ -52,6 +52,9 @@ const TX_PARTIAL: SegmentTx = { headroom: true, partialCsum: true, gsoSize: 0 };
 export class TcpOutput {
   /** An ACK is owed now; `output` sends a bare one if no segment carried it. */
   ackNow = false;
+  /** In-order data earned an ACK (every second full-sized segment): it may wait for the end of
+   *  the read batch (demux.ts batchStart); any segment we send carries it. */
+  ackOwed = false;
   /** Inside segment processing: a pure ACK waits until the user has seen the events. */
   deferAck = false;
   /** Why go-back-N is retransmitting: counter suffix. */
@@ -404,6 +407,7 @@ export class TcpOutput {
       c.lastAckSent = c.rcvNxt;
       c.timers.delack = Infinity;
       this.ackNow = false;
+      this.ackOwed = false;
       c.rcv.unackedBytes = 0;
     }
     this.#counters.inc('tcp.tx.segments');

@@ -24,6 +24,13 @@ export class Rack {
   #fack: Seq;
   /** RACK.reordering_seen: a never-retransmitted segment was delivered below RACK.fack. */
   #reorderingSeen = false;
+  /** RFC 8985 §6.2 step 4's D-SACK adaptation: RACK.reo_wnd_mult, RACK.reo_wnd_persist, RACK.dsack_round. */
+  #reoWndMult = 1;
+  #reoWndPersist = 0;
+  #dsackRound: Seq | undefined;
+  /** The ACK being processed carries a D-SACK; it found the connection in fast or RTO recovery. */
+  #dsack = false;
+  #recoveryBefore = false;
   /** A tail loss probe is out (RFC 8985 §7: one per tail). */
   #tlpOut = false;
   /** The reordering window of the last detection and the last PTO armed (for the onRetransmit event). */
@@ -52,6 +59,7 @@ export class Rack {
    */
   onDelivered(ack: Seq, newlySacked: number): void {
     const c = this.#c;
+    this.#recoveryBefore = c.recovery.kind !== 'none';
     if (!this.#cfg.rack || !c.sackOk) return;
     const high = newlySacked > 0 ? c.sack.highSacked : undefined;
     for (const r of c.rtxq.segments) {
@@ -77,11 +85,34 @@ export class Rack {
     if (newlySacked > 0 || seqGt(ack, this.#ackSeen)) this.#tlpOut = false;
     this.#ackSeen = seqMax(this.#ackSeen, ack);
     if (this.#cfg.rack && c.sackOk && c.canSendData()) {
+      this.#adaptReoWnd();
       this.#update(now, newlySacked > 0);
       if (c.sndNxt === c.sndMax && (!c.sack.empty || c.recovery.inSackRecovery)) lost = this.#detect(now);
       else c.timers.rack = Infinity;
     }
+    this.#dsack = false;
     return lost;
+  }
+
+  /** The ACK being processed reports a duplicate (D-SACK, RFC 2883): a retransmission was spurious. */
+  onDsack(): void {
+    this.#dsack = true;
+  }
+
+  /**
+   * RFC 8985 §6.2 step 4, D-SACK adaptation: the first D-SACK of a round trip widens the window
+   * by one more min_RTT / 4 and keeps it for 16 recoveries; after that many without, it is back to one.
+   */
+  #adaptReoWnd(): void {
+    const c = this.#c;
+    if (this.#dsackRound !== undefined && seqGe(c.sndUna, this.#dsackRound)) this.#dsackRound = undefined;
+    if (this.#dsackRound === undefined && this.#dsack) {
+      this.#dsackRound = c.sndNxt;
+      this.#reoWndMult++;
+      this.#reoWndPersist = 16;
+    } else if (this.#recoveryBefore && c.recovery.kind === 'none' && --this.#reoWndPersist <= 0) {
+      this.#reoWndMult = 1;
+    }
   }
 
   /** An RTO: the timers stop and a new tail may be probed. */
@@ -138,14 +169,14 @@ export class Rack {
   }
 
   /**
-   * RFC 8985 §6.2 step 4 (RACK_update_reo_wnd; reo_wnd_mult stays 1, no D-SACK adaptation): until
-   * the path has shown reordering, no window in fast or RTO recovery or once DupThresh segments
-   * are SACKed (a loss is then far likelier than reordering); else min(min_RTT / 4, SRTT).
+   * RFC 8985 §6.2 step 4 (RACK_update_reo_wnd): until the path has shown reordering, no window in
+   * fast or RTO recovery or once DupThresh segments are SACKed (a loss is then far likelier than
+   * reordering); else min(reo_wnd_mult · min_RTT / 4, SRTT).
    */
   #reorderWindow(srtt: number): number {
     const c = this.#c;
     if (!this.#reorderingSeen && (c.recovery.kind !== 'none' || this.#segsSackedAtLeast(DUP_THRESH))) return 0;
-    return Number.isFinite(this.#minRtt) ? Math.min(this.#minRtt / 4, srtt) : 0;
+    return Number.isFinite(this.#minRtt) ? Math.min((this.#reoWndMult * this.#minRtt) / 4, srtt) : 0;
   }
 
   /** RACK.segs_sacked >= n: at least `n` transmitted segments are SACKed on the scoreboard. */

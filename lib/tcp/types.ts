@@ -85,6 +85,9 @@ export interface ConnectionHost {
   readonly onRetransmit: ((e: RetransmitEvent) => void) | undefined;
   /** In SYN-RECEIVED, may the handshake complete now (is there room in the accept queue)? */
   mayComplete(c: TcpConnection): boolean;
+  /** `c` owes an ACK for in-order data: true if the host sends it at the end of the current
+   *  read batch (`c.sendOwedAck`), false (not in a batch) if `c` must send it now. */
+  oweAck(c: TcpConnection): boolean;
   /** The path MTU a connection to `remoteIp` would start with now. */
   pathMtuToward(remoteIp: number, now: number): PathMtu;
 }

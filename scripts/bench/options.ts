@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 /** The rows in the order they run: compared rows (every target, each round), then tapstack-only rows, then the loss table. */
-export const ROW_IDS = ['download', 'discard', 'echo', 'wrk', 'ab', 'ping', 'small', 'memory', 'keepalive', 'idle', 'loss'] as const;
+export const ROW_IDS = ['download', 'discard', 'echo', 'wrk', 'ab', 'ping', 'small', 'memory', 'memory-http', 'keepalive', 'idle', 'loss'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 /** The validated command line of the benchmark. */
@@ -42,7 +42,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --wrk-seconds N       wrk row: duration (default 5)
   --ab-requests N       ab row: requests on new connections (default 3000)
   --pings N             ping and small rows: round trips (default 200)
-  --idle-connections N  memory row: idle connections (default 10000)
+  --idle-connections N  memory and memory-http rows: idle connections (default 10000)
   --idle-wrk N          idle row: idle connections open during wrk and ping (default 20000)
   --keepalive-requests N  keepalive row: requests at least (default 1000000)
   --keepalive-seconds N   keepalive row: time limit (default 300)

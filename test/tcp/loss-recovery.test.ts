@@ -217,6 +217,34 @@ t.test('RFC 8985 §7 tail loss probe: the last segment again after 2 SRTT, then 
   t.equal(p.counters.get('tcp.rto.expired'), 0);
 });
 
+t.test('RFC 8985 §6.2 step 4: with no reordering seen, no reordering window once DupThresh segments are SACKed', async (t) => {
+  for (const sacked of [2, 3]) {
+    const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
+    const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
+    // RTT 10 ms (SRTT 1.25 ms, RACK's min RTT 10 ms: a window of min(10 / 4, 1.25) = 1.25 ms).
+    p.tcp.run((now) => conn.write(bytes(1000), now));
+    p.drain();
+    p.advanceTo(10);
+    p.send({ ack: conn.sndMax });
+    p.tcp.run((now) => conn.write(bytes(10_000), now));
+    p.drain();
+    // One RTT later the ACK SACKs segment 8 and the first one or two after the hole at 1: the
+    // other segments below 8 (sent before it) are lost once the reordering window has passed.
+    p.advanceTo(20);
+    p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [8, 9], [2, 1 + sacked]) } });
+    const lost = 8 - sacked;
+    if (sacked === 3) {
+      t.equal(p.counters.get('tcp.rack.lost'), lost, `3 SACKed: the ${lost} segments lost at once, one RTT after they were sent`);
+    } else {
+      t.equal(p.counters.get('tcp.rack.lost'), 0, '2 SACKed: RACK waits the reordering window');
+      t.equal(conn.timers.rack, 21.25);
+      p.advanceTo(21.25);
+      t.equal(p.counters.get('tcp.rack.lost'), lost, `then the reorder timer marks the ${lost} segments lost`);
+    }
+    t.equal(conn.info().recovery, 'sack');
+  }
+});
+
 t.test('RFC 8985 §7.2 TLP_calc_PTO: a PTO past the RTO expiry is cut to it; the probe goes in the RTO\'s place', async (t) => {
   const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
   const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
