@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { bannerOffload, e2eScratchDir, Netns, stackJson, startTapstack, tsharkProblems } from '../helpers/netns.js';
+import { bannerOffload, e2eScratchDir, Netns, stackJson, startTapstack } from '../helpers/netns.js';
 
 const dir = e2eScratchDir(t, 'close');
 if (dir !== undefined) {
@@ -33,6 +33,5 @@ if (dir !== undefined) {
     const after = frames.slice(curlFin);
     t.same(after.filter((f) => f.startsWith('us')), ['us FINACK 0'], 'after its FIN we send one segment: our ACK of its FIN rides on our FIN');
     t.equal(after.at(-1), 'curl ACK 0', 'and curl acknowledges it last');
-    t.equal((await tsharkProblems(pcap)).stdout, '', 'a clean capture');
   });
 }

@@ -3,19 +3,22 @@
 // numbers are the capture's frame numbers (the dropped frame kept in the pcapng with its comment).
 // (Under a loaded CPU the kernel's SACKs can come later than tapstack's probe timeout: then a
 // tail loss probe resends the last segment too, a second retransmission, of other bytes.)
+// --drop turns offloads off unless asked; asked (--offload on), the tap carries virtio_net_hdr
+// frames and rules still see, and drop, wire frames.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
+import { bannerOffload, e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
 
 const RULE = 'tx tcp sport=80 seq=1 len>0 nth=1';
 
 const dir = e2eScratchDir(t, 'drop');
 if (dir !== undefined) {
-  t.test(`--drop '${RULE}' with curl /: one drop, one retransmission, same numbers in trace and pcap`, async (t) => {
+  for (const offload of [undefined, 'on'] as const) t.test(`--drop '${RULE}'${offload ? ` --offload ${offload}` : ''} with curl /: one drop, one retransmission, same numbers in trace and pcap`, async (t) => {
     const ns = Netns.create(t);
-    const pcap = path.join(dir, 'drop.pcapng');
-    const stack = await startTapstack(ns, ['--trace', '--pcap', pcap, '--drop', RULE]);
+    const pcap = path.join(dir, `drop-${offload ?? 'default'}.pcapng`);
+    const stack = await startTapstack(ns, ['--trace', '--pcap', pcap, '--drop', RULE, ...(offload ? ['--offload', offload] : [])]);
+    t.equal(bannerOffload(stack), offload ?? 'off', 'the banner says which');
     const curl = await ns.run(['curl', '-sS', '--max-time', '20', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.0.0.2/'], { timeoutMs: 30_000 });
     t.equal(curl.stdout, '200', 'the page still arrives');
     const status = await ns.run(['curl', '-sS', '--max-time', '20', 'http://10.0.0.2/_stack.json'], { timeoutMs: 30_000 });
