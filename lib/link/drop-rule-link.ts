@@ -12,6 +12,8 @@ import { wireFrames } from './gso.js';
 export class DropRuleLink implements Link {
   readonly mac: Buffer;
   readonly mtu: number;
+  /** As the link below: TCP may hand super-segments, which are cut here before the rules see them. */
+  readonly offload: boolean;
   readonly #inner: Link;
   readonly #rules: DropRule[];
   readonly #facts = new FrameFactReader();
@@ -26,6 +28,7 @@ export class DropRuleLink implements Link {
     this.#inner = inner;
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    this.offload = inner.offload === true;
     this.#rules = rules.map((r) => new DropRule(r));
     this.#counters = counters;
     inner.onFrame((frame, offload) => {

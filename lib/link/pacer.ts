@@ -92,6 +92,8 @@ export class Pacer {
 class Gate implements Link {
   readonly mac: Buffer;
   readonly mtu: number;
+  /** As the link below: super-frames are cut into wire frames before they wait. */
+  readonly offload: boolean;
   readonly #inner: Link;
   readonly #pacer: Pacer;
   readonly #dir: 'RX' | 'TX';
@@ -106,6 +108,7 @@ class Gate implements Link {
     this.#dir = dir;
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    this.offload = inner.offload === true;
     inner.onFrame((frame, offload) => {
       // Wire frames wait one by one (a super-frame is cut first); each is a view valid during
       // this call only, so a copy waits.
