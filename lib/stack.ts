@@ -112,7 +112,7 @@ export class Stack implements NetHost {
     this.icmp = new Icmp(this, (p) => this.#handlers.get(p)?.handler, o.icmp);
     this.udp = new Udp(this, this.rng, this.icmp);
     this.reassembly = new Reassembler(this.clock, this.counters, (src, dst, quote) => this.#reassemblyTimeout(src, dst, quote), o.reassembly);
-    this.link.onFrame((frame, offload) => this.input(frame, offload));
+    this.link.onFrame((frame, offload) => this.input(frame, offload), { start: () => this.#batchEdge(true), end: () => this.#batchEdge(false) });
     this.arp.announce();
   }
 
@@ -215,6 +215,20 @@ export class Stack implements NetHost {
     }
     this.counters.inc(outcome);
     if (outcome.charCodeAt(0) === 100 /* 'd' */ && logDrop.enabled) logDrop('%s: %s', outcome.slice(5), safeFormat(frame));
+  }
+
+  /** A read batch of the link starts or ends: the transports that hold work for a batch are told. */
+  #batchEdge(start: boolean): void {
+    // Like `input`, never throws into the link's read loop.
+    try {
+      for (const h of this.#handlers.values()) {
+        if (start) h.handler.batchStart?.();
+        else h.handler.batchEnd?.();
+      }
+    } catch (e) {
+      this.counters.inc('drop.internal');
+      logDrop('internal error at a read batch edge: %O', e);
+    }
   }
 
   /** Stop: cancel every timer, close sockets, close the link. */

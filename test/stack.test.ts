@@ -5,9 +5,10 @@ import { SeededRng } from '../lib/rng.js';
 import { Stack } from '../lib/stack.js';
 import { internetChecksum } from '../lib/wire/checksum.js';
 import { WireError } from '../lib/wire/wire-error.js';
+import { DropRuleLink } from '../lib/link/drop-rule-link.js';
 import { FakeLink } from './helpers/fake-link.js';
 import { LINUX_ARP_REQUEST, LINUX_PING, LINUX_STACK_MAC, LINUX_TCP_SYN, LINUX_UDP } from './helpers/linux-frames.js';
-import { accounted, arpFrame, echoRequest, fragmentFrames, ipFrame, makeStack, udpFrame } from './helpers/net-fixtures.js';
+import { STACK_IP, STACK_MAC, accounted, arpFrame, echoRequest, fragmentFrames, ipFrame, makeStack, udpFrame } from './helpers/net-fixtures.js';
 
 t.test('options are validated; the path MTU is clamped to the link MTU', async (t) => {
   const link = new FakeLink();
@@ -45,6 +46,26 @@ t.test('one catch: a throwing protocol handler never escapes and is counted', as
   });
   link.inject(udpFrame(1, 7, Buffer.from('x')));
   t.equal(counters.get('drop.internal'), 2);
+});
+
+t.test('a read batch of the link reaches the transports bracketed, through a pass-through decorator', async (t) => {
+  const link = new FakeLink(STACK_MAC);
+  const clock = new FakeClock(1000);
+  const counters = new Counters();
+  const stack = new Stack({ link: new DropRuleLink(link, []), clock, rng: new SeededRng(1), ip: STACK_IP, prefix: 24, counters, arp: { gratuitousCount: 0 } });
+  const calls: string[] = [];
+  stack.registerProtocol(6, {
+    receive: (_src, _dst, payload) => void calls.push(`rx ${payload.length}`),
+    batchStart: () => void calls.push('start'),
+    batchEnd: () => {
+      calls.push('end');
+      throw new Error('a bug');
+    },
+  });
+  link.injectBatch([ipFrame(Buffer.alloc(20), { protocol: 6 }), ipFrame(Buffer.alloc(24), { protocol: 6 })]);
+  link.inject(ipFrame(Buffer.alloc(28), { protocol: 6 }));
+  t.same(calls, ['start', 'rx 20', 'rx 24', 'end', 'rx 28'], 'a frame alone is no batch');
+  t.equal(counters.get('drop.internal'), 1, 'a throwing batch end is contained and counted');
 });
 
 t.test('hostile input: random and mutated frames never throw, stay bounded, and are all accounted for', async (t) => {

@@ -5,7 +5,7 @@
 // (offloads) is cut into them first, as the fault link does.
 import type { Counters } from '../counters.js';
 import { DropRule, FrameFactReader } from './drop-rule.js';
-import type { DroppedFrame, Link, Offload } from './link.js';
+import { BatchRelay, type BatchHooks, type DroppedFrame, type Link, type Offload } from './link.js';
 import { wireFrames } from './gso.js';
 
 /** Drops the frames any of its rules matches; everything else passes unchanged. */
@@ -17,6 +17,8 @@ export class DropRuleLink implements Link {
   readonly #facts = new FrameFactReader();
   readonly #counters: Counters | undefined;
   #handler: ((frame: Buffer) => void) | undefined;
+  /** Frames pass through synchronously: the inner link's read batches are the receiver's. */
+  readonly #batch = new BatchRelay();
   #dropped: ((d: DroppedFrame) => void) | undefined;
 
   /** `rules` as written on the command line (parsed here: a bad one throws DropRuleError). */
@@ -28,16 +30,17 @@ export class DropRuleLink implements Link {
     this.#counters = counters;
     inner.onFrame((frame, offload) => {
       for (const f of wireFrames(frame, offload)) if (!this.#drop('RX', f)) this.#handler?.(f);
-    });
+    }, this.#batch);
     inner.onDrop?.((d) => this.#dropped?.(d));
   }
 
-  send(frame: Buffer, offload?: Offload): void {
-    for (const f of wireFrames(frame, offload)) if (!this.#drop('TX', f)) this.#inner.send(f);
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
+    for (const f of wireFrames(frame, offload, rest)) if (!this.#drop('TX', f)) this.#inner.send(f);
   }
 
-  onFrame(fn: (frame: Buffer) => void): void {
+  onFrame(fn: (frame: Buffer) => void, batch?: BatchHooks): void {
     this.#handler = fn;
+    this.#batch.to = batch;
   }
 
   onDrop(fn: (d: DroppedFrame) => void): void {

@@ -30,8 +30,10 @@ export interface Link {
    *  (a payload in pieces, never copied to glue it). The caller may reuse them after the call. */
   send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void;
   /** Register the single receiver; each received frame is handed over exactly once (a view
-   *  valid during the call only: copy what you keep). */
-  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void;
+   *  valid during the call only: copy what you keep). A link that reads frames in batches (one
+   *  wake-up, several frames) brackets each batch with `batch` when given; decorators that hand
+   *  frames over synchronously pass it on, those that re-time frames do not. */
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void, batch?: BatchHooks): void;
   /** Stop receiving and release resources. */
   close(): Promise<void>;
   /**
@@ -39,6 +41,27 @@ export interface Link {
    * and decorators above them pass the reports on, so the capture and the trace can show it.
    */
   onDrop?(fn: (d: DroppedFrame) => void): void;
+}
+
+/**
+ * Brackets around one read batch: `start()` before its first frame, `end()` after its last,
+ * always paired (also when the receiver closes the link mid-batch). The receiver may hold work
+ * that one batch can share (the TCP layer's owed ACKs) until `end()`.
+ */
+export interface BatchHooks {
+  start(): void;
+  end(): void;
+}
+
+/** The hooks a decorator gives its inner link before its own receiver is known: passed on to that receiver's. */
+export class BatchRelay implements BatchHooks {
+  to: BatchHooks | undefined;
+  start(): void {
+    this.to?.start();
+  }
+  end(): void {
+    this.to?.end();
+  }
 }
 
 /** A frame a decorator dropped on purpose: which way it was going, its bytes, and why (`--loss, seed 7`). */

@@ -7,7 +7,7 @@
 // how a frame dropped on purpose (`--loss`, `--drop`) stays in the capture, at its place, marked.
 import * as fs from 'node:fs';
 import type { Clock } from '../clock.js';
-import type { DroppedFrame, Link, Offload } from './link.js';
+import { BatchRelay, type BatchHooks, type DroppedFrame, type Link, type Offload } from './link.js';
 import { wireFrames } from './gso.js';
 
 /** libpcap magic for microsecond timestamps; the file is little-endian (readers detect the order from the magic). */
@@ -231,6 +231,8 @@ export class PcapLink implements Link {
   readonly #inner: Link;
   readonly #ng: boolean;
   #handler: ((frame: Buffer, offload?: Offload) => void) | undefined;
+  /** Frames pass through synchronously: the inner link's read batches are the receiver's. */
+  readonly #batch = new BatchRelay();
   #dropped: ((d: DroppedFrame) => void) | undefined;
   /** Present only over a link that drops on purpose: its drops, passed on. */
   readonly onDrop?: (fn: (d: DroppedFrame) => void) => void;
@@ -250,7 +252,7 @@ export class PcapLink implements Link {
       for (const f of wireFrames(frame, offload)) this.writer.write(f, undefined, this.#ng ? RX : undefined);
       const h = this.#handler;
       if (h !== undefined) h(frame, offload);
-    });
+    }, this.#batch);
     if (inner.onDrop !== undefined) this.onDrop = (fn) => void (this.#dropped = fn);
     inner.onDrop?.((d) => {
       if (d.dir === 'TX') this.#sendDropped = true;
@@ -275,8 +277,9 @@ export class PcapLink implements Link {
     this.#sendDropped = false;
   }
 
-  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void, batch?: BatchHooks): void {
     this.#handler = fn;
+    this.#batch.to = batch;
   }
 
 

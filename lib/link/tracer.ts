@@ -5,7 +5,7 @@
 // its place, so the packet numbers stay those of the capture.
 import type { Clock } from '../clock.js';
 import { formatFrame, type FormatOptions } from '../wire/format.js';
-import type { DroppedFrame, Link, Offload } from './link.js';
+import type { BatchHooks, DroppedFrame, Link, Offload } from './link.js';
 import { wireFrames } from './gso.js';
 
 /** Where trace lines go: a callback, or a writable stream (a newline is appended). */
@@ -86,11 +86,11 @@ export class TracerLink implements Link {
     this.#sendDropped = false;
   }
 
-  onFrame(fn: (frame: Buffer, offload?: Offload) => void): void {
+  onFrame(fn: (frame: Buffer, offload?: Offload) => void, batch?: BatchHooks): void {
     this.#inner.onFrame((frame, offload) => {
       for (const f of wireFrames(frame, offload)) this.#trace('RX', f);
       fn(frame, offload);
-    });
+    }, batch);
   }
 
 

@@ -56,4 +56,8 @@ export interface IpHandler {
   pathMtu?(dst: number, mtu: number, quoted: Buffer): void;
   /** ICMP destination unreachable (any other code, RFC 792) about a datagram we sent to `dst`. */
   unreachable?(dst: number, code: number, quoted: Buffer): void;
+  /** The link starts handing over one read batch (lib/link/link.ts BatchHooks)… */
+  batchStart?(): void;
+  /** …and has handed over its last frame: work held for the batch is done now. */
+  batchEnd?(): void;
 }

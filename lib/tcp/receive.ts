@@ -10,6 +10,12 @@ import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import type { ConnectionHost } from './types.js';
 
+/**
+ * A read batch holds the ACK for in-order wire segments to its end, but not past 1/4 of the
+ * receive buffer unacknowledged: the peer's window must keep moving while a long batch is handled.
+ */
+const ACK_HOLD_FRACTION = 4;
+
 /** The receiving side of one connection (it moves RCV.NXT and the advertised right edge). */
 export class TcpReceiver {
   /** Payload received since our last ACK ("every second full-sized segment", RFC 9293 §3.8.6.3). */
@@ -61,8 +67,15 @@ export class TcpReceiver {
       c.out.ackNow = true;
       cnt.inc('tcp.rx.gapFilled');
     }
-    // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment.
-    if (this.unackedBytes > this.#rcvMss) c.out.ackNow = true;
+    // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment (at
+    // the latest when the read batch ends, demux.ts batchStart).
+    if (this.unackedBytes > this.#rcvMss) {
+      c.out.ackOwed = true;
+      // A super-frame (several wire segments in one frame: the peer's TSO over a TAP, or GRO) is
+      // ACKed at once, as Linux ACKs a GRO packet: holding it would inflate the sender's RTT
+      // samples and shrink its TSO bursts (measured: discard with offload on lost a quarter).
+      if (payload.length > this.#rcvMss || this.unackedBytes >= c.rcvBuf.capacity / ACK_HOLD_FRACTION) c.out.ackNow = true;
+    }
     else if (c.timers.delack === Infinity) c.timers.delack = now + this.#cfg.delayedAckMs;
     return true;
   }

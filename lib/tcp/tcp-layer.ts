@@ -62,6 +62,8 @@ export interface IpHandler {
   receive(src: number, dst: number, payload: Buffer, csumTrusted?: boolean): void;
   pathMtu?(dst: number, mtu: number, quoted: Buffer): void;
   unreachable?(dst: number, code: number, quotedPayload: Buffer): void;
+  batchStart?(): void;
+  batchEnd?(): void;
 }
 
 /** TCP tunables plus the randomness source (defaults to the stack's, else crypto). */
@@ -132,6 +134,16 @@ export class TcpLayer implements IpHandler {
     }
   }
 
+  /** A read batch of the link starts: ACKs for in-order data wait for its end (TcpDemux.batchStart). */
+  batchStart(): void {
+    this.core.batchStart();
+  }
+
+  /** The batch is handled: the owed ACKs leave, but on connections with corked writes, whose data carries them. */
+  batchEnd(): void {
+    this.run((now) => this.core.batchEnd(now, this.#corked));
+  }
+
   pathMtu(dst: number, mtu: number, quoted?: Buffer): void {
     this.run((now) => this.core.pathMtu(this.stack.ip, dst, mtu, now, quoted));
   }
@@ -195,7 +207,11 @@ export class TcpLayer implements IpHandler {
     const cs = [...this.#corked];
     this.#corked.clear();
     this.run((now) => {
-      for (const c of cs) c.flush(now);
+      for (const c of cs) {
+        c.flush(now);
+        // An ACK owed since the read batch (batchEnd) goes alone if no data carried it.
+        c.sendOwedAck(now);
+      }
     });
   }
 

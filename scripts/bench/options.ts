@@ -34,7 +34,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --only ROW,...        run only these rows: ${ROW_IDS.join(', ')}
   --offload on|off|both tapstack's --offload setting(s) to measure (default both)
   --baseline DIR        also measure the tapstack built in checkout DIR (its defaults), in the
-                        same rounds: a before/after table
+                        same rounds: a before/after table (the loss table too)
   --json                one JSON document on stdout instead of the tables
   --downloads N         download row: curl fetches /download/4MiB.bin N times (default 50)
   --discard-mib N       discard row: MiB sent to discard (default 200)

@@ -148,6 +148,17 @@ export class ScriptedPeer {
     this.stack.handler!.receive(PEER, LOCAL, buf);
   }
 
+  /** Inject what `fn` sends as one read batch of the link (IpHandler batchStart … batchEnd). */
+  batch(fn: () => void): void {
+    const h = this.stack.handler!;
+    h.batchStart?.();
+    try {
+      fn();
+    } finally {
+      h.batchEnd?.();
+    }
+  }
+
   /** Our segments not yet taken by `next`. */
   get pending(): number {
     return this.stack.sent.length - this.#idx;
