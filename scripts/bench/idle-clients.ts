@@ -17,14 +17,15 @@ const t0 = Date.now();
 const openUntil = t0 + Number(openText) * 1000;
 const request = mode === 'http' ? `GET / HTTP/1.1\r\nHost: ${ip}\r\n\r\n` : 'idle\n';
 
-/** Whether `got` holds a whole HTTP response: its head and Content-Length bytes of body. */
+/** Whether `got` holds a whole `200` response (its head and Content-Length bytes of body); throws for any other. */
 function wholeResponse(got: Buffer): boolean {
   const end = got.indexOf('\r\n\r\n');
   if (end < 0) return false;
   const head = got.subarray(0, end).toString('latin1');
-  if (!/^HTTP\/1\.1 200 /.test(head)) throw new Error(`idle-clients: got "${head.split('\r\n')[0]}"`);
+  // A 503 from a server at its connection cap: this connection failed to open.
+  if (!/^HTTP\/1\.1 200 /.test(head)) throw new Error(`got "${head.split('\r\n')[0]}"`);
   const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-  if (length === null) throw new Error('idle-clients: a response without Content-Length');
+  if (length === null) throw new Error('a response without Content-Length');
   return got.length >= end + 4 + Number(length[1]);
 }
 
@@ -39,7 +40,12 @@ function openOne(): Promise<boolean> {
     const onData = (b: Buffer): void => {
       if (mode === 'http') {
         got = Buffer.concat([got, b]);
-        if (!wholeResponse(got)) return;
+        try {
+          if (!wholeResponse(got)) return;
+        } catch (e) {
+          s.destroy(e as Error); // 'error': counted as failed
+          return;
+        }
       }
       s.off('data', onData);
       s.setTimeout(0);
