@@ -123,4 +123,6 @@ t.test('DropRuleLink keeps the payload handed as writev pieces (`rest`), as the 
   const link = new DropRuleLink(wire, ['tx udp']);
   link.send(LINUX_TCP_SYN.subarray(0, 34), undefined, [LINUX_TCP_SYN.subarray(34, 50), LINUX_TCP_SYN.subarray(50)]);
   t.same(wire.sent, [LINUX_TCP_SYN], 'the whole frame reaches the wire');
+  t.equal(link.offload, false, 'offload as the link below: off');
+  t.equal(new DropRuleLink(Object.assign(new FakeLink(), { offload: true }), ['tx udp']).offload, true, 'and on');
 });
