@@ -43,6 +43,7 @@ export const USAGE = `Usage: tapstack [options]
   --gateway IP        next hop for off-subnet addresses (default: the --host-ip address)
   --dns-server IP     the DNS server fetch asks for names (UDP 53)
   --send-timeout MS   a response the client takes nothing of for MS is cut (default 60000)
+  --max-connections N HTTP connections at once; more get 503 (default 512)
   --max-connections-per-ip N
                       HTTP connections at once from one address; more get 503 (default 64)
   --service-idle-timeout MS
@@ -102,6 +103,7 @@ export type CliConfig = {
   gateway: number | undefined;
   dnsServer: number | undefined;
   sendTimeoutMs: number;
+  maxConnections: number;
   maxConnectionsPerIp: number;
   serviceIdleTimeoutMs: number;
   serviceMaxConnections: number;
@@ -157,6 +159,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
         gateway: { type: 'string' },
         'dns-server': { type: 'string' },
         'send-timeout': { type: 'string', default: '60000' },
+        'max-connections': { type: 'string', default: '512' },
         'max-connections-per-ip': { type: 'string', default: '64' },
         'service-idle-timeout': { type: 'string', default: '300000' },
         'service-max-connections': { type: 'string', default: '1024' },
@@ -210,6 +213,7 @@ export function parseCliArgs(argv: string[]): CliConfig {
     status: values.status,
     ...client,
     sendTimeoutMs: int('--send-timeout', values['send-timeout'], 1, 3_600_000),
+    maxConnections: int('--max-connections', values['max-connections'], 1, 1_000_000),
     maxConnectionsPerIp: int('--max-connections-per-ip', values['max-connections-per-ip'], 1, 1_000_000),
     serviceIdleTimeoutMs: int('--service-idle-timeout', values['service-idle-timeout'], 0, 86_400_000),
     serviceMaxConnections: int('--service-max-connections', values['service-max-connections'], 1, 1_000_000),

@@ -96,8 +96,8 @@ export async function main(argv: string[]): Promise<number> {
 
   const clock = new SystemClock();
   const rng = new CryptoRng();
-  // The fault injector sits between the wire and the stack; the capture and the tracer sit side
-  // by side above it, so both see every frame in the same order, and the frames it drops on
+  // The fault injector sits between the wire and the stack (its drops counted with the stack's
+  // counters, so /_stack shows them); the capture and the tracer sit side by side above it, so both see every frame in the same order, and the frames it drops on
   // purpose too (a DROP line, a pcapng frame with a comment): trace numbers are frame numbers.
   let link: Link = tap;
   // --step / --pace: sent frames wait at the bottom, received ones at the top, so each frame's
@@ -108,9 +108,9 @@ export async function main(argv: string[]): Promise<number> {
     const seed = config.seed;
     const faultRng = seed === undefined ? rng : new SeededRng(seed);
     const dropReason = (cause: string): string => (cause === 'loss' ? `--loss${seed !== undefined ? `, seed ${seed}` : ''}` : cause);
-    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason });
+    link = new FaultLink(link, { clock, rng: faultRng, loss: config.loss, delayMs: config.delayMs, dropReason, counters: tap.counters });
   }
-  if (config.drop.length > 0) link = new DropRuleLink(link, config.drop);
+  if (config.drop.length > 0) link = new DropRuleLink(link, config.drop, tap.counters);
   if (config.pcap !== undefined) link = new PcapLink(link, config.pcap);
   // --trace / --explain: relative TCP numbers per connection, TCP state changes, explanations.
   const timeWaitMs = 2 * DEFAULT_TCP_CONFIG.mslMs;
@@ -136,6 +136,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(config.root !== undefined ? { root: config.root } : {}),
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       sendTimeoutMs: config.sendTimeoutMs,
+      maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
       accessLog: accessLog ?? process.stdout,
       counters: stack.counters,

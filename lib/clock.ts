@@ -1,8 +1,9 @@
 // Time, injected: every layer asks a Clock for `now` and arms timers through it, so tests
 // drive time with FakeClock and nothing in a unit test sleeps (DESIGN.md "Time is injected").
 
-/** A handle returned by `Clock.setTimer`, passed back to `clearTimer`. */
-export type TimerHandle = { readonly id: number };
+declare const timerHandle: unique symbol;
+/** A handle returned by `Clock.setTimer`, passed back to `clearTimer`; what it is is the clock's business. */
+export type TimerHandle = { readonly [timerHandle]: true };
 
 /** Milliseconds since an arbitrary origin, plus one-shot timers at absolute times. */
 export interface Clock {
@@ -11,32 +12,22 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
-/** The real clock: `performance.now()` and `setTimeout`, unref'd so timers never keep Node alive. */
+/**
+ * The real clock: `performance.now()` and `setTimeout`, unref'd so timers never keep Node alive.
+ * The handle is node's Timeout itself: an armed timer costs no wrapper, id or map entry (every
+ * idle keep-alive socket holds one, issue 9).
+ */
 export class SystemClock implements Clock {
-  #next = 1;
-  readonly #live = new Map<number, NodeJS.Timeout>();
-
   now(): number {
     return performance.now();
   }
 
   setTimer(atMs: number, fn: () => void): TimerHandle {
-    const id = this.#next++;
-    const t = setTimeout(() => {
-      this.#live.delete(id);
-      fn();
-    }, Math.max(0, atMs - this.now()));
-    t.unref();
-    this.#live.set(id, t);
-    return { id };
+    return setTimeout(fn, Math.max(0, atMs - this.now())).unref() as unknown as TimerHandle;
   }
 
   clearTimer(handle: TimerHandle): void {
-    const t = this.#live.get(handle.id);
-    if (t !== undefined) {
-      clearTimeout(t);
-      this.#live.delete(handle.id);
-    }
+    clearTimeout(handle as unknown as NodeJS.Timeout);
   }
 }
 
@@ -57,13 +48,13 @@ export class FakeClock implements Clock {
   }
 
   setTimer(atMs: number, fn: () => void): TimerHandle {
-    const id = this.#next++;
-    this.#timers.push({ id, at: atMs, fn });
-    return { id };
+    const p: Pending = { id: this.#next++, at: atMs, fn };
+    this.#timers.push(p);
+    return p as unknown as TimerHandle;
   }
 
   clearTimer(handle: TimerHandle): void {
-    this.#timers = this.#timers.filter((t) => t.id !== handle.id);
+    this.#timers = this.#timers.filter((t) => t !== (handle as unknown as Pending));
   }
 
   /** Number of armed timers (tests assert that nothing is left behind). */

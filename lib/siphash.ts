@@ -22,74 +22,57 @@ export class SipKey {
   }
 }
 
-// The state v0..v3 as [lo, hi] pairs: one module-level array, so a hash allocates nothing.
-const v = new Uint32Array(8);
-
-function init(k: SipKey): void {
-  // "somepseudorandomlygeneratedbytes" xor the key (SipHash paper §2.1).
-  v[0] = k.k0lo ^ 0x70736575; v[1] = k.k0hi ^ 0x736f6d65;
-  v[2] = k.k1lo ^ 0x6e646f6d; v[3] = k.k1hi ^ 0x646f7261;
-  v[4] = k.k0lo ^ 0x6e657261; v[5] = k.k0hi ^ 0x6c796765;
-  v[6] = k.k1lo ^ 0x79746573; v[7] = k.k1hi ^ 0x74656462;
-}
-
-/** a += b (64-bit, words at a and b). */
-function add(a: number, b: number): void {
-  const lo = (v[a]! + v[b]!) >>> 0;
-  v[a + 1] = (v[a + 1]! + v[b + 1]! + (lo < v[a]! ? 1 : 0)) >>> 0;
-  v[a] = lo;
-}
-
-/** a = rotl(a, n) ^ b, for 0 < n < 32. */
-function rotXor(a: number, n: number, b: number): void {
-  const lo = v[a]!;
-  const hi = v[a + 1]!;
-  v[a] = ((lo << n) | (hi >>> (32 - n))) ^ v[b]!;
-  v[a + 1] = ((hi << n) | (lo >>> (32 - n))) ^ v[b + 1]!;
-}
-
-/** a = rotl(a, 32). */
-function swap(a: number): void {
-  const lo = v[a]!;
-  v[a] = v[a + 1]!;
-  v[a + 1] = lo;
-}
-
-function sipRound(): void {
-  add(0, 2); rotXor(2, 13, 0); swap(0);
-  add(4, 6); rotXor(6, 16, 4);
-  add(0, 6); rotXor(6, 21, 0);
-  add(4, 2); rotXor(2, 17, 4); swap(4);
-}
-
-/** Absorb one 64-bit message word (c = 2 rounds). */
-function compress(lo: number, hi: number): void {
-  v[6] ^= lo; v[7] ^= hi;
-  sipRound();
-  sipRound();
-  v[0] ^= lo; v[1] ^= hi;
-}
-
-/** The last block (only the length byte: every input here is whole words), d = 4 rounds; the low 32 bits. */
-function finish(bytes: number): number {
-  compress(0, bytes << 24);
-  v[4] ^= 0xff;
-  sipRound(); sipRound(); sipRound(); sipRound();
-  return (v[0]! ^ v[2]! ^ v[4]! ^ v[6]!) >>> 0;
-}
-
 /** The low 32 bits of SipHash-2-4 of the 8 bytes `a`, `b` (32-bit words, little-endian). */
 export function sipHash2(k: SipKey, a: number, b: number): number {
-  init(k);
-  compress(a >>> 0, b >>> 0);
-  return finish(8);
+  return sip(k, 1, a, b, 0, 0, 0, 0);
 }
 
 /** The low 32 bits of SipHash-2-4 of the 24 bytes `a`..`f` (32-bit words, little-endian). */
 export function sipHash6(k: SipKey, a: number, b: number, c: number, d: number, e: number, f: number): number {
-  init(k);
-  compress(a >>> 0, b >>> 0);
-  compress(c >>> 0, d >>> 0);
-  compress(e >>> 0, f >>> 0);
-  return finish(24);
+  return sip(k, 3, a, b, c, d, e, f);
+}
+
+/**
+ * SipHash-2-4 of `blocks` whole 64-bit words (m0,m1), (m2,m3), (m4,m5), then the length block.
+ * The state lives in eight local 32-bit halves, and the round is written once inside one
+ * loop: no calls, no memory per round (small helper functions and a typed-array state were not
+ * inlined and cost a tenth of a flood SYN's time, issue 10 item 11).
+ */
+function sip(k: SipKey, blocks: number, m0: number, m1: number, m2: number, m3: number, m4: number, m5: number): number {
+  // "somepseudorandomlygeneratedbytes" xor the key (SipHash paper §2.1).
+  let v0l = (k.k0lo ^ 0x70736575) >>> 0, v0h = (k.k0hi ^ 0x736f6d65) >>> 0;
+  let v1l = (k.k1lo ^ 0x6e646f6d) >>> 0, v1h = (k.k1hi ^ 0x646f7261) >>> 0;
+  let v2l = (k.k0lo ^ 0x6e657261) >>> 0, v2h = (k.k0hi ^ 0x6c796765) >>> 0;
+  let v3l = (k.k1lo ^ 0x79746573) >>> 0, v3h = (k.k1hi ^ 0x74656462) >>> 0;
+  // c = 2 rounds per block (the last block holds only the length byte: inputs are whole words),
+  // then d = 4 rounds after v2 ^= 0xff.
+  const absorbing = 2 * (blocks + 1);
+  let ml = 0, mh = 0, t = 0;
+  for (let r = 0; r < absorbing + 4; r++) {
+    if (r < absorbing && (r & 1) === 0) {
+      const b = r >>> 1;
+      ml = b === blocks ? 0 : (b === 0 ? m0 : b === 1 ? m2 : m4) >>> 0;
+      mh = b === blocks ? (blocks * 8) << 24 : (b === 0 ? m1 : b === 1 ? m3 : m5) >>> 0;
+      v3l = (v3l ^ ml) >>> 0; v3h = (v3h ^ mh) >>> 0;
+    }
+    // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
+    t = (v0l + v1l) >>> 0; v0h = (v0h + v1h + (t < v0l ? 1 : 0)) >>> 0; v0l = t;
+    t = ((v1l << 13) | (v1h >>> 19)) ^ v0l; v1h = (((v1h << 13) | (v1l >>> 19)) ^ v0h) >>> 0; v1l = t >>> 0;
+    t = v0l; v0l = v0h; v0h = t;
+    // v2 += v3; v3 = rotl(v3, 16) ^ v2
+    t = (v2l + v3l) >>> 0; v2h = (v2h + v3h + (t < v2l ? 1 : 0)) >>> 0; v2l = t;
+    t = ((v3l << 16) | (v3h >>> 16)) ^ v2l; v3h = (((v3h << 16) | (v3l >>> 16)) ^ v2h) >>> 0; v3l = t >>> 0;
+    // v0 += v3; v3 = rotl(v3, 21) ^ v0
+    t = (v0l + v3l) >>> 0; v0h = (v0h + v3h + (t < v0l ? 1 : 0)) >>> 0; v0l = t;
+    t = ((v3l << 21) | (v3h >>> 11)) ^ v0l; v3h = (((v3h << 21) | (v3l >>> 11)) ^ v0h) >>> 0; v3l = t >>> 0;
+    // v2 += v1; v1 = rotl(v1, 17) ^ v2; v2 = rotl(v2, 32)
+    t = (v2l + v1l) >>> 0; v2h = (v2h + v1h + (t < v2l ? 1 : 0)) >>> 0; v2l = t;
+    t = ((v1l << 17) | (v1h >>> 15)) ^ v2l; v1h = (((v1h << 17) | (v1l >>> 15)) ^ v2h) >>> 0; v1l = t >>> 0;
+    t = v2l; v2l = v2h; v2h = t;
+    if (r < absorbing && (r & 1) === 1) {
+      v0l = (v0l ^ ml) >>> 0; v0h = (v0h ^ mh) >>> 0;
+      if (r === absorbing - 1) v2l = (v2l ^ 0xff) >>> 0;
+    }
+  }
+  return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
 }

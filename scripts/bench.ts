@@ -2,7 +2,7 @@
 // on this machine. Targets (scripts/bench/targets.ts) are started once, then each round measures
 // every selected row on every target in turn, so a busy moment of the machine hits all of them;
 // the medians of the rounds are compared as ratios (tapstack ÷ kernel, ÷ C floor). Then the
-// tapstack-only rows (memory, idle connections) and the loss table. Every load is bounded in
+// rows measured once per target (memory, idle connections) and the loss table. Every load is bounded in
 // count and time; every namespace and process it starts is removed at the end, also on Ctrl-C.
 // Flags: scripts/bench/options.ts (`npm run bench -- --help`).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,10 +46,10 @@ try {
     modes = [undefined];
   }
   const targets: Target[] = [];
-  const kinds = new Set(compared.flatMap((r) => r.kinds));
+  const kinds = new Set([...compared, ...single].flatMap((r) => r.kinds));
   const root = benchSite(dir);
-  if (kinds.has('stack') || single.length > 0) for (const m of modes) targets.push(await stackTarget(owner, root, m));
-  if (o.baseline !== undefined && (kinds.has('stack') || single.length > 0)) targets.push(await stackTarget(owner, root, undefined, o.baseline));
+  if (kinds.has('stack')) for (const m of modes) targets.push(await stackTarget(owner, root, m));
+  if (o.baseline !== undefined && kinds.has('stack')) targets.push(await stackTarget(owner, root, undefined, o.baseline));
   if (kinds.has('kernel')) targets.push(await kernelTarget(owner, root));
   if (kinds.has('floor')) targets.push(await floorTarget(owner, dir));
   const tools: Tools = { udpRtt: o.only.has('small') ? buildC(dir, 'udp-rtt') : '' };
@@ -75,7 +75,7 @@ try {
 
   const tapstackOnly: SingleRow[] = [];
   for (const row of single) {
-    for (const t of targets.filter((x) => x.kind === 'stack')) {
+    for (const t of targets.filter((x) => row.kinds.includes(x.kind))) {
       progress(`${row.id} on ${t.label}`);
       tapstackOnly.push(await row.measure(t, o).catch((e: unknown) => ({ id: row.id, target: t.id, what: row.id, values: {}, notes: [(e as Error).message] })));
     }

@@ -141,9 +141,9 @@ t.test('client side and DNS flags (issue 11): fetch URL, --fetch, -o, --gateway,
 
 t.test('resource limits of the web server and the services (issue 10 item 2)', async (t) => {
   const d = parseCliArgs([]);
-  t.same([d.sendTimeoutMs, d.maxConnectionsPerIp, d.serviceIdleTimeoutMs, d.serviceMaxConnections], [60_000, 64, 300_000, 1024], 'defaults');
-  const c = parseCliArgs(['--send-timeout', '2000', '--max-connections-per-ip', '8', '--service-idle-timeout', '0', '--service-max-connections', '10']);
-  t.same([c.sendTimeoutMs, c.maxConnectionsPerIp, c.serviceIdleTimeoutMs, c.serviceMaxConnections], [2000, 8, 0, 10]);
+  t.same([d.sendTimeoutMs, d.maxConnections, d.maxConnectionsPerIp, d.serviceIdleTimeoutMs, d.serviceMaxConnections], [60_000, 512, 64, 300_000, 1024], 'defaults');
+  const c = parseCliArgs(['--send-timeout', '2000', '--max-connections', '20000', '--max-connections-per-ip', '8', '--service-idle-timeout', '0', '--service-max-connections', '10']);
+  t.same([c.sendTimeoutMs, c.maxConnections, c.maxConnectionsPerIp, c.serviceIdleTimeoutMs, c.serviceMaxConnections], [2000, 20_000, 8, 0, 10]);
   t.throws(() => parseCliArgs(['--send-timeout', '0']), { name: 'UsageError', message: /--send-timeout: expected a number from 1/ });
   t.throws(() => parseCliArgs(['--max-connections-per-ip', '1.5']), { name: 'UsageError', message: /whole number/ });
 });

@@ -221,7 +221,8 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   });
 
   // Errors before or between requests: llhttp's parse errors, header overflow, the slowloris timers.
-  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
+  server.on('clientError', answerClientError);
+  function answerClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
     if (closing.has(socket) || err.code === 'ECONNRESET' || !socket.writable) {
       if (err.code === 'ECONNRESET') count('http.error.reset');
       socket.destroy();
@@ -246,7 +247,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
       userAgent: undefined,
     });
     closeFirst(socket, response);
-  });
+  }
 
   // CONNECT (a proxy request): node would drop the connection without a word; answer like a server.
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
@@ -272,6 +273,16 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
   let active = 0;
   /** Connections being served per client address, so one address cannot take every slot. */
   const perIp = new Map<string, number>();
+  /** The address each served socket counted against (gone from a closed node:net socket). */
+  const countedIp = new WeakMap<Duplex, string>();
+  // One 'close' listener for every served socket (`this`), not a closure and a once-wrapper each.
+  function release(this: Duplex): void {
+    const ip = countedIp.get(this)!;
+    active--;
+    const n = perIp.get(ip)! - 1;
+    if (n === 0) perIp.delete(ip);
+    else perIp.set(ip, n);
+  }
   server.on('connection', (socket: Duplex) => {
     const ip = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '';
     const fromIp = perIp.get(ip) ?? 0;
@@ -288,14 +299,13 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     }
     active++;
     perIp.set(ip, fromIp + 1);
+    countedIp.set(socket, ip);
     count('http.connections');
-    socket.once('close', () => {
-      active--;
-      const n = perIp.get(ip)! - 1;
-      if (n === 0) perIp.delete(ip);
-      else perIp.set(ip, n);
-    });
+    socket.on('close', release);
     for (const l of httpListeners) l.call(server, socket);
+    refuseHttp09(socket, (err) => {
+      if (!inFlight.has(socket)) answerClientError(err, socket); // else llhttp made a request of it
+    });
     armIdle(socket); // a connection that never sends a request is idle too
   });
 
@@ -461,6 +471,25 @@ function byteLength(chunk: unknown, encoding: unknown): number {
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * An HTTP/0.9 request is one line, `GET /path` and CRLF, with no version and no headers (RFC 1945
+ * §4.1). llhttp takes that line and then waits for headers that never come, so the client would
+ * hear nothing until the 408. RFC 9112 §2.3 has no such request line: answer the first line as
+ * soon as it is complete and carries no version, with the 400 of every other unreadable request.
+ */
+function refuseHttp09(socket: Duplex, answer: (err: Error & { code: string; rawPacket: Buffer }) => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const eol = seen.indexOf(0x0a);
+    if (eol < 0 && seen.length < 8192) return; // the first line is not complete yet
+    socket.off('data', onData);
+    const line = seen.subarray(0, eol < 0 ? 0 : eol).toString('latin1').replace(/\r$/, '');
+    if (/^[A-Za-z]+ \S+$/.test(line)) answer(Object.assign(new Error('HTTP/0.9 request line'), { code: 'HPE_HTTP09', rawPacket: seen }));
+  };
+  socket.on('data', onData);
 }
 
 /**

@@ -34,8 +34,8 @@ export class DropRuleLink implements Link {
     inner.onDrop?.((d) => this.#dropped?.(d));
   }
 
-  send(frame: Buffer, offload?: Offload): void {
-    for (const f of wireFrames(frame, offload)) if (!this.#drop('TX', f)) this.#inner.send(f);
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
+    for (const f of wireFrames(frame, offload, rest)) if (!this.#drop('TX', f)) this.#inner.send(f);
   }
 
   onFrame(fn: (frame: Buffer) => void, batch?: BatchHooks): void {

@@ -121,8 +121,8 @@ class Gate implements Link {
     inner.onDrop?.((d) => this.#dropped?.(d));
   }
 
-  send(frame: Buffer, offload?: Offload): void {
-    for (const f of wireFrames(frame, offload)) {
+  send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
+    for (const f of wireFrames(frame, offload, rest)) {
       if (this.#dir === 'RX') this.#inner.send(f);
       else {
         const copy = Buffer.from(f);

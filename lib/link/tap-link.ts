@@ -35,7 +35,8 @@ export interface TapLinkOptions {
   /** Offloads (IFF_VNET_HDR, TUNSETOFFLOAD CSUM|TSO4): TCP super-frames both ways, partial
    *  checksums. Default false: plain frames, TUNSETOFFLOAD(0). */
   offload?: boolean;
-  /** Where the link counts vnet-header drops (`link.rx.drop.vnet.<reason>`); default its own. */
+  /** Where the link counts vnet-header drops (`link.rx.drop.vnet.<reason>`) and the super-frames
+   *  each way (`link.tx.superFrames`, `link.rx.superFrames`); default its own. */
   counters?: Counters;
 }
 
@@ -126,6 +127,8 @@ export class TapLink implements Link {
       if (this.offload) {
         // One writev(): the header, the frame and the payload pieces, nothing copied to glue them.
         writeVnetHeader(this.#vnetHdr, frame, offload);
+        // Counted so a test or /_stack can tell TSO from one frame per segment.
+        if (offload !== undefined && offload.gsoSize > 0) this.counters.inc('link.tx.superFrames');
         // The pieces array is reused (the write is synchronous): no array per frame.
         const pieces = this.#pieces;
         pieces.length = 2;
@@ -161,6 +164,7 @@ export class TapLink implements Link {
             this.counters.inc(`link.rx.drop.vnet.${o.reason}`);
             continue;
           }
+          if (o !== undefined && o.gsoSize > 0) this.counters.inc('link.rx.superFrames');
           fn(packet.subarray(VNET_HDR_LEN), o);
         }
       } finally {

@@ -34,10 +34,18 @@ export class Server extends EventEmitter {
   /** Like node:net: refuse (reset) connections beyond this many (undefined = no limit). */
   maxConnections: number | undefined;
 
+  /** 'close' of an accepted socket (`this`): one listener per server, not a closure per connection. */
+  readonly #socketClosed: (this: Socket) => void;
+
   constructor(tcp: TcpLayer, opts: ServerOptions = {}, connectionListener?: (s: Socket) => void) {
     super();
     this.#tcp = tcp;
     this.#opts = opts;
+    const server = this;
+    this.#socketClosed = function (this: Socket): void {
+      server.#sockets.delete(this);
+      server.#maybeClosed();
+    };
     if (connectionListener !== undefined) this.on('connection', connectionListener);
   }
 
@@ -84,10 +92,7 @@ export class Server extends EventEmitter {
     if (this.#opts.noDelay) s.setNoDelay(true);
     if (this.#opts.keepAlive) s.setKeepAlive(true, this.#opts.keepAliveInitialDelay ?? 0);
     this.#sockets.add(s);
-    s.once('close', () => {
-      this.#sockets.delete(s);
-      this.#maybeClosed();
-    });
+    s.on('close', this.#socketClosed);
     this.emit('connection', s);
   }
 

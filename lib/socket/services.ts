@@ -16,9 +16,25 @@ export interface ServiceOptions {
   keepAlive?: boolean;
 }
 
+// Listeners shared by every connection (`this` is the socket): an idle connection holds no
+// closure of its own (issue 9: 10 k idle connections). Echo is pipe(s, s) in three of them:
+// each chunk written back, reading paused while the send buffer is full, FIN after the client's.
+function echoData(this: Socket, chunk: Buffer): void {
+  if (!this.write(chunk)) this.pause();
+}
+function resumeReading(this: Socket): void {
+  this.resume();
+}
+function endWriting(this: Socket): void {
+  this.end();
+}
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
 /** RFC 862: send back everything received; half-close when the client does. */
 export function startEchoService(tcp: TcpLayer, port = 7, opts: ServiceOptions = {}): Server {
-  return startService(tcp, 'echo', port, opts, true, (s) => s.pipe(s));
+  return startService(tcp, 'echo', port, opts, true, (s) => s.on('data', echoData).on('drain', resumeReading).on('end', endWriting));
 }
 
 /** RFC 863: read and throw away everything received; close when the client does. */
@@ -32,14 +48,14 @@ export function startDiscardService(tcp: TcpLayer, port = 9, opts: ServiceOption
  */
 function startService(tcp: TcpLayer, name: string, port: number, opts: ServiceOptions, allowHalfOpen: boolean, serve: (s: Socket) => void): Server {
   const idleTimeoutMs = opts.idleTimeoutMs ?? 300_000;
+  const idleCounter = `service.${name}.close.idle`;
+  function onIdle(this: Socket): void {
+    tcp.counters.inc(idleCounter);
+    this.resetAndDestroy(); // a FIN would wait behind data a vanished client never acknowledges
+  }
   const server = new Server(tcp, { allowHalfOpen, keepAlive: opts.keepAlive ?? true }, (s) => {
-    s.on('error', () => s.destroy());
-    if (idleTimeoutMs > 0) {
-      s.setTimeout(idleTimeoutMs, () => {
-        tcp.counters.inc(`service.${name}.close.idle`);
-        s.resetAndDestroy(); // a FIN would wait behind data a vanished client never acknowledges
-      });
-    }
+    s.on('error', destroyOnError);
+    if (idleTimeoutMs > 0) s.setTimeout(idleTimeoutMs).on('timeout', onIdle);
     serve(s);
   });
   server.maxConnections = opts.maxConnections ?? 1024;

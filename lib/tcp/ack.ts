@@ -34,6 +34,7 @@ export class AckHandler {
     // The peer answers: zero-window probing goes on (RFC 1122 §4.2.2.17).
     c.out.unansweredProbes = 0;
     const newlySacked = blocks !== undefined && blocks.length > 0 ? c.recovery.takeSackBlocks(blocks, ack) : 0;
+    c.rack.onDelivered(ack, newlySacked);
     let freed = false;
     if (seqGt(ack, c.sndUna)) {
       freed = this.advance(seg, now);

@@ -8,7 +8,9 @@ import createDebug from 'debug';
 import type { Counters } from '../counters.js';
 import type { Rng } from '../rng.js';
 import { type Seq, seq, seqAdd, seqGe, seqGt, seqLe } from '../wire/seq.js';
-import { TCP_FLAGS, type TcpOptions, type TcpSegment, parseTcp, segmentLength, serializeTcp } from '../wire/tcp.js';
+import { IP_PROTO_TCP, TCP_FLAGS, TCP_HEADER_MIN, type TcpOptions, type TcpSegment, fillTcpChecksum, fillTcpPseudoChecksum, parseTcp, parseTcpOptions, segmentLength, tcpOptionsLength, writeTcpHeader, writeTcpOptions } from '../wire/tcp.js';
+import { finishChecksum, pseudoHeaderSum, sumWords } from '../wire/checksum.js';
+import { FRAME_HEADROOM } from '../net/ipv4-output.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { type ConnectionHost, TcpConnection, connectionKey } from './connection.js';
@@ -18,10 +20,15 @@ import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
 import { SegmentHistory } from './segment-history.js';
-import { type SegmentTx, TcpError, type TcpState } from './types.js';
+import { type PathMtu, type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
 const { FIN, SYN, RST, ACK } = TCP_FLAGS;
+/** A segment without options (shared, never written to). */
+const NO_OPTIONS: TcpOptions = Object.freeze({});
+/** How segments without a connection leave: built with room for IP's headers in front, summed here or by the link. */
+const TX_PLAIN: SegmentTx = { headroom: true, partialCsum: false, gsoSize: 0 };
+const TX_PARTIAL: SegmentTx = { headroom: true, partialCsum: true, gsoSize: 0 };
 
 /** How the demux reaches the world. */
 export interface TcpDemuxOptions {
@@ -154,7 +161,7 @@ export class TcpDemux implements ConnectionHost {
     if (localPort === 0) localPort = this.#pickPort(free);
     else if (!free(localPort)) throw new TcpError('EADDRINUSE', `connect EADDRINUSE: port ${localPort}`, 'connect');
     const t: FourTuple = { localIp: o.localIp, localPort, remoteIp: o.remoteIp, remotePort: o.remotePort };
-    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(o.remoteIp, now), passive: false });
+    const c = new TcpConnection(this, { ...t, iss: this.#isn.isn(t, now), tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(o.remoteIp, now), passive: false });
     this.#conns.set(c.key, c);
     this.counters.inc('tcp.conn.activeOpens');
     c.openActive(now);
@@ -173,9 +180,14 @@ export class TcpDemux implements ConnectionHost {
     throw new TcpError('EADDRNOTAVAIL', 'connect EADDRNOTAVAIL: no ephemeral port free', 'connect');
   }
 
-  /** The path MTU for a new connection to `remoteIp`: a learned one if current, else the link's. */
-  #mtuToward(remoteIp: number, now: number): number {
-    return Math.min(this.pathMtus.get(remoteIp, now) ?? Infinity, this.#mtuFor(remoteIp));
+  /**
+   * The path MTU for a connection to `remoteIp`: a learned one while it is current (with its
+   * expiry, when the connection tries the link's again), else the link's.
+   */
+  pathMtuToward(remoteIp: number, now: number): PathMtu {
+    const link = this.#mtuFor(remoteIp);
+    const learned = this.pathMtus.get(remoteIp, now);
+    return learned !== undefined && learned.mtu < link ? { mtu: learned.mtu, pmtuRaiseAt: learned.expiresAt } : { mtu: link, pmtuRaiseAt: Infinity };
   }
 
   /**
@@ -239,6 +251,7 @@ export class TcpDemux implements ConnectionHost {
    * checksum). Throws WireError for malformed input.
    */
   receive(src: number, dst: number, buf: Buffer, now: number, csumTrusted = false): void {
+    if (this.#floodSyn(src, dst, buf, now, csumTrusted)) return;
     const seg = parseTcp(buf, src, dst, this.config.verifyChecksum && !csumTrusted);
     // Bulk traffic is a run of segments for one connection: it is found without building the key.
     const last = this.#lastConn;
@@ -261,6 +274,36 @@ export class TcpDemux implements ConnectionHost {
       }
     }
     this.#flushNotifications();
+  }
+
+  /**
+   * The SYN flood's short way (issue 10 item 11): a bare SYN (no ACK, RST or FIN, no payload) to
+   * a listener that answers with SYN cookies, for a 4-tuple with no connection or TIME-WAIT entry,
+   * is answered straight from its bytes: no parsed segment, nothing kept. Under a flood these are
+   * nearly all the input, and every microsecond spent on one is a SYN the tap's queue drops
+   * before we read it. False: the segment takes the ordinary way (which counts what is wrong).
+   */
+  #floodSyn(src: number, dst: number, buf: Buffer, now: number, csumTrusted: boolean): boolean {
+    if (buf.length < TCP_HEADER_MIN || (buf[13]! & (SYN | ACK | RST | FIN)) !== SYN) return false;
+    const hl = (buf[12]! >>> 4) * 4;
+    if (hl < TCP_HEADER_MIN || hl !== buf.length) return false;
+    const localPort = buf.readUInt16BE(2);
+    const l = this.#listeners.get(localPort);
+    if (l === undefined || (l.ip !== 0 && l.ip !== dst) || !this.#cookieMode(l) || l.acceptQueue.length >= l.backlog) return false;
+    if (this.config.verifyChecksum && !csumTrusted && finishChecksum(sumWords(buf, 0, hl, pseudoHeaderSum(src, dst, IP_PROTO_TCP, hl))) !== 0) return false;
+    const remotePort = buf.readUInt16BE(0);
+    const key = `${dst}:${localPort}:${src}:${remotePort}`;
+    if (this.#conns.has(key) || this.timeWait.get(key) !== undefined) return false;
+    const options = hl > TCP_HEADER_MIN ? parseTcpOptions(buf, TCP_HEADER_MIN, hl) : NO_OPTIONS;
+    this.counters.inc('tcp.rx.segments');
+    this.#sendCookieSynAck(l, { localIp: dst, localPort, remoteIp: src, remotePort }, seq(buf.readUInt32BE(4)), options, now);
+    return true;
+  }
+
+  /** The listener answers SYNs statelessly: always, or while its SYN queue is full. */
+  #cookieMode(l: TcpListener): boolean {
+    const mode = this.config.synCookies;
+    return mode === 'always' || (mode === 'auto' && l.synQueue.size >= this.config.synBacklog);
   }
 
   /**
@@ -323,12 +366,11 @@ export class TcpDemux implements ConnectionHost {
       return;
     }
     const t: FourTuple = { localIp: dst, localPort: seg.dstPort, remoteIp: src, remotePort: seg.srcPort };
-    const synFull = l.synQueue.size >= cfg.synBacklog;
-    if (cfg.synCookies === 'always' || (synFull && cfg.synCookies === 'auto')) {
-      this.#sendCookieSynAck(l, t, seg, now);
+    if (this.#cookieMode(l)) {
+      this.#sendCookieSynAck(l, t, seg.seq, seg.options, now);
       return;
     }
-    if (synFull) {
+    if (l.synQueue.size >= cfg.synBacklog) {
       this.counters.inc('tcp.listen.synQueueFull');
       return;
     }
@@ -338,7 +380,7 @@ export class TcpDemux implements ConnectionHost {
       this.#reuseIsn.delete(key);
       if (!seqGt(iss, floor)) iss = floor;
     }
-    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
+    const c = new TcpConnection(this, { ...t, iss, tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
@@ -353,28 +395,28 @@ export class TcpDemux implements ConnectionHost {
     return this.config.windowScaling ? ws : 0;
   }
 
-  /** Answer a SYN statelessly with a SYN cookie as our ISN. */
-  #sendCookieSynAck(l: TcpListener, t: FourTuple, syn: TcpSegment, now: number): void {
+  /** Answer a SYN (sequence `synSeq`, options `synOptions`) statelessly with a SYN cookie as our ISN. */
+  #sendCookieSynAck(l: TcpListener, t: FourTuple, synSeq: Seq, synOptions: TcpOptions, now: number): void {
     const cfg = this.config;
-    const peerMss = syn.options.mss ?? 536;
-    const iss = this.#cookies.encode(t, syn.seq, peerMss, now);
-    const o: TcpOptions = { mss: Math.max(88, this.#mtuToward(t.remoteIp, now) - 40) };
-    if (cfg.timestamps && syn.options.ts !== undefined) {
+    const peerMss = synOptions.mss ?? 536;
+    const iss = this.#cookies.encode(t, synSeq, peerMss, now);
+    const o: TcpOptions = { mss: Math.max(88, this.pathMtuToward(t.remoteIp, now).mtu - 40) };
+    if (cfg.timestamps && synOptions.ts !== undefined) {
       // WS and SACK-permitted survive only inside TSval (echoed back in TSecr).
-      const ws = cfg.windowScaling ? syn.options.wscale : undefined;
-      const sack = cfg.sack && syn.options.sackPermitted === true;
+      const ws = cfg.windowScaling ? synOptions.wscale : undefined;
+      const sack = cfg.sack && synOptions.sackPermitted === true;
       const bits = SynCookies.packTsBits(ws, sack);
       const base = (Math.floor(now) + this.#isn.tsOffset(t)) >>> 0;
       let val = ((base & ~31) | bits) >>> 0;
       if (((base - val) | 0) < 0) val = (((base & ~31) - 32) | bits) >>> 0;
-      o.ts = { val, ecr: syn.options.ts.val };
+      o.ts = { val, ecr: synOptions.ts.val };
       if (sack) o.sackPermitted = true;
       if (ws !== undefined) o.wscale = this.#rcvWscale();
     }
     l.cookiesUntil = now + 128_000;
     this.counters.inc('tcp.synCookie.sent');
     const window = Math.min(0xffff, cfg.rcvBufSize);
-    this.#transmitSeg(t, { seq: iss, ack: seqAdd(syn.seq, 1), flags: SYN | ACK, window, options: o });
+    this.#transmitSeg(t, { seq: iss, ack: seqAdd(synSeq, 1), flags: SYN | ACK, window, options: o });
   }
 
   /** An ACK to a listener: if it returns a valid cookie, the connection is born ESTABLISHED. */
@@ -394,7 +436,7 @@ export class TcpDemux implements ConnectionHost {
     let wscale: number | undefined;
     let sack = false;
     if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));
-    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), mtu: this.#mtuToward(src, now), passive: true });
+    const c = new TcpConnection(this, { ...t, iss: cookie, tsOffset: this.#isn.tsOffset(t), ...this.pathMtuToward(src, now), passive: true });
     c.listener = l;
     if (l.keepHistory) c.history = new SegmentHistory();
     this.#conns.set(c.key, c);
@@ -582,7 +624,13 @@ export class TcpDemux implements ConnectionHost {
     if (s.flags & RST) this.counters.inc('tcp.tx.rst');
     this.counters.inc('tcp.tx.segments');
     if (log.enabled) log('%d -> %d:%d flags=%d seq=%d ack=%d (no connection)', t.localPort, t.remoteIp, t.remotePort, s.flags, s.seq, s.ack);
-    const buf = serializeTcp({ srcPort: t.localPort, dstPort: t.remotePort, seq: s.seq, ack: s.ack, flags: s.flags, window: s.window, options: s.options }, t.localIp, t.remoteIp);
-    this.#output(t.localIp, t.remoteIp, buf);
+    // Built once with room in front for IP's headers (ipv4FrameInPlace), as connections build theirs.
+    const hl = TCP_HEADER_MIN + tcpOptionsLength(s.options);
+    const buf = Buffer.allocUnsafe(FRAME_HEADROOM + hl).subarray(FRAME_HEADROOM);
+    writeTcpHeader(buf, 0, { srcPort: t.localPort, dstPort: t.remotePort, seq: s.seq, ack: s.ack, flags: s.flags, window: s.window }, hl);
+    if (s.options !== undefined) writeTcpOptions(buf, TCP_HEADER_MIN, s.options);
+    if (this.config.offload) fillTcpPseudoChecksum(buf, t.localIp, t.remoteIp);
+    else fillTcpChecksum(buf, t.localIp, t.remoteIp);
+    this.#output(t.localIp, t.remoteIp, buf, this.config.offload ? TX_PARTIAL : TX_PLAIN);
   }
 }

@@ -10,6 +10,7 @@ import type { Counters } from '../counters.js';
 import { type Seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from '../wire/seq.js';
 import type { TcpConnection } from './connection.js';
 import type { RetransmitWhy } from './retransmit-event.js';
+import type { SentSegment } from './retransmit-queue.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
 import type { ConnectionHost } from './types.js';
 
@@ -93,7 +94,10 @@ export class LossRecovery {
     const b0 = blocks[0]!;
     const b1 = blocks[1];
     const dsack = seqLe(b0.right, ack) || (b1 !== undefined && seqGe(b0.left, b1.left) && seqLe(b0.right, b1.right));
-    if (dsack) this.#counters.inc('tcp.rx.dsack');
+    if (dsack) {
+      this.#counters.inc('tcp.rx.dsack');
+      c.rack.onDsack();
+    }
     return c.sack.update(dsack ? blocks.slice(1) : blocks, seqMax(ack, c.sndUna), c.sndMax);
   }
 
@@ -327,11 +331,15 @@ export class LossRecovery {
     this.#prrSndcnt = Math.max(0, sndcnt);
   }
 
-  /** RFC 6675 §5 (C) with RFC 6937: send what PRR allows, each segment chosen by NextSeg. */
+  /**
+   * RFC 6675 §5 (C) with RFC 6937: send what PRR allows, each run chosen by NextSeg. PRR's
+   * allowance rounds up to whole segments, as sending segment by segment would.
+   */
   output(now: number): boolean {
+    const mss = this.#c.mss;
     let sent = false;
     for (let guard = 0; guard < 4096 && this.#prrSndcnt > 0; guard++) {
-      const n = this.#nextSeg(now);
+      const n = this.#nextSeg(now, Math.ceil(this.#prrSndcnt / mss) * mss);
       if (n === 0) break;
       this.#prrSndcnt -= n;
       this.#prrOut += n;
@@ -340,16 +348,22 @@ export class LossRecovery {
     return sent;
   }
 
-  /** RFC 6675 §4 NextSeg, sending the segment it picks; returns the sequence space sent (0: none). */
-  #nextSeg(now: number): number {
+  /**
+   * RFC 6675 §4 NextSeg, sending what it picks — with TSO the contiguous run of such segments
+   * that fits `budget`, up to the next SACKed block; returns the sequence space sent (0: none).
+   */
+  #nextSeg(now: number, budget: number): number {
     const c = this.#c;
     const out = c.out;
     const mss = c.mss;
     // (0) What RACK marked lost (a lost retransmission included) goes first.
-    for (const r of c.rtxq.segments) {
+    const segs = c.rtxq.segments;
+    for (let i = 0; i < segs.length; i++) {
+      const r = segs[i]!;
       if (r.lost && seqGe(r.start, c.sndUna) && !c.sack.covers(r.start, r.end)) {
         r.lost = false;
-        const n = out.retransmitRange(r.start, Math.min(mss, seqDiff(r.end, r.start)), now, r.retransmitted ? 'lost' : 'rack', c.rack.why(r));
+        const again = r.retransmitted;
+        const n = out.retransmitRun(i, r.start, c.sndMax, budget, now, again ? 'lost' : 'rack', c.rack.why(r), (s) => s.lost && s.retransmitted === again && !c.sack.covers(s.start, s.end));
         if (n > 0) return n;
       }
     }
@@ -357,7 +371,7 @@ export class LossRecovery {
     // (1) The first un-SACKed octet that IsLost, not yet retransmitted in this recovery.
     for (const h of holes) {
       if (!h.lost) continue;
-      const n = this.#retransmitFirstUnsent(h.start, h.end, now, NEXT_SEG_1);
+      const n = this.#retransmitFirstUnsent(h.start, h.end, budget, now, NEXT_SEG_1);
       if (n > 0) return n;
     }
     // (2) New data, if the receiver's window allows.
@@ -365,7 +379,7 @@ export class LossRecovery {
     if (n2 > 0) return n2;
     // (3) An un-SACKed octet below the highest SACKed one, lost or not, not yet retransmitted.
     for (const h of holes) {
-      const n = this.#retransmitFirstUnsent(h.start, h.end, now, NEXT_SEG_3);
+      const n = this.#retransmitFirstUnsent(h.start, h.end, budget, now, NEXT_SEG_3);
       if (n > 0) return n;
     }
     // (4) Rescue retransmission, once per recovery: the highest outstanding un-SACKed segment;
@@ -392,21 +406,26 @@ export class LossRecovery {
     return 0;
   }
 
-  /** The first part of [start, end) not retransmitted in this recovery (RFC 6675's HighRxt, per record). */
-  #retransmitFirstUnsent(start: Seq, end: Seq, now: number, why: RetransmitWhy): number {
+  /**
+   * The first part of the hole [start, end) not retransmitted in this recovery (RFC 6675's HighRxt,
+   * per record), with the records after it in the hole that were not either, within `budget`.
+   */
+  #retransmitFirstUnsent(start: Seq, end: Seq, budget: number, now: number, why: RetransmitWhy): number {
     const c = this.#c;
+    const segs = c.rtxq.segments;
+    const resent = (r: SentSegment): boolean => r.retransmitted && r.order > this.#recoveryOrder;
     let s = seqMax(start, c.sndUna);
-    for (const r of c.rtxq.segments) {
+    for (let i = 0; i < segs.length; i++) {
+      const r = segs[i]!;
       if (seqLe(r.end, s)) continue;
       if (seqGe(r.start, end)) break;
-      if (r.retransmitted && r.order > this.#recoveryOrder) {
+      if (resent(r)) {
         s = seqMax(s, r.end);
         continue;
       }
       const from = seqMax(s, r.start);
-      const to = seqMin(end, r.end);
-      if (seqLt(from, to)) {
-        const n = c.out.retransmitRange(from, Math.min(c.mss, seqDiff(to, from)), now, 'sack', why);
+      if (seqLt(from, seqMin(end, r.end))) {
+        const n = c.out.retransmitRun(i, from, end, budget, now, 'sack', why, (x) => !resent(x));
         if (n > 0) {
           if (seqGt(seqAdd(from, n), this.#highRxt)) this.#highRxt = seqAdd(from, n);
           return n;

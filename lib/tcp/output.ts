@@ -25,6 +25,7 @@ import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
 import type { RetransmitWhy } from './retransmit-event.js';
+import type { SentSegment } from './retransmit-queue.js';
 import type { ConnectionHost, SegmentTx } from './types.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { IPV4_HEADER_LEN, IPV4_MAX_DATAGRAM } from '../wire/ipv4.js';
@@ -91,6 +92,7 @@ export class TcpOutput {
     const cnt = this.#counters;
     const rec = c.recovery;
     let sent = false;
+    if (now >= c.pmtuRaiseAt) c.raisePathMtu(now);
     if (c.canSendData()) {
       // RFC 5681 §4.1: after an idle period longer than an RTO, restart from the restart window.
       if (c.sndNxt === c.sndUna && this.#lastSendAt >= 0 && now - this.#lastSendAt > c.rtt.rto && c.cc.cwnd > 0) {
@@ -147,16 +149,15 @@ export class TcpOutput {
         force = false;
         const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
         retransmission = seqLt(c.sndNxt, c.sndMax);
-        if (retransmission) {
-          this.announceRetransmit(c.sndNxt, len, this.rtoWhy ?? (this.rtxReason === 'pmtu' ? GO_BACK_N_PMTU : GO_BACK_N));
-          this.rtoWhy = undefined;
-        }
+        const goBackN = this.rtxReason === 'pmtu' ? GO_BACK_N_PMTU : GO_BACK_N;
+        const wireSegments = retransmission ? this.#announceWire(c.sndNxt, len, this.rtoWhy ?? goBackN, goBackN) : 0;
+        this.rtoWhy = undefined;
         this.emit(c.sndNxt, flags, offset, len, now);
         const end = seqAdd(c.sndNxt, len + (withFin ? 1 : 0));
         this.#recordSend(c.sndNxt, end, now, retransmission);
         if (retransmission) {
-          cnt.inc(`tcp.tx.retransmit.${this.rtxReason}`);
-          c.retransmissions++;
+          cnt.inc(`tcp.tx.retransmit.${this.rtxReason}`, wireSegments);
+          c.retransmissions += wireSegments;
         } else c.bytesSent += len;
         if (len > 0 && len < c.mss) this.#sndSml = end;
         if (withFin) c.finSeq = finPos;
@@ -237,22 +238,36 @@ export class TcpOutput {
     return n;
   }
 
+  /**
+   * Retransmit, from `from` in record `i` of the retransmit queue up to `limit` (a SACKed block's
+   * edge), the run of contiguous records `take` accepts that fits `budget` octets (what RFC 6675
+   * §5 and PRR, or cwnd, allow) and the peer's window: with TSO one super-segment that the link
+   * cuts where the records end, so SACK and RACK still judge each wire segment by its own record;
+   * without, one record. The first record always goes. Returns the sequence space sent.
+   */
+  retransmitRun(i: number, from: Seq, limit: Seq, budget: number, now: number, reason: string, why: RetransmitWhy, take: (r: SentSegment) => boolean): number {
+    const c = this.#c;
+    const maxLen = Math.min(budget, this.#maxSegment(), seqDiff(seqAdd(c.sndUna, c.sndWnd), from));
+    const end = c.rtxq.runEnd(i, from, c.mss, limit, maxLen, take);
+    return this.retransmitRange(from, seqDiff(end, from), now, reason, why);
+  }
+
   /** Retransmit [start, start + maxLen) (and the FIN right after it, if sent before); returns sequence space sent. */
   retransmitRange(start: Seq, maxLen: number, now: number, reason: string, why: RetransmitWhy): number {
     const c = this.#c;
     const offset = seqDiff(start, c.sndBufSeq);
     const room = seqDiff(c.sndMax, start);
     if (offset < 0 || room <= 0) return 0;
-    const dataLen = Math.max(0, Math.min(maxLen, c.sndBuf.length - offset, room));
+    const dataLen = Math.max(0, Math.min(maxLen, this.#maxSegment(), c.sndBuf.length - offset, room));
     const fin = c.finSeq !== undefined && seqAdd(start, dataLen) === c.finSeq && room > dataLen;
     if (dataLen === 0 && !fin) return 0;
     const flags = ACK | (fin ? FIN : 0) | (dataLen > 0 && offset + dataLen === c.sndBuf.length ? PSH : 0);
-    this.announceRetransmit(start, dataLen, why);
+    const wireSegments = this.#announceWire(start, dataLen, why, why);
     this.emit(start, flags, offset, dataLen, now);
     const n = dataLen + (fin ? 1 : 0);
     c.rtxq.onSend(start, seqAdd(start, n), now, true);
-    this.#counters.inc(`tcp.tx.retransmit.${reason}`);
-    c.retransmissions++;
+    this.#counters.inc(`tcp.tx.retransmit.${reason}`, wireSegments);
+    c.retransmissions += wireSegments;
     if (c.timers.rtx === Infinity) c.timers.rtx = now + c.rtt.rto;
     this.#lastSendAt = now;
     return n;
@@ -313,6 +328,20 @@ export class TcpOutput {
     c.rtxq.onSend(c.iss, seqAdd(c.iss, 1), now, retransmission);
     c.sndNxt = seqAdd(c.iss, 1);
     c.sndMax = c.sndNxt;
+  }
+
+  /**
+   * Announce a retransmission of `len` octets at `start` one wire segment at a time (a
+   * super-segment is cut every MSS): the first for `first`, the others for `rest`. Returns the
+   * number of wire segments.
+   */
+  #announceWire(start: Seq, len: number, first: RetransmitWhy, rest: RetransmitWhy): number {
+    const mss = this.#c.mss;
+    const n = Math.max(1, Math.ceil(len / mss));
+    if (this.#host.onRetransmit !== undefined) {
+      for (let k = 0; k < n; k++) this.announceRetransmit(seqAdd(start, k * mss), Math.min(mss, len - k * mss), k === 0 ? first : rest);
+    }
+    return n;
   }
 
   /** Tell the host's `onRetransmit` (if any) that `len` payload octets at `start` go out again, and why. */

@@ -22,10 +22,10 @@ export class PathMtuCache {
     readonly maxEntries = 4096,
   ) {}
 
-  /** The learned MTU toward `ip`, if one is current. */
-  get(ip: number, now: number): number | undefined {
+  /** The learned MTU toward `ip` and when it expires, if one is current. */
+  get(ip: number, now: number): LearnedPathMtu | undefined {
     this.#expire(now);
-    return this.#entries.get(ip)?.mtu;
+    return this.#entries.get(ip);
   }
 
   /** Remember `mtu` toward `ip` (floored at `minMtu`); returns the value kept. */

@@ -11,6 +11,7 @@ import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import type { RetransmitWhy } from './retransmit-event.js';
 import type { SentSegment } from './retransmit-queue.js';
+import { DUP_THRESH } from './sack-scoreboard.js';
 import type { ConnectionHost } from './types.js';
 
 /** The RACK-TLP state of one connection. */
@@ -19,6 +20,17 @@ export class Rack {
   #order = -1;
   #rtt = Infinity;
   #minRtt = Infinity;
+  /** RACK.fack (RFC 8985 §6.2 step 3): one past the highest segment delivered, cumulatively or selectively. */
+  #fack: Seq;
+  /** RACK.reordering_seen: a never-retransmitted segment was delivered below RACK.fack. */
+  #reorderingSeen = false;
+  /** RFC 8985 §6.2 step 4's D-SACK adaptation: RACK.reo_wnd_mult, RACK.reo_wnd_persist, RACK.dsack_round. */
+  #reoWndMult = 1;
+  #reoWndPersist = 0;
+  #dsackRound: Seq | undefined;
+  /** The ACK being processed carries a D-SACK; it found the connection in fast or RTO recovery. */
+  #dsack = false;
+  #recoveryBefore = false;
   /** A tail loss probe is out (RFC 8985 §7: one per tail). */
   #tlpOut = false;
   /** The reordering window of the last detection and the last PTO armed (for the onRetransmit event). */
@@ -36,6 +48,30 @@ export class Rack {
     this.#cfg = host.config;
     this.#counters = host.counters;
     this.#ackSeen = c.iss;
+    this.#fack = c.iss;
+  }
+
+  /**
+   * RFC 8985 §6.2 step 3 (RACK_detect_reordering), run after the ACK's SACK blocks reach the
+   * scoreboard and before its cumulative ACK removes the records: each segment newly delivered,
+   * in sequence order, raises RACK.fack or, never retransmitted and ending below it, shows that
+   * the path reorders. A segment SACKed earlier is not newly delivered by the cumulative ACK.
+   */
+  onDelivered(ack: Seq, newlySacked: number): void {
+    const c = this.#c;
+    this.#recoveryBefore = c.recovery.kind !== 'none';
+    if (!this.#cfg.rack || !c.sackOk) return;
+    const high = newlySacked > 0 ? c.sack.highSacked : undefined;
+    for (const r of c.rtxq.segments) {
+      if (r.sacked) continue;
+      if (seqGt(r.end, ack)) {
+        if (high === undefined || seqGe(r.start, high)) break;
+        if (!c.sack.covers(r.start, r.end)) continue;
+        r.sacked = true;
+      }
+      if (seqGt(r.end, this.#fack)) this.#fack = r.end;
+      else if (seqLt(r.end, this.#fack) && !r.retransmitted) this.#reorderingSeen = true;
+    }
   }
 
   /**
@@ -49,11 +85,34 @@ export class Rack {
     if (newlySacked > 0 || seqGt(ack, this.#ackSeen)) this.#tlpOut = false;
     this.#ackSeen = seqMax(this.#ackSeen, ack);
     if (this.#cfg.rack && c.sackOk && c.canSendData()) {
+      this.#adaptReoWnd();
       this.#update(now, newlySacked > 0);
       if (c.sndNxt === c.sndMax && (!c.sack.empty || c.recovery.inSackRecovery)) lost = this.#detect(now);
       else c.timers.rack = Infinity;
     }
+    this.#dsack = false;
     return lost;
+  }
+
+  /** The ACK being processed reports a duplicate (D-SACK, RFC 2883): a retransmission was spurious. */
+  onDsack(): void {
+    this.#dsack = true;
+  }
+
+  /**
+   * RFC 8985 §6.2 step 4, D-SACK adaptation: the first D-SACK of a round trip widens the window
+   * by one more min_RTT / 4 and keeps it for 16 recoveries; after that many without, it is back to one.
+   */
+  #adaptReoWnd(): void {
+    const c = this.#c;
+    if (this.#dsackRound !== undefined && seqGe(c.sndUna, this.#dsackRound)) this.#dsackRound = undefined;
+    if (this.#dsackRound === undefined && this.#dsack) {
+      this.#dsackRound = c.sndNxt;
+      this.#reoWndMult++;
+      this.#reoWndPersist = 16;
+    } else if (this.#recoveryBefore && c.recovery.kind === 'none' && --this.#reoWndPersist <= 0) {
+      this.#reoWndMult = 1;
+    }
   }
 
   /** An RTO: the timers stop and a new tail may be probed. */
@@ -92,7 +151,7 @@ export class Rack {
     if (this.#order < 0) return false;
     const srtt = c.rtt.srtt ?? 0;
     const rtt = Number.isFinite(this.#rtt) ? this.#rtt : srtt;
-    const reo = Number.isFinite(this.#minRtt) ? Math.min(this.#minRtt / 4, srtt) : 0;
+    const reo = this.#reorderWindow(srtt);
     this.#reoWnd = reo;
     let any = false;
     let wait = Infinity;
@@ -107,6 +166,26 @@ export class Rack {
     }
     c.timers.rack = wait === Infinity ? Infinity : now + wait;
     return any;
+  }
+
+  /**
+   * RFC 8985 §6.2 step 4 (RACK_update_reo_wnd): until the path has shown reordering, no window in
+   * fast or RTO recovery or once DupThresh segments are SACKed (a loss is then far likelier than
+   * reordering); else min(reo_wnd_mult · min_RTT / 4, SRTT).
+   */
+  #reorderWindow(srtt: number): number {
+    const c = this.#c;
+    if (!this.#reorderingSeen && (c.recovery.kind !== 'none' || this.#segsSackedAtLeast(DUP_THRESH))) return 0;
+    return Number.isFinite(this.#minRtt) ? Math.min((this.#reoWndMult * this.#minRtt) / 4, srtt) : 0;
+  }
+
+  /** RACK.segs_sacked >= n: at least `n` transmitted segments are SACKed on the scoreboard. */
+  #segsSackedAtLeast(n: number): boolean {
+    const c = this.#c;
+    if (c.sack.empty) return false;
+    let k = 0;
+    for (const r of c.rtxq.segments) if (c.sack.covers(r.start, r.end) && ++k >= n) return true;
+    return false;
   }
 
   /**
@@ -133,15 +212,19 @@ export class Rack {
     for (const r of c.rtxq.segments) if (r.lost && seqGe(r.start, c.sndUna) && !c.sack.covers(r.start, r.end)) lostBytes += seqDiff(r.end, r.start);
     if (lostBytes === 0) return false;
     let sent = false;
-    for (const r of c.rtxq.segments) {
+    const segs = c.rtxq.segments;
+    for (let i = 0; i < segs.length; i++) {
+      const r = segs[i]!;
       if (!r.lost || seqLt(r.start, c.sndUna) || c.sack.covers(r.start, r.end)) continue;
       const len = Math.min(c.mss, seqDiff(r.end, r.start));
       const flight = seqDiff(c.sndMax, c.sndUna) - c.sack.sackedBetween(c.sndUna, c.sndMax) - lostBytes;
       if (flight + len > c.cc.cwnd && (sent || flight > 0)) break;
-      const reason = r.retransmitted ? 'lost' : 'rack';
-      lostBytes -= seqDiff(r.end, r.start);
+      // With TSO the contiguous lost records that cwnd allows go as one super-segment.
+      const again = r.retransmitted;
       r.lost = false;
-      if (c.out.retransmitRange(r.start, len, now, reason, this.why(r)) > 0) sent = true;
+      const n = c.out.retransmitRun(i, r.start, c.sndMax, c.cc.cwnd - flight, now, again ? 'lost' : 'rack', this.why(r), (x) => x.lost && x.retransmitted === again && !c.sack.covers(x.start, x.end));
+      lostBytes -= Math.max(n, seqDiff(r.end, r.start));
+      if (n > 0) sent = true;
     }
     return sent;
   }
@@ -153,7 +236,10 @@ export class Rack {
     return why;
   }
 
-  /** RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone segment). */
+  /**
+   * RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone
+   * segment, at most until the RTO expiry) — outside loss recovery only.
+   */
   armTlp(now: number): void {
     const c = this.#c;
     const srtt = c.rtt.srtt;
@@ -166,9 +252,13 @@ export class Rack {
     }
     let pto = 2 * srtt + 2;
     if (seqDiff(c.sndMax, c.sndUna) <= c.mss) pto += 200;
-    this.#pto = Math.max(10, pto);
-    const at = now + this.#pto;
-    c.timers.tlp = at < c.timers.rtx ? at : Infinity;
+    pto = Math.max(10, pto);
+    // TLP_calc_PTO: a PTO past the RTO expiry is cut to it, and the probe goes in the RTO's place
+    // (the connection runs a due probe before a due RTO; Linux's tcp_schedule_loss_probe alike).
+    const rtoAt = c.timers.rtx;
+    if (rtoAt > now && now + pto > rtoAt) pto = rtoAt - now;
+    this.#pto = pto;
+    c.timers.tlp = now + pto;
   }
 
   /** RFC 8985 §7.3: the probe — new data if the window allows, else the last segment again. */

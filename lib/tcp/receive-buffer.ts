@@ -158,6 +158,8 @@ export class ReceiveBuffer {
     if (first === undefined || max <= 0) return undefined;
     if (first.length <= max) {
       this.#ready.shift();
+      // An emptied array keeps its backing store; truncating drops it, so an idle connection holds none.
+      if (this.#ready.length === 0) this.#ready.length = 0;
       this.#readyBytes -= first.length;
       return first;
     }

@@ -1,7 +1,7 @@
 // The retransmission queue: one record per transmitted segment (sequence range, send time,
-// whether it was a retransmission) in sequence order. It gives Karn-safe RTT samples
-// (RFC 6298 §3) today; the SACK scoreboard (RFC 6675) and RACK (RFC 8985) sit on these records
-// next (the `sacked` and `lost` marks are theirs).
+// whether it was a retransmission) in sequence order — per wire segment, also when TSO sends
+// many as one super-segment. It gives Karn-safe RTT samples (RFC 6298 §3); the SACK scoreboard
+// (RFC 6675) and RACK (RFC 8985) judge these records (the `sacked` and `lost` marks are theirs).
 import { type Seq, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
 
 /** One transmitted segment, SYN and FIN included (they occupy sequence space). */
@@ -12,7 +12,7 @@ export interface SentSegment {
   sentAt: number;
   /** True if any byte of the range had been sent before: its ACK is ambiguous (Karn). */
   retransmitted: boolean;
-  /** Reserved for the SACK scoreboard: the peer has SACKed the whole range. */
+  /** The peer has SACKed the whole range (RACK's mark of what was delivered, RFC 8985 §6.2 step 3). */
   sacked: boolean;
   /** Deemed lost again after a retransmission (see the connection's lost-retransmission check). */
   lost: boolean;
@@ -88,6 +88,24 @@ export class RetransmitQueue {
   clear(): void {
     this.segments.length = 0;
     this.lastDelivered = undefined;
+  }
+
+  /**
+   * The end of the run that one super-segment may resend from `from` (in `segments[i]`): the
+   * records that follow it contiguously while `take` accepts them, each but the last exactly `mss`
+   * long (the link cuts a super-segment every `mss` octets, so each wire segment is one record),
+   * none past `limit`, and within `maxLen` octets — the first record always.
+   */
+  runEnd(i: number, from: Seq, mss: number, limit: Seq, maxLen: number, take: (r: SentSegment) => boolean): Seq {
+    let r = this.segments[i]!;
+    let end = seqLt(limit, r.end) ? limit : r.end;
+    for (;;) {
+      const next = this.segments[++i];
+      if (end !== r.end || seqDiff(end, seqGt(from, r.start) ? from : r.start) !== mss || next === undefined || next.start !== end) return end;
+      if (seqGt(next.end, limit) || seqDiff(next.end, from) > maxLen || !take(next)) return end;
+      r = next;
+      end = r.end;
+    }
   }
 
   /** Bytes of sequence space recorded from `from` on. */

@@ -1,8 +1,9 @@
 // A bounded record of one connection's segments, both ways, for drawing its ladder diagram (the
 // teaching site draws the connection that loads it, issue 11). The first HEAD segments stay
 // (the handshake and the first exchange), then a ring keeps the latest RING: a connection of
-// any length holds the same 64 entries. One Uint32Array allocated when the connection is made;
-// recording a segment writes seven numbers and allocates nothing.
+// any length holds at most 64 entries. Room grows by doubling from the HEAD entries, so a short
+// connection (a handshake and one request: about a dozen segments) holds a quarter of it; past
+// that, recording a segment writes seven numbers and allocates nothing.
 import { TCP_FLAGS, type TcpOptions } from '../wire/tcp.js';
 import { type Seq, seq, seqAdd, seqDiff } from '../wire/seq.js';
 
@@ -41,7 +42,7 @@ export type HistoryView = { head: HistorySegment[]; omitted: number; tail: Histo
 
 /** The first and the latest segments of one connection, both ways. */
 export class SegmentHistory {
-  readonly #e = new Uint32Array((HEAD + RING) * STRIDE);
+  #e = new Uint32Array(HEAD * STRIDE);
   #count = 0;
   #t0 = 0;
 
@@ -61,6 +62,8 @@ export class SegmentHistory {
   #put(out: boolean, now: number, seqNo: Seq, ack: Seq, flags: number, len: number, window: number, o: TcpOptions): void {
     if (this.#count === 0) this.#t0 = now;
     const slot = this.#count < HEAD ? this.#count : HEAD + ((this.#count - HEAD) % RING);
+    // The ring wraps only once the room is full, so until then `slot` is `#count`.
+    if (slot * STRIDE >= this.#e.length) this.#grow();
     const e = this.#e;
     const i = slot * STRIDE;
     e[i] = Math.min(0xffffffff, Math.round((now - this.#t0) * 1000));
@@ -72,6 +75,17 @@ export class SegmentHistory {
       (Math.min(7, o.sack?.length ?? 0) << SACK_SHIFT) | (o.wscale !== undefined ? (Math.min(14, o.wscale) + 1) << WS_SHIFT : 0);
     e[i + 6] = o.mss ?? 0;
     this.#count++;
+  }
+
+  #grow(): void {
+    const e = new Uint32Array(Math.min(HEAD + RING, (this.#e.length / STRIDE) * 2) * STRIDE);
+    e.set(this.#e);
+    this.#e = e;
+  }
+
+  /** Entries there is room for now (for tests: the history grows as it fills). */
+  get capacity(): number {
+    return this.#e.length / STRIDE;
   }
 
   /**

@@ -88,6 +88,14 @@ export interface ConnectionHost {
   /** `c` owes an ACK for in-order data: true if the host sends it at the end of the current
    *  read batch (`c.sendOwedAck`), false (not in a batch) if `c` must send it now. */
   oweAck(c: TcpConnection): boolean;
+  /** The path MTU a connection to `remoteIp` would start with now. */
+  pathMtuToward(remoteIp: number, now: number): PathMtu;
+}
+
+/** A path MTU and when a lowered one is to be tried again (RFC 1191 §6.3; Infinity if not lowered). */
+export interface PathMtu {
+  mtu: number;
+  pmtuRaiseAt: number;
 }
 
 /** How a segment built by a connection's output leaves (lib/net/net-host.ts SendOptions). */
@@ -103,11 +111,9 @@ export interface SegmentTx {
 }
 
 /** Construction parameters: identity, ISN, timestamp offset, path MTU. */
-export interface ConnectionInit extends FourTuple {
+export interface ConnectionInit extends FourTuple, PathMtu {
   iss: Seq;
   tsOffset: number;
-  /** The path MTU toward the peer (link MTU unless told lower). */
-  mtu: number;
   /** True for connections created by a listener. */
   passive: boolean;
 }

@@ -139,10 +139,10 @@ time.sleep(${holdSeconds})
   return { opened, done };
 }
 
-/** held / degraded / failed from a success ratio and p95 against the given limits. */
+/** held / degraded / failed from a success ratio and p95 against the given limits: held takes at least `heldAt.ratio` and a p95 under `heldAt.p95`. */
 export function judge(f: ClientFigures, heldAt: { ratio: number; p95: number }, degradedAt: { ratio: number }): Verdict {
   const ratio = f.ok / f.total;
-  if (ratio >= heldAt.ratio && f.p95 <= heldAt.p95) return 'held';
+  if (ratio >= heldAt.ratio && f.p95 < heldAt.p95) return 'held';
   return ratio >= degradedAt.ratio ? 'degraded' : 'failed';
 }
 

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { Netns, RunningStack, repoRoot, startTapstack, type HasTeardown } from '../netns.js';
 import type { BenchOptions } from './options.js';
 
-/** One loss row: Mbit/s of tapstack and of the kernel. */
-export type LossRow = { what: string; stack: number; kernel: number };
+/** One loss row: Mbit/s of tapstack, of the kernel, and of the `--baseline` build when given. */
+export type LossRow = { what: string; stack: number; kernel: number; baseline?: number };
 
 /** nft rules dropping `pct` % of TCP segments forwarded (and, for the stack, arriving from tap0). */
 function lossRules(dir: string, ns: Netns, pct: number, tapIngress: boolean): void {
@@ -52,13 +52,17 @@ export async function lossRows(owner: HasTeardown, dir: string, o: BenchOptions)
     echo: (2 * bytes * 8) / 1e6 / (await seconds(client, `head -c ${bytes} /dev/zero | nc -N ${ip} 7 > /dev/null`)),
   });
   const id = process.pid % 10000;
-  // tapstack: client 10.8.1.2 -- router (10.8.1.1 | tap0 10.0.0.1, forwarding) -- stack 10.0.0.2.
-  const router = Netns.create(owner);
-  const sclient = Netns.create(owner);
-  veth(`tsl${id}`, sclient, '10.8.1.2/24', router, '10.8.1.1/24');
-  router.runSync(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  sclient.runSync(['ip', 'route', 'add', '10.0.0.0/24', 'via', '10.8.1.1']);
-  const stack = await startTapstack(router, ['--port', '0']);
+  // tapstack: client 10.8.n.2 -- router (10.8.n.1 | tap0 10.0.0.1, forwarding) -- stack 10.0.0.2.
+  const stackPath = async (veths: string, net: number, cli?: string) => {
+    const router = Netns.create(owner);
+    const client = Netns.create(owner);
+    veth(`${veths}${id}`, client, `10.8.${net}.2/24`, router, `10.8.${net}.1/24`);
+    router.runSync(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    client.runSync(['ip', 'route', 'add', '10.0.0.0/24', 'via', `10.8.${net}.1`]);
+    return { router, client, stack: await startTapstack(router, ['--port', '0'], cli) };
+  };
+  const { router, client: sclient, stack } = await stackPath('tsl', 1);
+  const base = o.baseline === undefined ? undefined : await stackPath('tsb', 4, path.join(o.baseline, 'dist/lib/cli.js'));
   // kernel: client 10.8.2.2 -- router2 (forwarding) -- server 10.8.3.2 (kernel-server.js).
   const router2 = Netns.create(owner);
   const kclient = Netns.create(owner);
@@ -75,13 +79,16 @@ export async function lossRows(owner: HasTeardown, dir: string, o: BenchOptions)
     for (const pct of o.losses) {
       lossRules(dir, router, pct, true);
       lossRules(dir, router2, pct, false);
+      if (base !== undefined) lossRules(dir, base.router, pct, true);
       const ours = await run(sclient, '10.0.0.2');
       const theirs = await run(kclient, '10.8.3.2');
-      rows.push({ what: `${pct} % loss: ${o.lossMib} MiB to discard`, stack: ours.discard, kernel: theirs.discard });
-      rows.push({ what: `${pct} % loss: ${o.lossMib} MiB each way through echo`, stack: ours.echo, kernel: theirs.echo });
+      const before = base === undefined ? undefined : await run(base.client, '10.0.0.2');
+      rows.push({ what: `${pct} % loss: ${o.lossMib} MiB to discard`, stack: ours.discard, kernel: theirs.discard, baseline: before?.discard });
+      rows.push({ what: `${pct} % loss: ${o.lossMib} MiB each way through echo`, stack: ours.echo, kernel: theirs.echo, baseline: before?.echo });
     }
   } finally {
     await stack.stop();
+    await base?.stack.stop();
     await kernelServer.stop();
   }
   return rows;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 /** The rows in the order they run: compared rows (every target, each round), then tapstack-only rows, then the loss table. */
-export const ROW_IDS = ['download', 'discard', 'echo', 'wrk', 'ab', 'ping', 'small', 'memory', 'keepalive', 'idle', 'loss'] as const;
+export const ROW_IDS = ['download', 'discard', 'echo', 'wrk', 'ab', 'ping', 'small', 'memory', 'memory-http', 'keepalive', 'idle', 'loss'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 /** The validated command line of the benchmark. */
@@ -34,7 +34,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --only ROW,...        run only these rows: ${ROW_IDS.join(', ')}
   --offload on|off|both tapstack's --offload setting(s) to measure (default both)
   --baseline DIR        also measure the tapstack built in checkout DIR (its defaults), in the
-                        same rounds: a before/after table
+                        same rounds: a before/after table (the loss table too)
   --json                one JSON document on stdout instead of the tables
   --downloads N         download row: curl fetches /download/4MiB.bin N times (default 50)
   --discard-mib N       discard row: MiB sent to discard (default 200)
@@ -42,7 +42,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --wrk-seconds N       wrk row: duration (default 5)
   --ab-requests N       ab row: requests on new connections (default 3000)
   --pings N             ping and small rows: round trips (default 200)
-  --idle-connections N  memory row: idle connections (default 10000)
+  --idle-connections N  memory and memory-http rows: idle connections (default 10000)
   --idle-wrk N          idle row: idle connections open during wrk and ping (default 20000)
   --keepalive-requests N  keepalive row: requests at least (default 1000000)
   --keepalive-seconds N   keepalive row: time limit (default 300)

@@ -87,7 +87,10 @@ export function formatReport(r: BenchReport): string {
     out.push('', `${label}: ${s.what}`, `  ${Object.entries(s.values).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`, ...s.notes.map((n) => `  note: ${n}`));
   }
   if (r.loss.length > 0) {
-    out.push('', table([['under random loss (nft)', 'tapstack Mbit/s', 'kernel Mbit/s', 'tapstack ÷ kernel'], ...r.loss.map((l) => [l.what, fmt(l.stack), fmt(l.kernel), fmt(l.stack / l.kernel)])]));
+    const base = r.loss.some((l) => l.baseline !== undefined);
+    const head = ['under random loss (nft)', 'tapstack Mbit/s', 'kernel Mbit/s', 'tapstack ÷ kernel', ...(base ? ['baseline Mbit/s', 'tapstack ÷ baseline'] : [])];
+    const cells = (l: LossRow) => [l.what, fmt(l.stack), fmt(l.kernel), fmt(l.stack / l.kernel), ...(base ? [fmt(l.baseline ?? NaN), fmt(l.stack / (l.baseline ?? NaN))] : [])];
+    out.push('', table([head, ...r.loss.map(cells)]));
   }
   return out.join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
-// The rows of `npm run bench` measured on tapstack alone, once per run (each takes minutes and
-// has no kernel counterpart in a process's RSS): memory for idle connections, memory over a
-// million keep-alive requests, and the cost of idle connections to everyone else (issue 10 item 1).
+// The rows of `npm run bench` measured once per run on each tapstack (each takes minutes):
+// memory for idle connections, memory over a million keep-alive requests, and the cost of idle
+// connections to everyone else (issue 10 item 1). Only the idle HTTP memory row also runs on the
+// kernel reference, whose server process holds node:http's share of each connection in its RSS.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,9 @@ import type { Target } from './targets.js';
 
 /** One tapstack-only row: named values (MB, KB, req/s, µs, ratios). */
 export type SingleRow = { id: RowId; target: string; what: string; values: Record<string, number>; notes: string[] };
+
+/** Idle connections: each echoed one line (`echo`, port 7) or answered one keep-alive `GET /` (`http`, port 80). */
+type IdleMode = 'echo' | 'http';
 
 /** Resident set size of `pid` in MB (VmRSS of /proc). */
 export function rssMb(pid: number): number {
@@ -51,10 +55,11 @@ function connectionsPerProcess(): number {
 }
 
 /** One idle-clients process with `count` connections (its descriptor limit raised to fit, within the hard limit). */
-async function idleProcess(t: Target, port: number, count: number): Promise<IdleSet> {
+async function idleProcess(t: Target, mode: IdleMode, count: number): Promise<IdleSet> {
   const script = path.join(repoRoot, 'dist/scripts/bench/idle-clients.js');
+  const port = mode === 'http' ? 80 : 7;
   // Opening stops after 300 s; the connections are held at most 15 min.
-  const child = t.client.spawn(['bash', '-c', `ulimit -n ${count + 100} && exec "$0" "$@"`, process.execPath, script, t.ip, String(port), String(count), '300', '900']);
+  const child = t.client.spawn(['bash', '-c', `ulimit -n ${count + 100} && exec "$0" "$@"`, process.execPath, script, t.ip, String(port), String(count), '300', '900', mode]);
   let out = '';
   let err = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -80,8 +85,8 @@ async function idleProcess(t: Target, port: number, count: number): Promise<Idle
   };
 }
 
-/** `count` idle connections from the target's client namespace to `port` (each echoed one line), in as many processes as descriptors require. */
-async function openIdle(t: Target, port: number, count: number): Promise<IdleSet> {
+/** `count` idle connections from the target's client namespace, in as many processes as descriptors require. */
+async function openIdle(t: Target, mode: IdleMode, count: number): Promise<IdleSet> {
   const per = connectionsPerProcess();
   const sets: IdleSet[] = [];
   const closeAll = async (): Promise<void> => {
@@ -89,7 +94,7 @@ async function openIdle(t: Target, port: number, count: number): Promise<IdleSet
     await quiet(t.pid);
   };
   try {
-    for (let left = count; left > 0; left -= per) sets.push(await idleProcess(t, port, Math.min(per, left)));
+    for (let left = count; left > 0; left -= per) sets.push(await idleProcess(t, mode, Math.min(per, left)));
   } catch (e) {
     await closeAll();
     throw e;
@@ -102,16 +107,16 @@ async function openIdle(t: Target, port: number, count: number): Promise<IdleSet
   };
 }
 
-/** RSS before and after `--idle-connections` idle echo connections (each sent and got back a line). */
-async function memory(t: Target, o: BenchOptions): Promise<SingleRow> {
+/** RSS of the serving process before and after `--idle-connections` idle connections. */
+async function idleMemory(id: RowId, mode: IdleMode, t: Target, o: BenchOptions): Promise<SingleRow> {
   await quiet(t.pid);
   const before = rssMb(t.pid);
-  const idle = await openIdle(t, 7, o.idleConnections);
+  const idle = await openIdle(t, mode, o.idleConnections);
   await settle(1000);
   const after = rssMb(t.pid);
   await idle.close();
   return {
-    id: 'memory', target: t.id, what: `RSS, ${o.idleConnections} idle connections (echo, one line each)`,
+    id, target: t.id, what: `RSS, ${o.idleConnections} idle connections (${mode === 'http' ? 'HTTP, one keep-alive GET / each' : 'echo, one line each'})`,
     values: { rssBeforeMB: before, rssIdleMB: after, open: idle.open, perConnectionKB: ((after - before) * 1024) / Math.max(1, idle.open), openSeconds: idle.seconds },
     notes: [...(idle.failed > 0 ? [`${idle.failed} connections failed to open`] : []), ...(idle.open < o.idleConnections ? [`only ${idle.open} opened within 300 s`] : [])],
   };
@@ -146,7 +151,7 @@ async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
   await quiet(t.pid);
   const wrkNone = await wrk(t, o.wrkSeconds);
   const pingNone = await pingMedianUs(t, o.pings);
-  const conns = await openIdle(t, 7, o.idleWrkConnections);
+  const conns = await openIdle(t, 'echo', o.idleWrkConnections);
   let wrkIdle, pingIdle;
   try {
     wrkIdle = await wrk(t, o.wrkSeconds);
@@ -164,8 +169,9 @@ async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
   };
 }
 
-export const TAPSTACK_ONLY_ROWS: { id: RowId; measure: (t: Target, o: BenchOptions) => Promise<SingleRow> }[] = [
-  { id: 'memory', measure: memory },
-  { id: 'keepalive', measure: keepalive },
-  { id: 'idle', measure: idle },
+export const TAPSTACK_ONLY_ROWS: { id: RowId; kinds: Target['kind'][]; measure: (t: Target, o: BenchOptions) => Promise<SingleRow> }[] = [
+  { id: 'memory', kinds: ['stack'], measure: (t, o) => idleMemory('memory', 'echo', t, o) },
+  { id: 'memory-http', kinds: ['stack', 'kernel'], measure: (t, o) => idleMemory('memory-http', 'http', t, o) },
+  { id: 'keepalive', kinds: ['stack'], measure: keepalive },
+  { id: 'idle', kinds: ['stack'], measure: idle },
 ];

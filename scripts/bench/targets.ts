@@ -42,24 +42,44 @@ function roomyPorts(ns: Netns): void {
   ns.runSync(['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1']);
 }
 
+/** The --help text of a built CLI. */
+function cliHelp(cli = path.join(repoRoot, 'dist/lib/cli.js')): string {
+  return spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }).stdout;
+}
+
 /** Whether the built CLI has `--offload` (another change adds it); read from its --help. */
 export function cliHasOffloadFlag(): boolean {
-  const help = spawnSync(process.execPath, [path.join(repoRoot, 'dist/lib/cli.js'), '--help'], { encoding: 'utf8' });
-  return /--offload\b/.test(help.stdout);
+  return /--offload\b/.test(cliHelp());
+}
+
+/**
+ * The memory and idle rows hold 10-20 k connections, echo or HTTP: each cap and the HTTP idle
+ * timeout raised past that, as far as the CLI (this one or a --baseline's) has the flag.
+ */
+const ROOMY: [flag: string, value: string][] = [
+  ['--service-max-connections', '100000'],
+  ['--max-connections', '100000'],
+  ['--max-connections-per-ip', '100000'],
+  ['--keepalive-timeout', '3600000'],
+];
+
+/** The ROOMY flags `cli` knows. */
+function roomyFlags(cli: string): string[] {
+  const help = cliHelp(cli);
+  return ROOMY.filter(([flag]) => new RegExp(`${flag}\\b(?!-)`).test(help)).flat();
 }
 
 /**
  * tapstack's CLI in a new namespace, the clients on the kernel side of its tap; `offload`
  * undefined: the CLI's default. `baseline`: another checkout's build (`--baseline DIR`), run with
- * its defaults, for a before/after table measured in the same rounds.
+ * its defaults but the ROOMY flags, for a before/after table measured in the same rounds.
  */
 export async function stackTarget(owner: HasTeardown, root: string, offload: 'on' | 'off' | undefined, baseline?: string): Promise<Target> {
   const ns = Netns.create(owner);
   roomyPorts(ns);
-  // The memory and idle rows hold 10-20 k echo connections: above the service cap of a CLI that has one.
-  const cap = baseline === undefined ? ['--service-max-connections', '100000'] : [];
-  const args = ['--root', root, '--access-log', '/dev/null', ...cap, ...(offload === undefined ? [] : ['--offload', offload])];
-  const stack = await startTapstack(ns, args, baseline === undefined ? undefined : path.join(baseline, 'dist/lib/cli.js'));
+  const cli = path.join(baseline ?? repoRoot, 'dist/lib/cli.js');
+  const args = ['--root', root, '--access-log', '/dev/null', ...roomyFlags(cli), ...(offload === undefined ? [] : ['--offload', offload])];
+  const stack = await startTapstack(ns, args, cli);
   return {
     id: baseline !== undefined ? 'baseline' : offload === undefined ? 'tapstack' : `tapstack-offload-${offload}`,
     label: baseline !== undefined ? 'baseline' : offload === undefined ? 'tapstack' : `tapstack offload ${offload}`,
@@ -79,7 +99,8 @@ export async function kernelTarget(owner: HasTeardown, root: string): Promise<Ta
   server.runSync(['ip', 'addr', 'add', '10.9.0.2/24', 'dev', `${veth}b`]);
   client.runSync(['ip', 'link', 'set', `${veth}a`, 'up']);
   server.runSync(['ip', 'link', 'set', `${veth}b`, 'up']);
-  const proc = new RunningStack(server.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench/kernel-server.js'), root]));
+  // Descriptors for the memory-http row's 10 k connections.
+  const proc = new RunningStack(server.spawn(['bash', '-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath, path.join(repoRoot, 'dist/scripts/bench/kernel-server.js'), root]));
   await proc.waitFor(/^ready$/m);
   return { id: 'kernel', label: 'kernel', kind: 'kernel', ip: '10.9.0.2', client, pid: proc.proc.pid!, stop: () => proc.stop() };
 }

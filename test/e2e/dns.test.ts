@@ -4,7 +4,7 @@
 // the lookup and the HTTP exchange, and one explained trace shows both, in that order.
 import t from 'tap';
 import path from 'node:path';
-import { e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
+import { bannerOffload, e2eScratchDir, Netns, startTapstack, tsharkProblems } from '../helpers/netns.js';
 
 const dir = e2eScratchDir(t, 'dns');
 if (dir !== undefined) {
@@ -53,15 +53,19 @@ if (dir !== undefined) {
     t.match(tshark.stdout, /^tapstack\.test$/m, 'tshark reads our answer as DNS');
   });
 
-  t.test('--dns off: nothing on UDP 53 (ICMP port unreachable); --name picks the name', async (t) => {
+  // --explain (above) turns offloads off; here they are on, as by default: DNS over TCP too.
+  t.test('--dns off: nothing on UDP 53 (ICMP port unreachable); --name picks the name, over UDP and TCP with offloads on', async (t) => {
     const ns = Netns.create(t);
     let stack = await startTapstack(ns, ['--dns', 'off', '--port', '0']);
     const off = await ns.run(['dig', '+tries=1', '+time=2', '@10.0.0.2', 'tapstack.test'], { timeoutMs: 15_000 });
     t.match(off.stdout + off.stderr, /connection refused/, 'dig is refused');
     await stack.stop();
     stack = await startTapstack(ns, ['--name', 'www.example.lan', '--port', '0']);
+    t.equal(bannerOffload(stack), 'on', 'offloads on');
     const on = await ns.run(['dig', '+short', '+tries=2', '+time=2', '@10.0.0.2', 'www.example.lan'], { timeoutMs: 15_000 });
     t.equal(on.stdout, '10.0.0.2\n');
+    const tcp = await ns.run(['dig', '+tcp', '+short', '+tries=2', '+time=2', '@10.0.0.2', 'www.example.lan'], { timeoutMs: 15_000 });
+    t.equal(tcp.stdout, '10.0.0.2\n', 'over TCP (RFC 7766)');
     await stack.stop();
   });
 }

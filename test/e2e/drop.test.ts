@@ -18,6 +18,8 @@ if (dir !== undefined) {
     const stack = await startTapstack(ns, ['--trace', '--pcap', pcap, '--drop', RULE]);
     const curl = await ns.run(['curl', '-sS', '--max-time', '20', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.0.0.2/'], { timeoutMs: 30_000 });
     t.equal(curl.stdout, '200', 'the page still arrives');
+    const status = await ns.run(['curl', '-sS', '--max-time', '20', 'http://10.0.0.2/_stack.json'], { timeoutMs: 30_000 });
+    t.equal((JSON.parse(status.stdout) as { counters: Record<string, number> }).counters['drop.rule'], 1, '/_stack counts the drop');
     const { stderr } = await stack.stop();
     const packets = stderr.split('\n').filter((l) => /^[\d.]+ (RX|TX|DROP) #\d+ /.test(l));
     const drops = packets.filter((l) => / DROP #/.test(l));

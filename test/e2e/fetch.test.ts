@@ -3,12 +3,12 @@
 // name over UDP with its own resolver, ARPs for 10.0.0.1, opens the connection, GETs with
 // node:http's client over its socket, and saves the exact bytes. With a keep-alive server the
 // stack closes first and its TIME-WAIT is in the explained trace; python's HTTP/1.0 server closes
-// first itself.
+// first itself. --explain turns offloads off; the fetch beside the server runs with them on.
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { e2eScratchDir, Netns, repoRoot, startTapstack, tsLoaderArgs } from '../helpers/netns.js';
+import { bannerOffload, e2eScratchDir, Netns, repoRoot, startTapstack, tsLoaderArgs } from '../helpers/netns.js';
 
 const cli = path.join(repoRoot, 'dist/lib/cli.js');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -52,12 +52,13 @@ if (dir !== undefined) {
     t.match(ka.stderr, /state 10\.0\.0\.2:(\d+) ↔ 10\.0\.0\.1:8001 FIN-WAIT-2 -> TIME-WAIT\n {4}↳ The client \(10\.0\.0\.2:\1\) closed first, so it waits in TIME-WAIT/, 'the client\'s TIME-WAIT, explained');
     t.match(ka.stderr, /fetch: tapstack \(10\.0\.0\.2:\d+\) closed first, so its end is in TIME-WAIT for 60 s \(2×MSL\)/);
 
-    // --fetch beside the server: the same client, and the server keeps running.
+    // --fetch beside the server, offloads on: the same client, and the server keeps running.
     const besideOut = path.join(dir, 'beside.out');
-    const beside = await startTapstack(ns, ['--fetch', 'http://10.0.0.1:8001/', '-o', besideOut]);
+    const beside = await startTapstack(ns, ['--fetch', 'http://10.0.0.1:8000/blob.bin', '-o', besideOut]);
+    t.equal(bannerOffload(beside), 'on', 'offloads on');
     for (let i = 0; i < 200 && !/fetch: 200 OK/.test(beside.stderr); i++) await new Promise((r) => setTimeout(r, 50));
-    t.match(beside.stderr, /fetch: 200 OK, 11 bytes from 10\.0\.0\.1, saved to /, '--fetch beside the server');
-    t.equal(readFileSync(besideOut, 'utf8'), 'kept alive\n');
+    t.match(beside.stderr, /fetch: 200 OK, 300000 bytes from 10\.0\.0\.1, saved to /, '--fetch beside the server');
+    t.equal(sha(readFileSync(besideOut)), sha(blob), 'the exact bytes (sha256 equal)');
     const served = await ns.run(['curl', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.0.0.2/'], { timeoutMs: 20_000 });
     t.equal(served.stdout, '200', 'and the web server still answers');
     await beside.stop();

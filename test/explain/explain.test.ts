@@ -43,10 +43,12 @@ const scenarios: [string, () => Promise<ExplainNet>][] = [
   ['drop-rules', dropRules],
   // One golden per retransmission cause of tapstack's TCP core (the data segments of /big dropped).
   ['cause-fast', () => retransmitCause([2], { sack: false })],
-  ['cause-rto', () => retransmitCause([14])],
+  // The tail's probe (RFC 8985 §7.2: at the RTO expiry) is lost too, so the RTO fires.
+  ['cause-rto', () => retransmitCause([14, 15])],
   ['cause-tlp', () => retransmitCause([13, 14])],
   ['cause-go-back-n', () => retransmitCause([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])],
-  ['cause-sack-rescue', () => retransmitCause([2, 5])],
+  // RFC 6675's own rules: with RACK on, the second hole is RACK's (no reordering window in recovery, RFC 8985 §6.2).
+  ['cause-sack-rescue', () => retransmitCause([2, 5], { rack: false })],
   ['cause-rack', () => retransmitCause([2, 13, 14])],
   ['dns', dnsQueryAnswer],
   ['client-time-wait', async () => (await clientTimeWait()).net],

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot, type RunResult } from '../../scripts/netns.js';
+import { repoRoot, type Netns, type RunningStack, type RunResult } from '../../scripts/netns.js';
 
 export { Netns, RunningStack, repoRoot, startTapstack, type RunResult } from '../../scripts/netns.js';
 
@@ -72,4 +72,17 @@ export async function tsharkProblems(pcapFile: string, stackIp = '10.0.0.2'): Pr
 export function tsLoaderArgs(): string[] {
   const fromTap = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
   return fromTap.length > 0 ? fromTap : [`--import=${import.meta.resolve('@tapjs/typescript/import')}`];
+}
+
+/** What a running stack's banner says of offloads ("on" or "off"): for stacks without /_stack. */
+export function bannerOffload(stack: RunningStack): string | undefined {
+  return /^ {2}offloads {3}(on|off)\b/m.exec(stack.stdout)?.[1];
+}
+
+/** The stack's /_stack.json as seen from `ns` (the web server on 10.0.0.2:80). */
+export type StackJson = { interface: { offload: string }; connections: { remote: string; state: string }[]; counters: Record<string, number> };
+export async function stackJson(ns: Netns): Promise<StackJson> {
+  const r = await ns.run(['curl', '-sS', '--max-time', '10', 'http://10.0.0.2/_stack.json'], { timeoutMs: 15_000 });
+  if (r.code !== 0) throw new Error(`curl /_stack.json failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as StackJson;
 }

@@ -157,6 +157,27 @@ t.test('only HTTP/1.x is answered: HTTP/0.9 gets 400, HTTP/2.0 and HTTP/9.9 get 
   t.match(s.log[1], /"GET \/ HTTP\/2\.0" 505 /);
 });
 
+t.test('an HTTP/0.9 request line alone (no headers follow) is answered 400 at once, not left for the 408', async (t) => {
+  const s = await start({ root: site.root, headersTimeoutMs: 1500, requestTimeoutMs: 3000 });
+  t.teardown(() => s.close());
+  for (const raw of ['GET /\r\n', 'GET /index.html\n']) {
+    const r = await rawExchange(s.port, raw);
+    t.equal(statusOf(r.text), 400, `${JSON.stringify(raw)}: 400, not the header timeout's 408`);
+    t.match(r.text, /\r\nConnection: close\r\n/);
+    t.ok(r.serverEndedFirst);
+  }
+  t.match(s.log[0], /"GET \/" 400 /, 'the access log shows the request line');
+  // A request line that is still arriving is not mistaken for one without a version.
+  const c = new RawClient(s.port);
+  await c.connected;
+  c.write('GET / HT');
+  await new Promise((r) => setTimeout(r, 50));
+  c.write('TP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await Promise.race([c.ended, c.closed]);
+  t.equal(statusOf(c.text), 200, 'split request line: served');
+  c.destroy();
+});
+
 t.test('CONNECT gets 405 rather than a silent drop', async (t) => {
   const s = await start({ root: site.root });
   t.teardown(() => s.close());

@@ -117,3 +117,10 @@ t.test('DropRuleLink drops both ways, counts, reports the rule, passes the rest 
   t.same(dropped.map((d) => [d.dir, d.reason]), [['RX', "--drop 'rx icmp'"], ['TX', "--drop 'tx udp'"]]);
   t.equal(counters.get('drop.rule'), 2);
 });
+
+t.test('DropRuleLink keeps the payload handed as writev pieces (`rest`), as the TAP link does', async (t) => {
+  const wire = new FakeLink();
+  const link = new DropRuleLink(wire, ['tx udp']);
+  link.send(LINUX_TCP_SYN.subarray(0, 34), undefined, [LINUX_TCP_SYN.subarray(34, 50), LINUX_TCP_SYN.subarray(50)]);
+  t.same(wire.sent, [LINUX_TCP_SYN], 'the whole frame reaches the wire');
+});

@@ -83,3 +83,12 @@ t.test('CLI: --step and --pace turn the explanations on; not both', async (t) =>
   t.throws(() => parseCliArgs(['--step', '--pace', '100']), UsageError);
   t.throws(() => parseCliArgs(['--pace', 'slow']), /--pace: expected a number/);
 });
+
+t.test('--pace keeps the payload handed as writev pieces (`rest`), as the TAP link does', async (t) => {
+  const c = chain({ paceMs: 100 });
+  const frame = testFrame(4);
+  c.top.send(frame.subarray(0, 20), undefined, [frame.subarray(20)]);
+  c.clock.advance(100);
+  await tick();
+  t.same(c.wire.sent, [frame], 'the whole frame reaches the wire');
+});

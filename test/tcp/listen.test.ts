@@ -1,6 +1,7 @@
 import t from 'tap';
-import { seqAdd } from '../../lib/wire/seq.js';
-import { ScriptedPeer } from '../helpers/tcp-peer.js';
+import { seq, seqAdd } from '../../lib/wire/seq.js';
+import { TCP_FLAGS, serializeTcp } from '../../lib/wire/tcp.js';
+import { LOCAL, PEER, ScriptedPeer } from '../helpers/tcp-peer.js';
 
 /** A SYN from `port` with the given options; returns our answer (if any). */
 function synFrom(p: ScriptedPeer, port: number, options = {}, seqNo = 1000) {
@@ -56,6 +57,32 @@ t.test('SYN queue full: SYN cookies answer statelessly; the returning ACK builds
   t.equal(c.info().sack, true);
   t.equal(c.readableLength, 2, 'data on the cookie ACK is kept');
   t.equal(p.counters.get('tcp.synCookie.valid'), 1);
+});
+
+t.test('SYN queue full: a SYN for a tuple that has state is not answered with a cookie; a bad checksum is dropped before any answer', async (t) => {
+  const p = new ScriptedPeer({ config: { synBacklog: 2 } });
+  const l = p.tcp.listen(80);
+  const first = synFrom(p, 42000)!;
+  synFrom(p, 42001);
+  t.equal(l.synQueue.size, 2, 'cookies from now on');
+  const again = synFrom(p, 42000)!;
+  t.equal(again.flags, 'SA');
+  t.equal(again.seq, first.seq, "a retransmitted SYN gets its embryonic connection's own SYN-ACK again");
+  t.equal(p.counters.get('tcp.synCookie.sent'), 0);
+  p.port = 42002;
+  const syn = serializeTcp({ srcPort: 42002, dstPort: 80, seq: seq(9), ack: seq(0), flags: TCP_FLAGS.SYN, window: 65535 }, PEER, LOCAL);
+  syn[16] = syn[16]! ^ 0xff;
+  t.throws(() => p.stack.handler!.receive(PEER, LOCAL, syn), /tcp\.badChecksum/, 'refused as on the ordinary way');
+  t.equal(p.pending, 0, 'no SYN-ACK for it');
+  syn[16] = syn[16]! ^ 0xff;
+  p.stack.handler!.receive(PEER, LOCAL, syn);
+  const sa = p.next();
+  t.equal(sa.flags, 'SA');
+  t.equal(sa.ack, seq(10));
+  t.equal(sa.options.mss, 1460, 'our MSS; no options offered, none answered');
+  t.equal(sa.options.ts, undefined);
+  t.equal(p.counters.get('tcp.synCookie.sent'), 1);
+  t.equal(l.synQueue.size, 2, 'no state kept');
 });
 
 t.test('SYN cookies: a forged ACK is refused with a RST; cookies older than 2 periods are invalid', async (t) => {

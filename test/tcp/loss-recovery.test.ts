@@ -4,6 +4,7 @@
 // ACKs, the RTO without a retransmission storm, Eifel undo (RFC 3522/4015), CUBIC's curve.
 import t from 'tap';
 import { CUBIC_BETA, CubicCongestionControl, cubicK, wCubic } from '../../lib/tcp/congestion.js';
+import type { RetransmitEvent } from '../../lib/tcp/retransmit-event.js';
 import { SackScoreboard } from '../../lib/tcp/sack-scoreboard.js';
 import { type Seq, seq, seqAdd } from '../../lib/wire/seq.js';
 import { SeededRng } from '../../lib/rng.js';
@@ -216,6 +217,70 @@ t.test('RFC 8985 §7 tail loss probe: the last segment again after 2 SRTT, then 
   t.equal(p.counters.get('tcp.rto.expired'), 0);
 });
 
+t.test('RFC 8985 §6.2 step 4: with no reordering seen, no reordering window once DupThresh segments are SACKed', async (t) => {
+  for (const sacked of [2, 3]) {
+    const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
+    const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
+    // RTT 10 ms (SRTT 1.25 ms, RACK's min RTT 10 ms: a window of min(10 / 4, 1.25) = 1.25 ms).
+    p.tcp.run((now) => conn.write(bytes(1000), now));
+    p.drain();
+    p.advanceTo(10);
+    p.send({ ack: conn.sndMax });
+    p.tcp.run((now) => conn.write(bytes(10_000), now));
+    p.drain();
+    // One RTT later the ACK SACKs segment 8 and the first one or two after the hole at 1: the
+    // other segments below 8 (sent before it) are lost once the reordering window has passed.
+    p.advanceTo(20);
+    p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [8, 9], [2, 1 + sacked]) } });
+    const lost = 8 - sacked;
+    if (sacked === 3) {
+      t.equal(p.counters.get('tcp.rack.lost'), lost, `3 SACKed: the ${lost} segments lost at once, one RTT after they were sent`);
+    } else {
+      t.equal(p.counters.get('tcp.rack.lost'), 0, '2 SACKed: RACK waits the reordering window');
+      t.equal(conn.timers.rack, 21.25);
+      p.advanceTo(21.25);
+      t.equal(p.counters.get('tcp.rack.lost'), lost, `then the reorder timer marks the ${lost} segments lost`);
+    }
+    t.equal(conn.info().recovery, 'sack');
+  }
+});
+
+t.test('RFC 8985 §7.2 TLP_calc_PTO: a PTO past the RTO expiry is cut to it; the probe goes in the RTO\'s place', async (t) => {
+  const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
+  const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
+  // An RTT sample of 8 ms: SRTT 1 ms, RTO 200 ms (the minimum).
+  p.tcp.run((now) => conn.write(bytes(1000), now));
+  p.drain();
+  p.advanceTo(8);
+  p.send({ ack: conn.sndMax });
+  t.same([conn.info().srtt, conn.info().rto], [1, 200], 'srtt = 7/8 * 0 + 1/8 * 8');
+  // Segment 1 starts the retransmission timer; segment 2 goes 195 ms later, when the PTO,
+  // max(10 ms, 2 SRTT + 2), would end 5 ms after the RTO expiry.
+  p.tcp.run((now) => conn.write(bytes(1000), now));
+  const t0 = p.clock.now();
+  p.drain();
+  t.equal(conn.timers.rtx, t0 + 200, 'RTO due 200 ms after segment 1');
+  p.advanceTo(t0 + 195);
+  p.tcp.run((now) => conn.write(bytes(1000), now));
+  t.same(p.drain().map((o) => idx(p, o)), [2]);
+  t.equal(conn.timers.tlp, t0 + 200, 'PTO cut to the RTO expiry (not 195 + 10 ms)');
+  const events: RetransmitEvent[] = [];
+  p.tcp.onRetransmit = (e) => events.push(e);
+  const cwnd = conn.info().cwnd;
+  p.advanceTo(t0 + 200);
+  const out = p.drain();
+  t.same(out.map((o) => idx(p, o)), [2], 'the last segment (the probe), not segment 1 (an RTO)');
+  t.match(events, [{ cause: 'tlp', ptoMs: 5 }], 'named a probe with its cut PTO');
+  t.equal(p.counters.get('tcp.tx.tlp'), 1);
+  t.equal(p.counters.get('tcp.rto.expired'), 0, 'no RTO');
+  t.same([conn.info().recovery, conn.info().cwnd, conn.info().rto], ['none', cwnd, 200], 'no window cut, no backoff');
+  // RFC 8985 §7.3: the probe rearms the RTO (not the PTO): segment 1 is resent by it 200 ms later.
+  t.same([conn.timers.rtx, conn.timers.tlp], [t0 + 400, Infinity]);
+  p.advanceTo(t0 + 400);
+  t.same(p.drain().map((o) => idx(p, o)), [1], 'then the RTO');
+  t.equal(p.counters.get('tcp.rto.expired'), 1);
+});
+
 t.test('RFC 6675 NextSeg rule 1 before rule 2: a second hole, once lost, goes before new data', async (t) => {
   const { p } = sender(30_000);
   // Segments 0 and 4 lost.
@@ -302,6 +367,8 @@ t.test('RFC 6675 pipe after an RTO: what the peer SACKed is not in flight, so ne
 });
 
 t.test('RFC 6298 §5.5 with RFC 8985 §7.2: a peer that never ACKs gets resends at 200, 400, 800 ms ... (no tail loss probe in RTO recovery)', async (t) => {
+  // With SACK the first resend is the probe, its PTO (2 SRTT + 202 ms) cut to the RTO expiry
+  // (RFC 8985 §7.2); it rearms the RTO unbacked-off (§7.3), so the first RTO comes 200 ms later.
   for (const sack of [true, false]) {
     // RACK-TLP on (the default); one small segment, so every resend leaves nothing else to send.
     const p = new ScriptedPeer();
@@ -317,8 +384,9 @@ t.test('RFC 6298 §5.5 with RFC 8985 §7.2: a peer that never ACKs gets resends 
     p.stack.onSend = () => times.push(p.clock.now());
     p.advanceTo(6500);
     const gaps = times.map((x, k) => x - (k === 0 ? sentAt : times[k - 1]!));
-    t.same(gaps, [200, 400, 800, 1600, 3200], `${sack ? 'SACK' : 'no SACK'}: resend intervals double after each timeout`);
-    t.equal(p.counters.get('tcp.tx.tlp'), 0, 'no probe during RTO recovery');
+    t.same(gaps, [...(sack ? [200] : []), 200, 400, 800, 1600, 3200], `${sack ? 'SACK: the probe, then' : 'no SACK:'} resend intervals double after each timeout`);
+    t.equal(p.counters.get('tcp.tx.tlp'), sack ? 1 : 0, 'no probe during RTO recovery');
+    t.equal(p.counters.get('tcp.rto.expired'), 5);
     t.equal(conn.info().recovery, 'rto');
     p.send({ ack: conn.sndMax });
     t.equal(conn.info().recovery, 'none', 'the ACK of everything outstanding at the timeout ends RTO recovery');

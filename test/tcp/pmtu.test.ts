@@ -1,10 +1,12 @@
 // ICMP frag-needed against forgery (issue 10 item 4): validated before anything is stored
 // (RFC 5927 §5.2: quoted 4-tuple of a live connection, quoted sequence number outstanding),
 // short quotes ignored, a floor at 552 like Linux (configurable), learned values per destination
-// for new connections that expire after 10 minutes (RFC 1191 §6.3), listed by learnedPathMtus().
+// for new connections that expire after 10 minutes (RFC 1191 §6.3), listed by learnedPathMtus();
+// then open connections go back to the full size too.
 import t from 'tap';
 import { seqAdd } from '../../lib/wire/seq.js';
 import { PEER, ScriptedPeer } from '../helpers/tcp-peer.js';
+import type { TcpConnection } from '../../lib/tcp/connection.js';
 
 /** A connection with two 1460-byte segments outstanding. */
 function sending(config: Record<string, unknown> = {}) {
@@ -62,4 +64,39 @@ t.test('a learned path MTU serves new connections to the host for 10 minutes (RF
   p.port = 40002;
   p.snd = p.iss;
   t.equal(p.sendSyn({ mss: 1460 }).options.mss, 1460, 'then from the link MTU again');
+});
+
+t.test('an open connection tries the full size again when its lowered path MTU times out (RFC 1191 §6.3)', async (t) => {
+  const { p, conn, segs } = sending();
+  p.tcp.pathMtu(PEER, 1000, p.quote(segs[0]!.seq));
+  p.send({ ack: seqAdd(p.ourIss, 2921) });
+  p.drain();
+  p.advance(599_000);
+  p.tcp.run((now) => conn.write(Buffer.alloc(1460), now));
+  t.same(p.drain().map((o) => o.len), [960, 500], 'still the lowered size before the timer runs out');
+  p.send({ ack: seqAdd(p.ourIss, 2921 + 1460) });
+  p.advance(1_000);
+  p.tcp.run((now) => conn.write(Buffer.alloc(1460), now));
+  t.same(p.drain().map((o) => o.len), [1460], 'one full-sized segment after it');
+  t.equal(conn.info().mss, 1460);
+  t.equal(p.counters.get('tcp.pmtu.raised'), 1);
+});
+
+t.test('a connection that started from a learned path MTU goes back to the link MTU when the host forgets it', async (t) => {
+  const { p, segs } = sending();
+  p.tcp.pathMtu(PEER, 1000, p.quote(segs[0]!.seq));
+  p.send({ ack: seqAdd(p.ourIss, 2921) });
+  p.drain();
+  p.advance(300_000);
+  p.port = 40001;
+  p.snd = p.iss;
+  let conn: TcpConnection | undefined;
+  p.tcp.core.listener(p.localPort)!.onConnection = (l) => void (conn = l.accept());
+  t.equal(p.sendSyn({ mss: 1460 }).options.mss, 960, 'starts from the learned MTU');
+  p.send({ flags: 'A' });
+  if (conn === undefined) throw new Error('not accepted');
+  t.equal(conn.info().mss, 960);
+  p.advance(300_000);
+  p.tcp.run((now) => conn!.write(Buffer.alloc(1460), now));
+  t.same(p.drain().filter((o) => o.len > 0).map((o) => o.len), [1460], 'full size once the learned value expired');
 });

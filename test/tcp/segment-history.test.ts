@@ -32,7 +32,12 @@ t.test('relative numbers, scaled windows, options; the first 8 and the latest 56
   t.equal(v.head[3]!.sackBlocks, 1);
   t.notOk('mss' in v.head[2]!, 'no MSS option, no field');
 
-  for (let i = 0; i < 100; i++) h.record(true, 200 + i, seq(iss + 1 + i), seq(1078), ACK, 1, 100, {});
+  t.equal(h.capacity, 8, 'a short history holds room for the first 8 only');
+  for (let i = 0; i < 100; i++) {
+    h.record(true, 200 + i, seq(iss + 1 + i), seq(1078), ACK, 1, 100, {});
+    if (i === 5) t.equal(h.capacity, 16, 'room doubles as it fills');
+  }
+  t.equal(h.capacity, 64, 'and stops at 8 + 56');
   v = h.view(iss, irs, 7, 3);
   t.equal(v.head.length, 8, 'the first 8 stay');
   t.equal(v.tail.length, 56, 'then the latest 56');
