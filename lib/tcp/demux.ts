@@ -314,7 +314,11 @@ export class TcpDemux implements ConnectionHost {
    * every other immediate ACK still leave one per segment: the peer's fast retransmit counts them.
    */
   batchStart(): void {
-    this.#inBatch = true;
+    // With the link's offloads the peer's TSO hands us super-frames, each ACKed at once (as
+    // Linux ACKs a GRO packet): few ACKs already, and holding them only delays the sender, whose
+    // window is our 256 KiB buffer (measured: discard 1353 vs 1611 Mbit/s held vs not; without
+    // offloads 890 vs 701, the ACKs saved being CPU saved).
+    if (!this.config.offload) this.#inBatch = true;
   }
 
   /**

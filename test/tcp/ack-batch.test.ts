@@ -62,6 +62,16 @@ t.test('a super-frame (several wire segments, TSO/GRO) is ACKed at once, also in
   t.equal(p.pending, 0);
 });
 
+t.test('with the link\'s offloads a batch holds no ACK: every second segment is ACKed at once, as without a batch', async (t) => {
+  const p = new ScriptedPeer({ config: { offload: true } });
+  p.collect(p.handshakePassive().conn);
+  p.batch(() => {
+    for (let i = 0; i < 4; i++) p.send({ payload: full() });
+    t.equal(p.pending, 2);
+  });
+  t.equal(p.pending, 2);
+});
+
 t.test('a hole in the batch: the owed ACK, then every duplicate ACK with its SACK blocks, as without the batch', async (t) => {
   const run = (batched: boolean): Array<ReturnType<typeof ackView>> => {
     const p = new ScriptedPeer();
