@@ -48,20 +48,6 @@ t.test('a long batch: an ACK every quarter of the receive buffer keeps the peer\
   );
 });
 
-t.test('a super-frame (several wire segments, TSO/GRO) is ACKed at once, also in a batch', async (t) => {
-  const p = new ScriptedPeer();
-  p.collect(p.handshakePassive({ mss: MSS }).conn);
-  p.batch(() => {
-    p.send({ payload: Buffer.alloc(4 * MSS) });
-    t.equal(p.next().ack, p.snd, 'its ACK leaves before the batch ends');
-    p.send({ payload: full() });
-    p.send({ payload: full() });
-    t.equal(p.pending, 0, 'wire-sized segments wait');
-  });
-  t.equal(p.next().ack, p.snd);
-  t.equal(p.pending, 0);
-});
-
 t.test('with the link\'s offloads a batch holds no ACK: every second segment is ACKed at once, as without a batch', async (t) => {
   const p = new ScriptedPeer({ config: { offload: true } });
   p.collect(p.handshakePassive().conn);
