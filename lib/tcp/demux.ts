@@ -97,6 +97,8 @@ export class TcpDemux implements ConnectionHost {
   #inBatch = false;
   /** The connections that owe such an ACK, each once. */
   readonly #owedAcks = new Set<TcpConnection>();
+  /** The connection the previous segment was for (always one in #conns, or undefined). */
+  #lastConn: TcpConnection | undefined;
 
   constructor(opts: TcpDemuxOptions) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...opts.config };
@@ -251,9 +253,13 @@ export class TcpDemux implements ConnectionHost {
   receive(src: number, dst: number, buf: Buffer, now: number, csumTrusted = false): void {
     if (this.#floodSyn(src, dst, buf, now, csumTrusted)) return;
     const seg = parseTcp(buf, src, dst, this.config.verifyChecksum && !csumTrusted);
-    const key = `${dst}:${seg.dstPort}:${src}:${seg.srcPort}`;
-    const c = this.#conns.get(key);
+    // Bulk traffic is a run of segments for one connection: it is found without building the key.
+    const last = this.#lastConn;
+    const hit = last !== undefined && last.remotePort === seg.srcPort && last.localPort === seg.dstPort && last.remoteIp === src && last.localIp === dst;
+    const key = hit ? last.key : `${dst}:${seg.dstPort}:${src}:${seg.srcPort}`;
+    const c = hit ? last : this.#conns.get(key);
     if (c !== undefined) {
+      this.#lastConn = c;
       const una = c.sndUna;
       const nxt = c.rcvNxt;
       c.segmentArrives(seg, now);
@@ -308,7 +314,11 @@ export class TcpDemux implements ConnectionHost {
    * every other immediate ACK still leave one per segment: the peer's fast retransmit counts them.
    */
   batchStart(): void {
-    this.#inBatch = true;
+    // With the link's offloads the peer's TSO hands us super-frames, each ACKed at once (as
+    // Linux ACKs a GRO packet): few ACKs already, and holding them only delays the sender, whose
+    // window is our 256 KiB buffer (measured: discard 1353 vs 1611 Mbit/s held vs not; without
+    // offloads 890 vs 701, the ACKs saved being CPU saved).
+    if (!this.config.offload) this.#inBatch = true;
   }
 
   /**
@@ -538,6 +548,7 @@ export class TcpDemux implements ConnectionHost {
       }
     } else if (to === 'TIME-WAIT') {
       this.#conns.delete(c.key);
+      if (this.#lastConn === c) this.#lastConn = undefined;
       this.#deadlines.delete(c);
       this.#detach(c);
       const evicted = this.timeWait.add({
@@ -558,6 +569,7 @@ export class TcpDemux implements ConnectionHost {
       if (evicted !== undefined) this.counters.inc('tcp.timeWait.evicted');
     } else if (to === 'CLOSED') {
       this.#conns.delete(c.key);
+      if (this.#lastConn === c) this.#lastConn = undefined;
       this.#deadlines.delete(c);
       this.#detach(c);
       this.counters.inc('tcp.conn.closed');

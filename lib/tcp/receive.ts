@@ -71,10 +71,7 @@ export class TcpReceiver {
     // the latest when the read batch ends, demux.ts batchStart).
     if (this.unackedBytes > this.#rcvMss) {
       c.out.ackOwed = true;
-      // A super-frame (several wire segments in one frame: the peer's TSO over a TAP, or GRO) is
-      // ACKed at once, as Linux ACKs a GRO packet: holding it would inflate the sender's RTT
-      // samples and shrink its TSO bursts (measured: discard with offload on lost a quarter).
-      if (payload.length > this.#rcvMss || this.unackedBytes >= c.rcvBuf.capacity / ACK_HOLD_FRACTION) c.out.ackNow = true;
+      if (this.unackedBytes >= c.rcvBuf.capacity / ACK_HOLD_FRACTION) c.out.ackNow = true;
     }
     else if (c.timers.delack === Infinity) c.timers.delack = now + this.#cfg.delayedAckMs;
     return true;

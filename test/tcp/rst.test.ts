@@ -70,6 +70,19 @@ t.test('RFC 5961 §3.2: RST at exactly RCV.NXT resets (ECONNRESET)', async (t) =
   t.equal(p.pending, 0);
 });
 
+t.test('after a RST closed the connection, its 4-tuple is a closed port again (no stale lookup)', async (t) => {
+  const p = new ScriptedPeer();
+  const { conn } = p.handshakeActive();
+  p.send({ payload: 'one' });
+  p.send({ flags: 'R' });
+  t.equal(conn.state, 'CLOSED');
+  p.drain();
+  p.send({ payload: 'two' });
+  const r = p.next();
+  t.equal(r.flags, 'R', 'RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>');
+  t.equal(p.counters.get('tcp.tx.rst.closedPort'), 1);
+});
+
 t.test('RFC 5961 §3.2: RST in the window but not at RCV.NXT -> challenge ACK; out of window -> dropped', async (t) => {
   const p = new ScriptedPeer();
   const { conn } = p.handshakePassive();
