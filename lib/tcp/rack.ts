@@ -15,6 +15,9 @@ import type { SentSegment } from './retransmit-queue.js';
 import { DUP_THRESH } from './sack-scoreboard.js';
 import type { ConnectionHost } from './types.js';
 
+/** RFC 8985 §7.2: the PTO while the connection has no SRTT sample. */
+const NO_SRTT_PTO_MS = 1000;
+
 /** The RACK-TLP state of one connection. */
 export class Rack {
   /** RACK (RFC 8985 §6.2): transmission order and RTT of the latest-sent delivered segment. */
@@ -239,21 +242,25 @@ export class Rack {
 
   /**
    * RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone
-   * segment, at most until the RTO expiry) — outside loss recovery only.
+   * segment; 1 s with no SRTT yet; at most until the RTO expiry) — outside loss recovery only.
    */
   armTlp(now: number): void {
     const c = this.#c;
     const srtt = c.rtt.srtt;
     if (
-      !this.#cfg.rack || !c.sackOk || c.recovery.kind !== 'none' || this.#tlpOut || srtt === undefined ||
+      !this.#cfg.rack || !c.sackOk || c.recovery.kind !== 'none' || this.#tlpOut ||
       !c.canSendData() || c.sndNxt !== c.sndMax || !seqLt(c.sndUna, c.sndMax)
     ) {
       c.timers.tlp = Infinity;
       return;
     }
-    let pto = 2 * srtt + 2;
-    if (seqDiff(c.sndMax, c.sndUna) <= c.mss) pto += 200;
-    pto = Math.max(10, pto);
+    // TLP_calc_PTO: no RTT sample yet (say the handshake was retransmitted: Karn) — PTO = 1 s.
+    let pto = NO_SRTT_PTO_MS;
+    if (srtt !== undefined) {
+      pto = 2 * srtt + 2;
+      if (seqDiff(c.sndMax, c.sndUna) <= c.mss) pto += 200;
+      pto = Math.max(10, pto);
+    }
     // TLP_calc_PTO: a PTO past the RTO expiry is cut to it, and the probe goes in the RTO's place
     // (the connection runs a due probe before a due RTO; Linux's tcp_schedule_loss_probe alike).
     const rtoAt = c.timers.rtx;
