@@ -242,13 +242,14 @@ export class Rack {
 
   /**
    * RFC 8985 §7.2: arm the probe timeout (2 SRTT, plus the peer's delayed-ACK allowance for a lone
-   * segment; 1 s with no SRTT yet; at most until the RTO expiry) — outside loss recovery only.
+   * segment; 1 s with no SRTT yet; at most until the RTO expiry) — outside fast and RTO recovery
+   * and while nothing is SACKed (RACK.segs_sacked = 0: the reorder timer covers those holes).
    */
   armTlp(now: number): void {
     const c = this.#c;
     const srtt = c.rtt.srtt;
     if (
-      !this.#cfg.rack || !c.sackOk || c.recovery.kind !== 'none' || this.#tlpOut ||
+      !this.#cfg.rack || !c.sackOk || c.recovery.kind !== 'none' || !c.sack.empty || this.#tlpOut ||
       !c.canSendData() || c.sndNxt !== c.sndMax || !seqLt(c.sndUna, c.sndMax)
     ) {
       c.timers.tlp = Infinity;

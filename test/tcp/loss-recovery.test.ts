@@ -218,6 +218,26 @@ t.test('RFC 8985 §7 tail loss probe: the last segment again after 2 SRTT, then 
   t.equal(p.counters.get('tcp.rto.expired'), 0);
 });
 
+t.test('RFC 8985 §7.2: no probe timer once segments are SACKed (RACK.segs_sacked > 0): the reorder timer covers the holes', async (t) => {
+  const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
+  const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
+  p.tcp.run((now) => conn.write(bytes(5000), now));
+  p.drain();
+  p.advanceTo(5);
+  p.send({ ack: segAt(p, 1) });
+  t.ok(Number.isFinite(conn.timers.tlp), 'an ACK of new data with nothing SACKed arms the PTO');
+  // Segment 3 SACKed: 1 and 2 are holes, one SACKed segment is below DupThresh (no recovery yet).
+  p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [3, 4]) } });
+  t.equal(conn.info().recovery, 'none');
+  t.equal(conn.timers.tlp, Infinity, 'no PTO with a segment SACKed');
+  t.ok(Number.isFinite(conn.timers.rack), 'the RACK reorder timer is armed instead');
+  p.advanceTo(20);
+  t.equal(p.counters.get('tcp.rack.lost'), 2, 'RACK finds 1 and 2 lost');
+  t.same(p.drain().map((o) => idx(p, o)), [1], 'recovery resends the first (PRR paces the rest)');
+  t.equal(p.counters.get('tcp.tx.tlp'), 0, 'no probe');
+  t.equal(conn.info().recovery, 'sack');
+});
+
 t.test('RFC 8985 §6.2 step 4: with no reordering seen, no reordering window once DupThresh segments are SACKed', async (t) => {
   for (const sacked of [2, 3]) {
     const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
