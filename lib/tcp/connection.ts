@@ -48,6 +48,9 @@ const logState = createDebug('tapstack:tcp:state');
 
 const { SYN, ACK } = TCP_FLAGS;
 
+/** The scoreboard of every connection that has not been sent a SACK block: always empty. */
+const NO_SACK = new SackScoreboard(0);
+
 /** A TCP connection in any state but LISTEN and TIME-WAIT. */
 export class TcpConnection implements FourTuple {
   readonly localIp: number;
@@ -108,8 +111,8 @@ export class TcpConnection implements FourTuple {
   readonly sndBuf: SendBuffer;
   readonly rcvBuf: ReceiveBuffer;
   readonly rtxq = new RetransmitQueue();
-  /** The sender's SACK scoreboard (RFC 6675). */
-  readonly sack = new SackScoreboard();
+  /** The sender's SACK scoreboard (RFC 6675), once the peer SACKed anything (see `sack`). */
+  #sack: SackScoreboard | undefined;
   readonly rtt: RttEstimator;
   readonly cc: CongestionControl;
   /** Sequence number of sndBuf's byte 0. */
@@ -191,6 +194,20 @@ export class TcpConnection implements FourTuple {
     this.recovery = new LossRecovery(this, host);
     this.rack = new Rack(this, host);
     this.arrival = new SegmentArrival(this, host);
+  }
+
+  /**
+   * The sender's SACK scoreboard (RFC 6675): a shared empty board until the first SACK block
+   * arrives (`sackBoard`), since most connections never see one. Nothing but `update` adds to a
+   * board, so the shared one stays empty (its limit of 0 blocks makes sure).
+   */
+  get sack(): SackScoreboard {
+    return this.#sack ?? NO_SACK;
+  }
+
+  /** The scoreboard SACK blocks are recorded on, created at the first. */
+  sackBoard(): SackScoreboard {
+    return (this.#sack ??= new SackScoreboard());
   }
 
   /** The MSS we advertise: path MTU − 40 (RFC 9293 §3.7.1, RFC 6691). */
