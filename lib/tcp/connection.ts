@@ -12,7 +12,7 @@
 // (output.ts) what to send next and the building of every segment, `rcv` (receive.ts) text,
 // ACK policy, SACK blocks and the window we offer, `recovery` (loss-recovery.ts) RFC 6675 SACK
 // recovery with RFC 6937 PRR, RFC 6582 NewReno and the RTO with its Eifel undo, `rack` (rack.ts)
-// RACK-TLP (RFC 8985), `keepAlive` (keepalive.ts). Shared state: bytes live in `sndBuf` (any
+// RACK-TLP (RFC 8985), keep-alive (keepalive.ts, only once the user sets it). Shared state: bytes live in `sndBuf` (any
 // range can be (re)sent, nothing is freed before it is cumulatively acknowledged); every
 // transmission is recorded in `rtxq` (Karn-safe send times); the SACK scoreboard is `sack`;
 // window arithmetic is the `CongestionControl` interface's (`cc`: CUBIC or NewReno, by name in
@@ -47,6 +47,9 @@ const log = createDebug('tapstack:tcp');
 const logState = createDebug('tapstack:tcp:state');
 
 const { SYN, ACK } = TCP_FLAGS;
+
+/** The scoreboard of every connection that has not been sent a SACK block: always empty. */
+const NO_SACK = new SackScoreboard(0);
 
 /** A TCP connection in any state but LISTEN and TIME-WAIT. */
 export class TcpConnection implements FourTuple {
@@ -108,8 +111,8 @@ export class TcpConnection implements FourTuple {
   readonly sndBuf: SendBuffer;
   readonly rcvBuf: ReceiveBuffer;
   readonly rtxq = new RetransmitQueue();
-  /** The sender's SACK scoreboard (RFC 6675). */
-  readonly sack = new SackScoreboard();
+  /** The sender's SACK scoreboard (RFC 6675), once the peer SACKed anything (see `sack`). */
+  #sack: SackScoreboard | undefined;
   readonly rtt: RttEstimator;
   readonly cc: CongestionControl;
   /** Sequence number of sndBuf's byte 0. */
@@ -134,13 +137,15 @@ export class TcpConnection implements FourTuple {
   readonly arrival: SegmentArrival;
 
   /** The connection's timers (absolute ms; see timers.ts). */
-  readonly timers = new ConnectionTimers((at) => this.#host.timerArmed(this, at));
+  readonly timers = new ConnectionTimers(this);
   /** Nobody will read or write any more (see `close`). */
   orphan = false;
   /** Consecutive retransmission timeouts (reset by an ACK that advances SND.UNA). */
   retries = 0;
-  /** Keep-alive probing (RFC 1122 §4.2.3.6), off unless the user turns it on. */
-  readonly keepAlive: KeepAlive;
+  /** When an acceptable segment last arrived (or the open): keep-alive's idle clock. */
+  lastRxAt = 0;
+  /** Keep-alive probing (RFC 1122 §4.2.3.6): created by the first SO_KEEPALIVE call, off until then. */
+  #keepAlive: KeepAlive | undefined;
 
   // --- statistics ---
   bytesReceived = 0;
@@ -183,13 +188,26 @@ export class TcpConnection implements FourTuple {
     let ws = 0;
     while (ws < 14 && this.#cfg.rcvBufSize >>> ws > 0xffff) ws++;
     this.rcvWscale = this.#cfg.windowScaling ? ws : 0;
-    this.keepAlive = new KeepAlive(this, host);
     this.acks = new AckHandler(this, host);
     this.out = new TcpOutput(this, host);
     this.rcv = new TcpReceiver(this, host);
     this.recovery = new LossRecovery(this, host);
     this.rack = new Rack(this, host);
     this.arrival = new SegmentArrival(this, host);
+  }
+
+  /**
+   * The sender's SACK scoreboard (RFC 6675): a shared empty board until the first SACK block
+   * arrives (`sackBoard`), since most connections never see one. Nothing but `update` adds to a
+   * board, so the shared one stays empty (its limit of 0 blocks makes sure).
+   */
+  get sack(): SackScoreboard {
+    return this.#sack ?? NO_SACK;
+  }
+
+  /** The scoreboard SACK blocks are recorded on, created at the first. */
+  sackBoard(): SackScoreboard {
+    return (this.#sack ??= new SackScoreboard());
   }
 
   /** The MSS we advertise: path MTU − 40 (RFC 9293 §3.7.1, RFC 6691). */
@@ -201,7 +219,7 @@ export class TcpConnection implements FourTuple {
 
   /** Active OPEN (RFC 9293 §3.10.1): send SYN, enter SYN-SENT. */
   openActive(now: number): void {
-    this.keepAlive.heard(now);
+    this.heard(now);
     this.setState('SYN-SENT', now);
     this.out.sendSyn(SYN, now, false);
     this.timers.rtx = now + this.rtt.rto;
@@ -210,7 +228,7 @@ export class TcpConnection implements FourTuple {
   /** Passive open by a listener on a SYN (RFC 9293 §3.10.7.2 third): enter SYN-RECEIVED, send SYN-ACK. */
   openPassive(syn: TcpSegment, now: number): void {
     this.history?.record(false, now, syn.seq, syn.ack, syn.flags, syn.payload.length, syn.window, syn.options);
-    this.keepAlive.heard(now);
+    this.heard(now);
     this.arrival.takePeerSyn(syn, true, now);
     this.setState('SYN-RECEIVED', now);
     this.out.sendSyn(SYN | ACK, now, false);
@@ -222,7 +240,7 @@ export class TcpConnection implements FourTuple {
    * with ISN = iss): the caller then feeds the returning ACK to `segmentArrives`.
    */
   openFromCookie(ackSeg: TcpSegment, mss: number, wscale: number | undefined, sack: boolean, synWindow: number, now: number): void {
-    this.keepAlive.heard(now);
+    this.heard(now);
     this.irs = seqAdd(ackSeg.seq, -1);
     this.rcvNxt = ackSeg.seq;
     this.peerMss = mss;
@@ -379,7 +397,18 @@ export class TcpConnection implements FourTuple {
 
   /** SO_KEEPALIVE with the idle time before the first probe (RFC 1122 §4.2.3.6). */
   setKeepAlive(on: boolean, idleMs: number | undefined, now: number): void {
-    this.keepAlive.set(on, idleMs, now);
+    (this.#keepAlive ??= new KeepAlive(this, this.#host)).set(on, idleMs, now);
+  }
+
+  /** The peer was heard from (an acceptable segment, or the open itself). */
+  heard(now: number): void {
+    this.lastRxAt = now;
+    if (this.#keepAlive !== undefined) this.#keepAlive.heard(now);
+  }
+
+  /** SO_KEEPALIVE is on. */
+  get keepAliveOn(): boolean {
+    return this.#keepAlive !== undefined && this.#keepAlive.on;
   }
 
   /** An ICMP fragmentation-needed said the path MTU is `mtu` (RFC 1191 §6.3–6.5). */
@@ -439,6 +468,11 @@ export class TcpConnection implements FourTuple {
     return this.timers.next();
   }
 
+  /** A timer was set to `at` (see timers.ts): the host keeps every connection's earliest deadline. */
+  timerArmed(at: number): void {
+    this.#host.timerArmed(this, at);
+  }
+
   /** Run every timer due at `now`. */
   onTimer(now: number): void {
     if (this.timers.delack <= now) {
@@ -467,7 +501,7 @@ export class TcpConnection implements FourTuple {
     }
     if (this.timers.keepAlive <= now) {
       this.timers.keepAlive = Infinity;
-      if (!this.keepAlive.onTimer(now)) this.enterClosed(now, new TcpError('ETIMEDOUT', 'read ETIMEDOUT'));
+      if (this.#keepAlive !== undefined && !this.#keepAlive.onTimer(now)) this.enterClosed(now, new TcpError('ETIMEDOUT', 'read ETIMEDOUT'));
     }
     if (this.timers.finWait2 <= now) {
       this.timers.finWait2 = Infinity;
@@ -553,7 +587,7 @@ export class TcpConnection implements FourTuple {
     this.cc.init(this.mss, now);
     this.#evEstablished = true;
     this.setState('ESTABLISHED', now);
-    this.keepAlive.established(now);
+    this.#keepAlive?.established(now);
     if (this.finQueued) this.setState('FIN-WAIT-1', now);
   }
 

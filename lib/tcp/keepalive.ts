@@ -16,8 +16,6 @@ export class KeepAlive {
   /** Idle time before the first probe. */
   idleMs: number;
   #probes = 0;
-  /** When an acceptable segment last arrived. */
-  #lastRxAt = 0;
 
   readonly #c: TcpConnection;
   readonly #cfg: TcpConfig;
@@ -30,9 +28,8 @@ export class KeepAlive {
     this.idleMs = this.#cfg.keepAliveIdleMs;
   }
 
-  /** The peer was heard from (an acceptable segment, or the open itself). */
+  /** The peer was heard from (the connection keeps the time: `lastRxAt`). */
   heard(now: number): void {
-    this.#lastRxAt = now;
     // An answered probe: the peer is alive, so the next probe waits a full idle time again
     // (RFC 1122 §4.2.3.6), not the interval between unanswered probes.
     if (this.#probes > 0 && this.on) this.#c.timers.keepAlive = now + this.idleMs;
@@ -44,7 +41,7 @@ export class KeepAlive {
     this.on = on;
     if (idleMs !== undefined && idleMs > 0) this.idleMs = idleMs;
     this.#probes = 0;
-    this.#c.timers.keepAlive = on && this.#applies() ? Math.max(now, this.#lastRxAt) + this.idleMs : Infinity;
+    this.#c.timers.keepAlive = on && this.#applies() ? Math.max(now, this.#c.lastRxAt) + this.idleMs : Infinity;
   }
 
   /** The connection was established: start the idle clock if keep-alive is on. */
@@ -66,9 +63,9 @@ export class KeepAlive {
       c.timers.keepAlive = now + this.idleMs;
       return true;
     }
-    const idle = now - this.#lastRxAt;
+    const idle = now - this.#c.lastRxAt;
     if (this.#probes === 0 && idle < this.idleMs) {
-      c.timers.keepAlive = this.#lastRxAt + this.idleMs;
+      c.timers.keepAlive = this.#c.lastRxAt + this.idleMs;
       return true;
     }
     if (this.#probes >= this.#cfg.keepAliveProbes) {

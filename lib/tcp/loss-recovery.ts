@@ -98,7 +98,7 @@ export class LossRecovery {
       this.#counters.inc('tcp.rx.dsack');
       c.rack.onDsack();
     }
-    return c.sack.update(dsack ? blocks.slice(1) : blocks, seqMax(ack, c.sndUna), c.sndMax);
+    return c.sackBoard().update(dsack ? blocks.slice(1) : blocks, seqMax(ack, c.sndUna), c.sndMax);
   }
 
   /**

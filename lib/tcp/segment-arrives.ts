@@ -98,7 +98,7 @@ export class SegmentArrival {
       return;
     }
     this.takePeerSyn(seg, false, now);
-    c.keepAlive.heard(now);
+    c.heard(now);
     if (f & ACK) {
       if (c.acks.advance(seg, now)) c.notifyWritable();
       c.sndWnd = seg.window; // unscaled in a SYN (RFC 7323 §2.2)
@@ -197,7 +197,7 @@ export class SegmentArrival {
       c.out.sendAck(now);
       return;
     }
-    c.keepAlive.heard(now);
+    c.heard(now);
 
     // Second: RST (RFC 5961 §3.2): exact RCV.NXT resets; elsewhere in the window, challenge.
     if (rst) {

@@ -46,5 +46,5 @@ t.test('beyond maxConnections a new connection is reset; keep-alive is on', asyn
   t.equal(third.error(), 'ECONNRESET', 'the third is reset');
   t.equal(net.b.counters.get('service.discard.reject.maxConnections'), 1);
   t.ok(kept.every((k) => !k.closed()), 'the first two stay');
-  t.ok([...net.b.tcp.core.connections()].every((c) => c.keepAlive.on), 'keep-alive on every service connection');
+  t.ok([...net.b.tcp.core.connections()].every((c) => c.keepAliveOn), 'keep-alive on every service connection');
 });
