@@ -3,12 +3,12 @@
 // advertised window: real backpressure) and whose writes complete only when the send buffer took
 // the bytes. Errors carry Node's codes (ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE).
 import { Duplex } from 'node:stream';
+import type { TimerHandle } from '../clock.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { HistoryView } from '../tcp/segment-history.js';
 import type { TcpLayer } from '../tcp/tcp-layer.js';
 import { type ConnectionEvents, TcpError } from '../tcp/types.js';
 import { ipToString } from '../wire/ip-address.js';
-import { DeadlineTimers } from './deadline-timers.js';
 
 /** Options of `new Socket()`. */
 export interface SocketOptions {
@@ -50,7 +50,8 @@ export class Socket extends Duplex {
   #noDelay = false;
   #keepAlive: { on: boolean; delay: number } | undefined;
   #timeoutMs = 0;
-  #timerArmed = false;
+  #timer: TimerHandle | undefined;
+  #onTimer: (() => void) | undefined;
   #lastActivity = 0;
   #closedByTcp = false;
 
@@ -290,18 +291,14 @@ export class Socket extends Duplex {
     this.#lastActivity = this.#tcp.clock.now();
   }
 
-  /** The inactivity timeouts of the sockets on each TcpLayer, behind one clock timer per layer. */
-  static readonly #timeouts = new WeakMap<TcpLayer, DeadlineTimers<Socket>>();
-
   #armTimer(at: number): void {
-    let timers = Socket.#timeouts.get(this.#tcp);
-    if (timers === undefined) Socket.#timeouts.set(this.#tcp, (timers = new DeadlineTimers(this.#tcp.clock, (s: Socket) => s.#timerFired())));
-    timers.set(this, at);
-    this.#timerArmed = true;
+    // One callback per socket, made when it first arms: not a closure per arming.
+    this.#onTimer ??= () => this.#timerFired();
+    this.#timer = this.#tcp.clock.setTimer(at, this.#onTimer);
   }
 
   #timerFired(): void {
-    this.#timerArmed = false;
+    this.#timer = undefined;
     if (this.#timeoutMs <= 0 || this.destroyed) return;
     const due = this.#lastActivity + this.#timeoutMs;
     if (this.#tcp.clock.now() >= due) {
@@ -311,8 +308,8 @@ export class Socket extends Duplex {
   }
 
   #clearTimer(): void {
-    if (this.#timerArmed) Socket.#timeouts.get(this.#tcp)!.delete(this);
-    this.#timerArmed = false;
+    if (this.#timer !== undefined) this.#tcp.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
   }
 
   // ------------------------------------------------------------------ addresses and stats
