@@ -8,13 +8,14 @@
 // events. The rest is split by RFC, like gVisor's snd.go / rcv.go / sack_recovery.go / rack.go,
 // into plain classes that work on this connection's state: `arrival` (segment-arrives.ts)
 // SEGMENT ARRIVES (§3.10.7 with RFC 5961's checks, RFC 7323 timestamps and PAWS, RST, SYN, FIN),
-// `acks` (ack.ts) the sender's ACK processing, `out`
-// (output.ts) what to send next and the building of every segment, `rcv` (receive.ts) text,
-// ACK policy, SACK blocks and the window we offer, `recovery` (loss-recovery.ts) RFC 6675 SACK
-// recovery with RFC 6937 PRR, RFC 6582 NewReno and the RTO with its Eifel undo, `rack` (rack.ts)
-// RACK-TLP (RFC 8985), keep-alive (keepalive.ts, only once the user sets it). Shared state: bytes live in `sndBuf` (any
+// `acks` (ack.ts) the sender's ACK processing, `out` (output.ts) what to send next and the
+// building of every segment, `rcv` (receive.ts) text, ACK policy, SACK blocks and the window we
+// offer, `recovery` (loss-recovery.ts) RFC 6675 SACK recovery with RFC 6937 PRR, RFC 6582
+// NewReno and the RTO with its Eifel undo, `rack` (rack.ts) RACK-TLP (RFC 8985), keep-alive
+// (keepalive.ts, created once the user sets it). Shared state: bytes live in `sndBuf` (any
 // range can be (re)sent, nothing is freed before it is cumulatively acknowledged); every
-// transmission is recorded in `rtxq` (Karn-safe send times); the SACK scoreboard is `sack`;
+// transmission is recorded in `rtxq` (Karn-safe send times); the SACK scoreboard is `sack`
+// (created at the first SACK block);
 // window arithmetic is the `CongestionControl` interface's (`cc`: CUBIC or NewReno, by name in
 // the config); the receiver's out-of-order queue is `rcvBuf`.
 import createDebug from 'debug';
