@@ -321,6 +321,11 @@ export class TcpDemux implements ConnectionHost {
     if (!this.config.offload) this.#inBatch = true;
   }
 
+  /** Some connection owes an ACK held for the end of the read batch. */
+  get owesAcks(): boolean {
+    return this.#owedAcks.size > 0;
+  }
+
   /**
    * The batch is handled: each connection that still owes an ACK sends one, but those in `later`
    * (writes corked for the end of the tick), whose data will carry it (RFC 9293 §3.10.7.4).

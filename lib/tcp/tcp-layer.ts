@@ -141,7 +141,9 @@ export class TcpLayer implements IpHandler {
 
   /** The batch is handled: the owed ACKs leave, but on connections with corked writes, whose data carries them. */
   batchEnd(): void {
-    this.run((now) => this.core.batchEnd(now, this.#corked));
+    // Most batches owe nothing (always so with offloads): then no clock read, closure or rearm.
+    if (!this.core.owesAcks) this.core.batchEnd(0);
+    else this.run((now) => this.core.batchEnd(now, this.#corked));
   }
 
   pathMtu(dst: number, mtu: number, quoted?: Buffer): void {
