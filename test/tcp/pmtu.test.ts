@@ -17,6 +17,15 @@ function sending(config: Record<string, unknown> = {}) {
   return { p, conn, segs };
 }
 
+/** `sending()`, then a validated frag-needed for MTU 1000, and both segments acknowledged. */
+function loweredTo1000() {
+  const r = sending();
+  r.p.tcp.pathMtu(PEER, 1000, r.p.quote(r.segs[0]!.seq));
+  r.p.send({ ack: seqAdd(r.p.ourIss, 2921) });
+  r.p.drain();
+  return r;
+}
+
 t.test('forged or short quotes change nothing and store nothing', async (t) => {
   const { p, conn, segs } = sending();
   p.tcp.pathMtu(PEER, 1000);
@@ -50,10 +59,7 @@ t.test('a validated frag-needed lowers the connection, floored at 552 (Linux min
 });
 
 t.test('a learned path MTU serves new connections to the host for 10 minutes (RFC 1191 §6.3)', async (t) => {
-  const { p, segs } = sending();
-  p.tcp.pathMtu(PEER, 1000, p.quote(segs[0]!.seq));
-  p.send({ ack: seqAdd(p.ourIss, 2921) });
-  p.drain();
+  const { p } = loweredTo1000();
   p.advance(599_999);
   t.same(p.tcp.learnedPathMtus(), [{ ip: '10.0.0.1', mtu: 1000, expiresInMs: 1 }]);
   p.port = 40001;
@@ -67,10 +73,7 @@ t.test('a learned path MTU serves new connections to the host for 10 minutes (RF
 });
 
 t.test('an open connection tries the full size again when its lowered path MTU times out (RFC 1191 §6.3)', async (t) => {
-  const { p, conn, segs } = sending();
-  p.tcp.pathMtu(PEER, 1000, p.quote(segs[0]!.seq));
-  p.send({ ack: seqAdd(p.ourIss, 2921) });
-  p.drain();
+  const { p, conn } = loweredTo1000();
   p.advance(599_000);
   p.tcp.run((now) => conn.write(Buffer.alloc(1460), now));
   t.same(p.drain().map((o) => o.len), [960, 500], 'still the lowered size before the timer runs out');
@@ -83,10 +86,7 @@ t.test('an open connection tries the full size again when its lowered path MTU t
 });
 
 t.test('a connection that started from a learned path MTU goes back to the link MTU when the host forgets it', async (t) => {
-  const { p, segs } = sending();
-  p.tcp.pathMtu(PEER, 1000, p.quote(segs[0]!.seq));
-  p.send({ ack: seqAdd(p.ourIss, 2921) });
-  p.drain();
+  const { p } = loweredTo1000();
   p.advance(300_000);
   p.port = 40001;
   p.snd = p.iss;
