@@ -374,8 +374,8 @@ export class LossRecovery {
       const n = this.#retransmitFirstUnsent(h.start, h.end, budget, now, NEXT_SEG_1);
       if (n > 0) return n;
     }
-    // (2) New data, if the receiver's window allows.
-    const n2 = out.sendNewSegment(now);
+    // (2) New data, if the receiver's window allows (with TSO the whole budget in one go).
+    const n2 = out.sendNewSegment(now, budget);
     if (n2 > 0) return n2;
     // (3) An un-SACKed octet below the highest SACKed one, lost or not, not yet retransmitted.
     for (const h of holes) {

@@ -211,23 +211,29 @@ export class TcpOutput {
     return c.maxSndWnd > 0 && len >= c.maxSndWnd / 2;
   }
 
-  /** One new segment (RFC 6675 NextSeg rule 2, a TLP): up to SMSS within the peer's window, the FIN with the last data. */
-  sendNewSegment(now: number): number {
+  /**
+   * New data (RFC 6675 NextSeg rule 2; a TLP's new segment, RFC 8985 §7.3): up to `budget`
+   * octets (default one SMSS) within the peer's window, the FIN with the last data. With TSO the
+   * budget leaves as one super-segment of whole MSS-sized segments, as repeated NextSeg calls
+   * would send them; without, one segment.
+   */
+  sendNewSegment(now: number, budget = this.#c.mss): number {
     const c = this.#c;
     if (c.sndNxt !== c.sndMax) return 0;
     const offset = seqDiff(c.sndNxt, c.sndBufSeq);
     const avail = Math.max(0, c.sndBuf.length - offset);
     const finPending = c.finQueued && c.finSeq === undefined;
     if (avail === 0 && !finPending) return 0;
-    const len = Math.min(avail, c.mss, Math.max(0, c.sndWnd - seqDiff(c.sndNxt, c.sndUna)));
+    let len = Math.min(avail, Math.max(c.mss, Math.min(budget, this.#maxSegment())), Math.max(0, c.sndWnd - seqDiff(c.sndNxt, c.sndUna)));
     if (len < avail && len < c.mss) return 0;
+    if (len > c.mss && len < avail) len -= len % c.mss;
     const withFin = finPending && len === avail;
     if (len === 0 && !withFin) return 0;
     const flags = ACK | (len > 0 && len === avail ? PSH : 0) | (withFin ? FIN : 0);
     this.emit(c.sndNxt, flags, offset, len, now);
     const n = len + (withFin ? 1 : 0);
     const end = seqAdd(c.sndNxt, n);
-    c.rtxq.onSend(c.sndNxt, end, now, false);
+    this.#recordSend(c.sndNxt, end, now, false);
     c.bytesSent += len;
     if (withFin) c.finSeq = seqAdd(c.sndBufSeq, c.sndBuf.length);
     c.sndNxt = end;
