@@ -18,6 +18,7 @@ import { type FourTuple, IsnGenerator } from './isn.js';
 import { PathMtuCache } from './path-mtu-cache.js';
 import type { RetransmitEvent } from './retransmit-event.js';
 import { SynCookies } from './syn-cookies.js';
+import { SynFloodFilter } from './syn-flood-filter.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
 import { SegmentHistory } from './segment-history.js';
 import { type PathMtu, type SegmentTx, TcpError, type TcpState } from './types.js';
@@ -26,6 +27,9 @@ const log = createDebug('tapstack:tcp');
 const { FIN, SYN, RST, ACK } = TCP_FLAGS;
 /** A segment without options (shared, never written to). */
 const NO_OPTIONS: TcpOptions = Object.freeze({});
+/** Cookie-mode SYNs in one read batch that mean a flood: half the link's default batch of 64
+ *  frames, which a reader that keeps up rarely fills. */
+const FLOOD_BATCH_SYNS = 32;
 /** How segments without a connection leave: built with room for IP's headers in front, summed here or by the link. */
 const TX_PLAIN: SegmentTx = { headroom: true, partialCsum: false, gsoSize: 0 };
 const TX_PARTIAL: SegmentTx = { headroom: true, partialCsum: true, gsoSize: 0 };
@@ -99,6 +103,10 @@ export class TcpDemux implements ConnectionHost {
   readonly #owedAcks = new Set<TcpConnection>();
   /** The connection the previous segment was for (always one in #conns, or undefined). */
   #lastConn: TcpConnection | undefined;
+  /** Cookie-mode SYNs in the current read batch; -1 outside a batch. */
+  #batchSyns = -1;
+  /** Made at the first flood: while flooded only retransmitted SYNs are answered. */
+  #floodFilter: SynFloodFilter | undefined;
 
   constructor(opts: TcpDemuxOptions) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...opts.config };
@@ -281,7 +289,9 @@ export class TcpDemux implements ConnectionHost {
    * a listener that answers with SYN cookies, for a 4-tuple with no connection or TIME-WAIT entry,
    * is answered straight from its bytes: no parsed segment, nothing kept. Under a flood these are
    * nearly all the input, and every microsecond spent on one is a SYN the tap's queue drops
-   * before we read it. False: the segment takes the ordinary way (which counts what is wrong).
+   * before we read it; so while flooded only a retransmitted SYN is answered, the others are
+   * counted and dropped (syn-flood-filter.ts). False: the segment takes the ordinary way (which
+   * counts what is wrong).
    */
   #floodSyn(src: number, dst: number, buf: Buffer, now: number, csumTrusted: boolean): boolean {
     if (buf.length < TCP_HEADER_MIN || (buf[13]! & (SYN | ACK | RST | FIN)) !== SYN) return false;
@@ -292,6 +302,16 @@ export class TcpDemux implements ConnectionHost {
     if (l === undefined || (l.ip !== 0 && l.ip !== dst) || !this.#cookieMode(l) || l.acceptQueue.length >= l.backlog) return false;
     if (this.config.verifyChecksum && !csumTrusted && finishChecksum(sumWords(buf, 0, hl, pseudoHeaderSum(src, dst, IP_PROTO_TCP, hl))) !== 0) return false;
     const remotePort = buf.readUInt16BE(0);
+    // A batch this full of such SYNs means we read behind a flood (syn-flood-filter.ts): from
+    // now on only a SYN seen before, a retransmission, is answered; the others cost no more.
+    if (this.#batchSyns >= 0 && ++this.#batchSyns === FLOOD_BATCH_SYNS && (this.#floodFilter ??= new SynFloodFilter(this.#rng.bytes(8))).floodSeen(now)) {
+      this.counters.inc('tcp.synFlood.started');
+    }
+    if (this.#floodFilter !== undefined && !this.#floodFilter.admit(src, remotePort, localPort, buf.readUInt32BE(4), now)) {
+      this.counters.inc('tcp.rx.segments');
+      this.counters.inc('tcp.synFlood.firstDropped');
+      return true;
+    }
     const key = `${dst}:${localPort}:${src}:${remotePort}`;
     if (this.#conns.has(key) || this.timeWait.get(key) !== undefined) return false;
     const options = hl > TCP_HEADER_MIN ? parseTcpOptions(buf, TCP_HEADER_MIN, hl) : NO_OPTIONS;
@@ -314,6 +334,7 @@ export class TcpDemux implements ConnectionHost {
    * every other immediate ACK still leave one per segment: the peer's fast retransmit counts them.
    */
   batchStart(): void {
+    this.#batchSyns = 0;
     // With the link's offloads the peer's TSO hands us super-frames, each ACKed at once (as
     // Linux ACKs a GRO packet): few ACKs already, and holding them only delays the sender, whose
     // window is our 256 KiB buffer (measured: discard 1353 vs 1611 Mbit/s held vs not; without
@@ -332,6 +353,7 @@ export class TcpDemux implements ConnectionHost {
    */
   batchEnd(now: number, later?: ReadonlySet<TcpConnection>): void {
     this.#inBatch = false;
+    this.#batchSyns = -1;
     if (this.#owedAcks.size === 0) return;
     for (const c of this.#owedAcks) if (later === undefined || !later.has(c)) c.sendOwedAck(now);
     this.#owedAcks.clear();
@@ -442,6 +464,7 @@ export class TcpDemux implements ConnectionHost {
       return true;
     }
     this.counters.inc('tcp.synCookie.valid');
+    this.#floodFilter?.prove(src, now);
     let wscale: number | undefined;
     let sack = false;
     if (this.config.timestamps && seg.options.ts !== undefined) ({ wscale, sack } = SynCookies.unpackTsBits(seg.options.ts.ecr));

@@ -1,7 +1,8 @@
 // syn-flood: `hping3 --flood --rand-source` SYNs to port 80 for 15 s while a legitimate client
 // fetches a page every 200 ms. Held: ≥ 99 % of its requests served with p95 under 1.1 s (at
 // most one SYN retransmission). Also shows what the kernel dropped at the tap queue before the
-// stack read it, and the stack's SYN cookies.
+// stack read it, the stack's SYN cookies, and the flood SYNs it dropped unanswered (first-drop,
+// lib/tcp/syn-flood-filter.ts).
 import { startTapstack, type Netns } from '../netns.js';
 import { alive, counters, judge, legitCurls, STACK_IP, type Attack } from './attack.js';
 
@@ -23,7 +24,7 @@ export const synFlood: Attack = {
       verdict: alive(stack) ? judge(web, { ratio: 0.99, p95: 1.1 }, { ratio: 0.9 }) : 'failed',
       figures: {
         requests: `${web.ok}/${web.total}`, p95: web.p95,
-        synsSeen: c('tcp.rx.segments'), cookies: c('tcp.synCookie.sent'), tapQueueDropped: tapTxDropped(ns) - droppedBefore,
+        synsSeen: c('tcp.rx.segments'), cookies: c('tcp.synCookie.sent'), firstDropped: c('tcp.synFlood.firstDropped'), tapQueueDropped: tapTxDropped(ns) - droppedBefore,
       },
     };
   },

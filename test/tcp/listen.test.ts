@@ -118,6 +118,62 @@ t.test('a SYN flood does not lock out a real client (SYN cookies)', async (t) =>
   t.equal(l.synQueue.size, 0, 'embryonic entries give up after 5 SYN-ACK retransmissions: 1+2+4+8+16+32 s');
 });
 
+t.test('a flood read in full batches: only retransmitted SYNs are answered until the flood ends; a proven client at once', async (t) => {
+  const p = new ScriptedPeer({ config: { synBacklog: 16 } });
+  const l = p.tcp.listen(80);
+  l.onConnection = (ll) => void ll.accept();
+  let n = 0;
+  /** A batch of 64 SYNs from random sources, as a flood fills the link's read batches. */
+  const floodBatch = (): void =>
+    p.batch(() => {
+      for (let i = 0; i < 64; i++, n++) {
+        const src = (0x2d000000 | (Math.imul(n, 2654435761) & 0xffffff)) >>> 0; // 45.x.x.x
+        p.stack.handler!.receive(src, LOCAL, serializeTcp({ srcPort: 1024 + (n % 60000), dstPort: 80, seq: seq(n * 7919), ack: seq(0), flags: TCP_FLAGS.SYN, window: 65535 }, src, LOCAL));
+      }
+    });
+  floodBatch();
+  t.equal(p.counters.get('tcp.synFlood.started'), 1, 'a batch of 32 or more cookie-mode SYNs is a flood');
+  const answered = p.counters.get('tcp.synCookie.sent');
+  t.equal(answered, 31, "cookies answered the batch up to its 32nd cookie-mode SYN, the flood's start");
+  floodBatch();
+  t.equal(p.counters.get('tcp.synCookie.sent'), answered, 'then flood SYNs are dropped: no answer');
+  t.equal(p.counters.get('tcp.synFlood.firstDropped'), 128 - 16 - answered, 'every other cookie-mode SYN dropped, counted');
+  p.drain();
+  // A real client: its first SYN is dropped, its retransmission 1 s later answered.
+  p.batch(() => void synFrom(p, 60000, { mss: 1460 }, 123));
+  t.equal(p.pending, 0, 'the first SYN is dropped');
+  p.clock.advance(1000);
+  floodBatch();
+  p.drain();
+  let sa: ReturnType<typeof synFrom>;
+  p.batch(() => (sa = synFrom(p, 60000, { mss: 1460 }, 123)));
+  t.equal(sa?.flags, 'SA', 'its retransmission gets a cookie SYN-ACK');
+  p.send({ seq: 124, ack: seqAdd(sa!.seq, 1) });
+  t.equal(p.counters.get('tcp.synCookie.valid'), 1, 'and it connects');
+  // Now proven: its next connection is answered at once, flood or not.
+  floodBatch();
+  p.drain();
+  let again: ReturnType<typeof synFrom>;
+  p.batch(() => (again = synFrom(p, 60001, { mss: 1460 }, 555)));
+  t.equal(again?.flags, 'SA', 'a proven source is answered at its first SYN');
+  // Two seconds of small batches (a reader that keeps up): the flood is over.
+  p.clock.advance(2000);
+  p.batch(() => void synFrom(p, 60002, { mss: 1460 }, 1)); // one SYN in a batch: no flood
+  p.drain();
+  const other = 0x0a000063;
+  p.batch(() => p.stack.handler!.receive(other, LOCAL, serializeTcp({ srcPort: 5000, dstPort: 80, seq: seq(1), ack: seq(0), flags: TCP_FLAGS.SYN, window: 65535 }, other, LOCAL)));
+  t.equal(p.pending, 1, "over: a stranger's first SYN is answered");
+  t.equal(p.counters.get('tcp.synFlood.started'), 1);
+});
+
+t.test('SYNs outside read batches never count as a flood', async (t) => {
+  const p = new ScriptedPeer({ config: { synBacklog: 1 } });
+  p.tcp.listen(80);
+  for (let i = 0; i < 200; i++) synFrom(p, 1024 + i, {}, i);
+  t.equal(p.counters.get('tcp.synFlood.started'), 0);
+  t.equal(p.counters.get('tcp.synCookie.sent'), 199);
+});
+
 t.test("synCookies 'never': SYNs beyond the SYN queue are dropped and counted", async (t) => {
   const p = new ScriptedPeer({ config: { synBacklog: 1, synCookies: 'never' } });
   p.tcp.listen(80);
