@@ -21,6 +21,7 @@ export type BenchOptions = {
   wrkSeconds: number;
   abRequests: number;
   pings: number;
+  warmup: number;
   idleConnections: number;
   idleWrkConnections: number;
   keepaliveRequests: number;
@@ -43,6 +44,8 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --wrk-seconds N       wrk row: duration (default 5)
   --ab-requests N       ab row: requests on new connections (default 3000)
   --pings N             ping and small rows: round trips (default 200)
+  --warmup N            ping and small rows: round trips to every target before the rounds,
+                        untimed, so tapstack's JIT has compiled that path (default 2000; 0: none)
   --idle-connections N  memory and memory-http rows: idle connections (default 10000)
   --idle-wrk N          idle row: idle connections open during wrk and ping (default 20000)
   --keepalive-requests N  keepalive row: requests at least (default 1000000)
@@ -68,6 +71,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       'wrk-seconds': { type: 'string', default: '5' },
       'ab-requests': { type: 'string', default: '3000' },
       pings: { type: 'string', default: '200' },
+      warmup: { type: 'string', default: '2000' },
       'idle-connections': { type: 'string', default: '10000' },
       'idle-wrk': { type: 'string', default: '20000' },
       'keepalive-requests': { type: 'string', default: '1000000' },
@@ -92,6 +96,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     wrkSeconds: int('--wrk-seconds', v['wrk-seconds'], 1, 600),
     abRequests: int('--ab-requests', v['ab-requests'], 10, 1_000_000),
     pings: int('--pings', v.pings, 3, 100_000),
+    warmup: int('--warmup', v.warmup, 0, 100_000),
     idleConnections: int('--idle-connections', v['idle-connections'], 1, 60_000),
     idleWrkConnections: int('--idle-wrk', v['idle-wrk'], 1, 60_000),
     keepaliveRequests: int('--keepalive-requests', v['keepalive-requests'], 1, 100_000_000),

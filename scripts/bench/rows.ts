@@ -16,6 +16,8 @@ export type ComparedRow = {
   /** The target kinds that can serve it (the C floor answers only ping and UDP echo). */
   kinds: Target['kind'][];
   measure: (t: Target, o: BenchOptions, tools: Tools) => Promise<Sample>;
+  /** Untimed round trips before the first round (`--warmup`): a JIT compiles the path first. */
+  warmup?: (t: Target, n: number, tools: Tools) => Promise<void>;
 };
 
 /** Programs built for this run. */
@@ -100,18 +102,20 @@ export const COMPARED_ROWS: ComparedRow[] = [
   },
   {
     id: 'ping', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor'],
-    what: (o) => `ping round trip, median of ${o.pings}`,
+    what: (o) => `ping round trip, median of ${o.pings}${o.warmup > 0 ? ` after ${o.warmup} untimed` : ''}`,
     measure: (t, o) => pingMedianUs(t, o.pings),
+    warmup: async (t, n) => void (await timed(t.client, `ping -q -n -c ${n} -i 0.001 -W 1 ${t.ip} >/dev/null || true`, 120)),
   },
   {
     id: 'small', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor'],
-    what: (o) => `UDP echo 32 B round trip, median of ${o.pings}`,
+    what: (o) => `UDP echo 32 B round trip, median of ${o.pings}${o.warmup > 0 ? ` after ${o.warmup} untimed` : ''}`,
     async measure(t, o, tools) {
       const { stdout } = await timed(t.client, `${tools.udpRtt} ${t.ip} 7 ${o.pings}`, 60);
       const m = /median_us ([\d.]+) lost (\d+)/.exec(stdout);
       if (m === null) throw new Error(`udp-rtt printed "${stdout.trim()}"`);
       return { value: Number(m[1]), ...(m[2] !== '0' ? { note: `${m[2]} of ${o.pings} datagrams lost` } : {}) };
     },
+    warmup: async (t, n, tools) => void (await timed(t.client, `${tools.udpRtt} ${t.ip} 7 ${n} >/dev/null || true`, 120)),
   },
 ];
 

@@ -16,6 +16,9 @@ t.test('flags: defaults, --only, --offload, clear errors', async (t) => {
   const d = parseBenchArgs([]);
   t.equal(d.rounds, 3);
   t.equal(d.offload, 'both');
+  t.equal(d.warmup, 2000);
+  t.equal(parseBenchArgs(['--warmup', '0']).warmup, 0, 'no warm-up');
+  t.throws(() => parseBenchArgs(['--warmup', '-1']), /--warmup/);
   t.same([...d.only], [...ROW_IDS], 'every row by default');
   const o = parseBenchArgs(['--rounds', '1', '--only', 'ping,small', '--offload', 'off', '--json']);
   t.same([...o.only], ['ping', 'small']);
@@ -57,7 +60,7 @@ if (skip !== undefined) t.comment(`skipping the bench run: ${skip}`);
 
 t.test('a real run of the fastest rows: --rounds 1 --only ping,small --json', { skip: skip ?? false, timeout: 120_000 }, async (t) => {
   // `env -i`: tap injects its loaders through the environment; the bench runs as users run it.
-  const child = spawn('env', ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, process.execPath, benchJs, '--rounds', '1', '--only', 'ping,small', '--pings', '20', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('env', ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, process.execPath, benchJs, '--rounds', '1', '--only', 'ping,small', '--pings', '20', '--warmup', '50', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -66,6 +69,7 @@ t.test('a real run of the fastest rows: --rounds 1 --only ping,small --json', { 
   const code = await new Promise((r) => child.on('close', r));
   clearTimeout(timer);
   t.equal(code, 0, 'exit 0', { stderr: stderr.slice(-3000) });
+  t.match(stderr, /warm-up: 50 ping round trips to tapstack/, 'untimed round trips first');
   const report = JSON.parse(stdout) as BenchReport;
   t.equal(report.rounds, 1);
   const kinds = report.targets.map((x) => x.kind);
