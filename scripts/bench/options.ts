@@ -45,7 +45,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --ab-requests N       ab row: requests on new connections (default 3000)
   --pings N             ping and small rows: round trips (default 200)
   --warmup N            ping and small rows: round trips to every target before the rounds,
-                        untimed, so tapstack's JIT has compiled that path (default 2000; 0: none)
+                        untimed, so tapstack's JIT has compiled that path (default 5000; 0: none)
   --idle-connections N  memory and memory-http rows: idle connections (default 10000)
   --idle-wrk N          idle row: idle connections open during wrk and ping (default 20000)
   --keepalive-requests N  keepalive row: requests at least (default 1000000)
@@ -71,7 +71,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       'wrk-seconds': { type: 'string', default: '5' },
       'ab-requests': { type: 'string', default: '3000' },
       pings: { type: 'string', default: '200' },
-      warmup: { type: 'string', default: '2000' },
+      warmup: { type: 'string', default: '5000' },
       'idle-connections': { type: 'string', default: '10000' },
       'idle-wrk': { type: 'string', default: '20000' },
       'keepalive-requests': { type: 'string', default: '1000000' },

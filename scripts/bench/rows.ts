@@ -104,7 +104,7 @@ export const COMPARED_ROWS: ComparedRow[] = [
     id: 'ping', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor'],
     what: (o) => `ping round trip, median of ${o.pings}${o.warmup > 0 ? ` after ${o.warmup} untimed` : ''}`,
     measure: (t, o) => pingMedianUs(t, o.pings),
-    warmup: async (t, n) => void (await timed(t.client, `ping -q -n -c ${n} -i 0.001 -W 1 ${t.ip} >/dev/null || true`, 120)),
+    warmup: async (t, n) => void (await timed(t.client, `ping -q -n -c ${n} -i 0.0002 -W 1 ${t.ip} >/dev/null || true`, 120)),
   },
   {
     id: 'small', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor'],

@@ -16,7 +16,7 @@ t.test('flags: defaults, --only, --offload, clear errors', async (t) => {
   const d = parseBenchArgs([]);
   t.equal(d.rounds, 3);
   t.equal(d.offload, 'both');
-  t.equal(d.warmup, 2000);
+  t.equal(d.warmup, 5000);
   t.equal(parseBenchArgs(['--warmup', '0']).warmup, 0, 'no warm-up');
   t.throws(() => parseBenchArgs(['--warmup', '-1']), /--warmup/);
   t.same([...d.only], [...ROW_IDS], 'every row by default');
