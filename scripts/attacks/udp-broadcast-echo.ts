@@ -23,10 +23,18 @@ export const udpBroadcastEcho: Attack = {
     const before = await counters(ns);
     const send = await ns.run(['python3', '-c', SEND_PY], { timeoutMs: 15_000 });
     if (send.code !== 0) throw new Error(`sending broadcasts failed: ${send.stderr}`);
-    await new Promise((r) => setTimeout(r, 500));
-    const after = await counters(ns);
+    // Read once the stack has taken all 200 (each is either echoed or ignored), rather than after a
+    // fixed pause a loaded machine may outlast; bounded, in case some never arrive.
+    const taken = (c: typeof before): number => c('udp.tx.datagrams') + c('udp.echo.broadcastIgnored') - before('udp.tx.datagrams') - before('udp.echo.broadcastIgnored');
+    let after = await counters(ns);
+    const end = Date.now() + 10_000;
+    while (taken(after) < 200 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await counters(ns);
+    }
     const echoed = after('udp.tx.datagrams') - before('udp.tx.datagrams');
-    const unicast = await ns.run(['nc', '-u', '-w', '1', STACK_IP, '7'], { input: 'still here\n' });
+    // nc waits this long for the echo after sending: room for a loaded machine.
+    const unicast = await ns.run(['nc', '-u', '-w', '3', STACK_IP, '7'], { input: 'still here\n' });
     const works = unicast.stdout === 'still here\n';
     return {
       verdict: echoed === 0 && works ? 'held' : echoed === 0 ? 'degraded' : 'failed',

@@ -101,7 +101,11 @@ t.test('the whole demo: each experiment shows its expected result', { skip: skip
   // only while the advertised window stays the same, and early in a transfer it still grows.
   t.match(o, /SLE=\d+ SRE=\d+.*\n(.*\n)? {7}↳ SACK: bytes \d+–\d+ arrived beyond the hole/, 'ACKs with SACK blocks for the hole');
   t.equal((o.match(/ DROP #\d+ 10\.0\.0\.2:80 > .*\(--drop 'tx tcp sport=80 len>0 nth=(40|100)'\)/g) ?? []).length, 2, 'the same two drops');
-  t.match(o, /\[TCP Fast Retransmission\]\n {7}↳ Retransmission of bytes \d+–\d+, first sent as #\d+: (fast retransmit|SACK recovery|RACK)/, 'a fast retransmit, its cause from the core');
+  // The tag follows Wireshark's duplicate-ACK rule, which timing decides: on a loaded machine the
+  // first SACK can come later than RACK's reordering window, RACK resends before a second
+  // duplicate ACK and the tag is a plain "[TCP Retransmission]". The cause, from the core, is what
+  // shows recovery without the timer.
+  t.match(o, /\[TCP (Fast )?Retransmission\]\n {7}↳ Retransmission of bytes \d+–\d+, first sent as #\d+: (fast retransmit|SACK recovery|RACK)/, 'a fast retransmit, its cause from the core');
   // the pcaps
   for (const f of ['1-basics.pcap', '2-pmtu.pcap', '3-loss.pcapng']) t.ok(existsSync(path.join(dir, `tapstack-demo-${f}`)), `${f} written`);
   t.match(o, new RegExp(`Captures for Wireshark[^\\n]*\\n  ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/tapstack-demo-1-basics\\.pcap`), 'says where');

@@ -38,7 +38,7 @@ if (dir !== undefined) {
     const curl = await ns.run(['curl', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code} %{remote_ip}', 'http://tapstack.test/'], { timeoutMs: 20_000 });
     t.equal(curl.stdout, '200 10.0.0.2', `curl resolved the name and got the page ${curl.stderr}`);
     // The trace is the stack's stderr: wait until the response's lines are there.
-    for (let i = 0; i < 100 && !/"HTTP\/1\.1 200 OK"/.test(stack.stderr.slice(before)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 400 && !/"HTTP\/1\.1 200 OK"/.test(stack.stderr.slice(before)); i++) await new Promise((r) => setTimeout(r, 50)); // up to 20 s
     const trace = stack.stderr.slice(before);
     const query = trace.search(/RX #\d+ 10\.0\.0\.1:\d+ > 10\.0\.0\.2:53 UDP len=\d+ DNS Standard query 0x[0-9a-f]{4} A tapstack\.test\n.*\n {4}↳ DNS query 0x[0-9a-f]{4} from 10\.0\.0\.1:\d+: "what is the A record of tapstack\.test\?"/);
     const answer = trace.search(/TX #\d+ 10\.0\.0\.2:53 > 10\.0\.0\.1:\d+ UDP len=\d+ DNS Standard query response 0x[0-9a-f]{4} A tapstack\.test A 10\.0\.0\.2\n.*\n {4}↳ DNS answer to #\d+ \(same id 0x[0-9a-f]{4}\): tapstack\.test is 10\.0\.0\.2, straight from the name's own server \(AA: authoritative\); the client may cache this for 300 s/);

@@ -56,7 +56,7 @@ if (dir !== undefined) {
     const besideOut = path.join(dir, 'beside.out');
     const beside = await startTapstack(ns, ['--fetch', 'http://10.0.0.1:8000/blob.bin', '-o', besideOut]);
     t.equal(bannerOffload(beside), 'on', 'offloads on');
-    for (let i = 0; i < 200 && !/fetch: 200 OK/.test(beside.stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !/fetch: 200 OK/.test(beside.stderr); i++) await new Promise((r) => setTimeout(r, 50)); // up to 30 s: the stack starts, then fetches
     t.match(beside.stderr, /fetch: 200 OK, 300000 bytes from 10\.0\.0\.1, saved to /, '--fetch beside the server');
     t.equal(sha(readFileSync(besideOut)), sha(blob), 'the exact bytes (sha256 equal)');
     const served = await ns.run(['curl', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.0.0.2/'], { timeoutMs: 20_000 });

@@ -18,7 +18,7 @@ if (dir !== undefined) {
     const ping = await ns.run(['ping', '-c', '3', '-i', '0.2', '-W', '3', '10.0.0.2']);
     t.match(ping.stdout, /3 packets transmitted, 3 received, 0% packet loss/, 'ping -c 3: 0% loss');
 
-    const fits = await ns.run(['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '1472', '10.0.0.2']);
+    const fits = await ns.run(['ping', '-c', '1', '-W', '5', '-M', 'do', '-s', '1472', '10.0.0.2']);
     t.match(fits.stdout, /1480 bytes from 10\.0\.0\.2/, 'ping -M do -s 1472: a 1500-byte packet gets its reply');
 
     const tooLong = await ns.run(['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '1473', '10.0.0.2']);
@@ -36,7 +36,8 @@ if (dir !== undefined) {
     t.equal(arping.code, 0, 'arping exits 0');
     t.match(arping.stdout, /bytes from [0-9a-f:]{17} \(10\.0\.0\.2\)/, 'arping gets replies from our address');
 
-    const udp = await ns.run(['nc', '-u', '-w', '1', '10.0.0.2', '7'], { input: 'hello, udp echo\n' });
+    // nc waits this long for the echo after sending: room for a loaded machine (ping's -W likewise).
+    const udp = await ns.run(['nc', '-u', '-w', '3', '10.0.0.2', '7'], { input: 'hello, udp echo\n' });
     t.equal(udp.stdout, 'hello, udp echo\n', 'nc -u to port 7: the datagram comes back');
 
     const closed = await ns.run(['nc', '-u', '-w', '1', '10.0.0.2', '9999'], { input: 'x\n' });
@@ -58,16 +59,16 @@ if (dir !== undefined) {
     const warm = await ns.run(['ping', '-c', '1', '-W', '3', '10.0.0.2']);
     t.equal(warm.code, 0, 'reachable');
 
-    const probe = await ns.run(['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '1400', '10.0.0.2']);
+    const probe = await ns.run(['ping', '-c', '1', '-W', '5', '-M', 'do', '-s', '1400', '10.0.0.2']);
     t.match(probe.stdout, /Frag needed and DF set \(mtu = 1400\)/, 'ping -M do -s 1400: ICMP frag-needed with next-hop MTU 1400');
 
     const route = await ns.run(['ip', 'route', 'get', '10.0.0.2']);
     t.match(route.stdout, /mtu 1400/, 'ip route get shows the learned path MTU');
 
-    const again = await ns.run(['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '1400', '10.0.0.2']);
+    const again = await ns.run(['ping', '-c', '1', '-W', '5', '-M', 'do', '-s', '1400', '10.0.0.2']);
     t.match(again.stdout + again.stderr, /message too long, mtu=1400/, 'the kernel now refuses locally');
 
-    const fits = await ns.run(['ping', '-c', '1', '-W', '2', '-M', 'do', '-s', '1372', '10.0.0.2']);
+    const fits = await ns.run(['ping', '-c', '1', '-W', '5', '-M', 'do', '-s', '1372', '10.0.0.2']);
     t.match(fits.stdout, /1380 bytes from 10\.0\.0\.2/, 'ping -M do -s 1372 (a 1400-byte packet) gets its reply');
 
     t.equal((await stack.stop()).code, 0);

@@ -17,6 +17,9 @@ import path from 'node:path';
 import { bannerOffload, e2eScratchDir, Netns, stackJson, startTapstack, tsharkProblems } from '../helpers/netns.js';
 
 const MiB = 1024 * 1024;
+// This file needs more than .taprc's 300 s on a loaded machine (274 s measured there with the
+// limits below, 115 s of it the 10 % run): the runner is told to wait up to 600 s.
+t.setTimeout(600_000);
 const dir = e2eScratchDir(t, 'loss');
 if (dir !== undefined) {
   const shaFile = (f: string): Promise<string> =>
@@ -109,8 +112,9 @@ if (dir !== undefined) {
       const out = path.join(dir, `out-${pct}.bin`);
       const started = Date.now();
       // `timeout` ends nc itself (killing the netns wrapper alone would leave its pipes open).
-      // Bounds: the whole file stays under tap's 300 s (.taprc); 10 % takes the most.
-      const limit = pct >= 10 ? 170 : 60;
+      // Bounds for a loaded machine (measured there: 26 s at 1 %, 39 s at 5 %, 115 s at 10 %),
+      // within the file's 600 s; 10 % takes the most.
+      const limit = pct >= 10 ? 240 : 100;
       const r = await client.run(['bash', '-c', `timeout ${limit} nc -N 10.0.0.2 7 < ${input} > ${out}`], { timeoutMs: (limit + 10) * 1000 });
       const secs = (Date.now() - started) / 1000;
       const after = (await stackJson(client)).counters;

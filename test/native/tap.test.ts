@@ -70,10 +70,12 @@ type ChildResult = RunResult & { out: Map<string, unknown> };
 /**
  * Run one fixture scenario inside `ns`, under `prefix` (e.g. setpriv) when given; SIGKILL (by
  * pid) after `timeoutMs` means it hung. `out` holds the `{"k":…,"v":…}` lines it printed.
+ * The default is generous: compiling its TypeScript and writing coverage, the child took 4 to 11 s
+ * on a loaded machine and once past 20 s (killed as hung with all its work done); a hung one never ends.
  */
 async function runChild(ns: Netns, args: string[], opts: { prefix?: string[]; timeoutMs?: number } = {}): Promise<ChildResult> {
   const argv = [...(opts.prefix ?? []), process.execPath, ...tsLoaderArgs(), fixture, ...args];
-  const r = await ns.run(argv, { timeoutMs: opts.timeoutMs, env: { ...process.env, DEBUG: '' } });
+  const r = await ns.run(argv, { timeoutMs: opts.timeoutMs ?? 60_000, env: { ...process.env, DEBUG: '' } });
   const out = new Map<string, unknown>();
   for (const line of r.stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
