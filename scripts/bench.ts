@@ -13,7 +13,7 @@ import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './bench/options.
 import { COMPARED_ROWS, type Tools } from './bench/rows.js';
 import { TAPSTACK_ONLY_ROWS, type SingleRow } from './bench/tapstack-only.js';
 import { lossRows, type LossRow } from './bench/loss.js';
-import { benchSite, buildC, cliHasOffloadFlag, floorTarget, kernelTarget, stackTarget, type Target } from './bench/targets.js';
+import { benchSite, buildC, cliHasOffloadFlag, floorTarget, kernelTarget, nodeFloorTarget, stackTarget, type Target } from './bench/targets.js';
 import { formatReport, summarize, type BenchReport, type ComparedResult } from './bench/report.js';
 
 let o: BenchOptions;
@@ -52,6 +52,7 @@ try {
   if (o.baseline !== undefined && kinds.has('stack')) targets.push(await stackTarget(owner, root, undefined, o.baseline));
   if (kinds.has('kernel')) targets.push(await kernelTarget(owner, root));
   if (kinds.has('floor')) targets.push(await floorTarget(owner, dir));
+  if (kinds.has('node-floor')) targets.push(await nodeFloorTarget(owner));
   const tools: Tools = { udpRtt: o.only.has('small') ? buildC(dir, 'udp-rtt') : '' };
   // ARP and the first connection before anything is timed.
   for (const t of targets) await t.client.run(['ping', '-c', '3', '-i', '0.2', '-W', '1', t.ip], { timeoutMs: 10_000 });

@@ -13,7 +13,7 @@ export type ComparedRow = {
   what: (o: BenchOptions) => string;
   unit: string;
   better: 'higher' | 'lower';
-  /** The target kinds that can serve it (the C floor answers only ping and UDP echo). */
+  /** The target kinds that can serve it (the C and Node floors answer only ping and UDP echo). */
   kinds: Target['kind'][];
   measure: (t: Target, o: BenchOptions, tools: Tools) => Promise<Sample>;
   /** Untimed round trips before the first round (`--warmup`): a JIT compiles the path first. */
@@ -101,13 +101,13 @@ export const COMPARED_ROWS: ComparedRow[] = [
     },
   },
   {
-    id: 'ping', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor'],
+    id: 'ping', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor', 'node-floor'],
     what: (o) => `ping round trip, median of ${o.pings}${o.warmup > 0 ? ` after ${o.warmup} untimed` : ''}`,
     measure: (t, o) => pingMedianUs(t, o.pings),
     warmup: async (t, n) => void (await timed(t.client, `ping -q -n -c ${n} -i 0.0002 -W 1 ${t.ip} >/dev/null || true`, 120)),
   },
   {
-    id: 'small', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor'],
+    id: 'small', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor', 'node-floor'],
     what: (o) => `UDP echo 32 B round trip, median of ${o.pings}${o.warmup > 0 ? ` after ${o.warmup} untimed` : ''}`,
     async measure(t, o, tools) {
       const { stdout } = await timed(t.client, `${tools.udpRtt} ${t.ip} 7 ${o.pings}`, 60);

@@ -1,7 +1,8 @@
 // What `npm run bench` measures, each in namespaces of its own, all started before the first
 // round so rounds interleave: tapstack's CLI on a TAP (once per --offload setting), the kernel
 // reference (the same Node servers on the kernel's TCP, client and server namespaces joined by
-// a veth pair with its offloads on), and the C TAP floor (tap-floor.c, built here with `cc`).
+// a veth pair with its offloads on), the C TAP floor (tap-floor.c, built here with `cc`) and
+// the same responder in Node on tapstack's TAP addon (node-floor.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,10 +25,10 @@ export function benchSite(dir: string): string {
 
 /** One thing measured: where its clients run and at which address it answers. */
 export type Target = {
-  /** Stable key in the JSON output: `tapstack`, `tapstack-offload-on`, `tapstack-offload-off`, `kernel`, `floor`. */
+  /** Stable key in the JSON output: `tapstack`, `tapstack-offload-on`, `tapstack-offload-off`, `kernel`, `floor`, `node-floor`. */
   id: string;
   label: string;
-  kind: 'stack' | 'kernel' | 'floor';
+  kind: 'stack' | 'kernel' | 'floor' | 'node-floor';
   ip: string;
   /** The namespace the load generators run in. */
   client: Netns;
@@ -121,4 +122,14 @@ export async function floorTarget(owner: HasTeardown, dir: string): Promise<Targ
   ns.runSync(['ip', 'addr', 'add', '10.0.0.1/24', 'dev', 'tap0']);
   ns.runSync(['ip', 'link', 'set', 'tap0', 'up']);
   return { id: 'floor', label: 'C TAP floor', kind: 'floor', ip: '10.0.0.2', client: ns, pid: proc.proc.pid!, stop: () => proc.stop() };
+}
+
+/** The Node TAP responder (node-floor.ts) at 10.0.0.2 on tap0 in a new namespace (ping and UDP echo only). */
+export async function nodeFloorTarget(owner: HasTeardown): Promise<Target> {
+  const ns = Netns.create(owner);
+  const proc = new RunningStack(ns.spawn([process.execPath, path.join(repoRoot, 'dist/scripts/bench/node-floor.js'), 'tap0', '10.0.0.2']));
+  await proc.waitFor(/^ready$/m);
+  ns.runSync(['ip', 'addr', 'add', '10.0.0.1/24', 'dev', 'tap0']);
+  ns.runSync(['ip', 'link', 'set', 'tap0', 'up']);
+  return { id: 'node-floor', label: 'Node TAP floor', kind: 'node-floor', ip: '10.0.0.2', client: ns, pid: proc.proc.pid!, stop: () => proc.stop() };
 }

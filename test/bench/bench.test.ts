@@ -73,7 +73,7 @@ t.test('a real run of the fastest rows: --rounds 1 --only ping,small --json', { 
   const report = JSON.parse(stdout) as BenchReport;
   t.equal(report.rounds, 1);
   const kinds = report.targets.map((x) => x.kind);
-  t.ok(kinds.includes('stack') && kinds.includes('kernel') && kinds.includes('floor'), 'tapstack, the kernel and the C floor measured');
+  t.ok(kinds.includes('stack') && kinds.includes('kernel') && kinds.includes('floor') && kinds.includes('node-floor'), 'tapstack, the kernel, the C floor and the Node floor measured');
   t.same(report.rows.map((r) => r.id), ['ping', 'small'], 'only the rows asked for');
   for (const row of report.rows) {
     t.equal(row.unit, 'µs');
