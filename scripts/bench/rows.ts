@@ -36,6 +36,11 @@ async function timed(ns: Netns, cmd: string, limitS: number): Promise<{ stdout: 
 
 const mbits = (bytes: number, seconds: number): number => (bytes * 8) / 1e6 / seconds;
 
+/** `n` untimed pings, 0.2 ms apart (`--warmup`): the JIT compiles the path before it is timed. */
+export async function pingWarmup(t: Target, n: number): Promise<void> {
+  await timed(t.client, `ping -q -n -c ${n} -i 0.0002 -W 1 ${t.ip} >/dev/null || true`, 120);
+}
+
 /** The median of the round trips `ping` printed (`time=0.080 ms`), in µs. */
 export async function pingMedianUs(t: Target, count: number): Promise<Sample> {
   // ping exits 1 when a reply is missing: counted below instead.
@@ -104,7 +109,7 @@ export const COMPARED_ROWS: ComparedRow[] = [
     id: 'ping', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor', 'node-floor'],
     what: (o) => `ping round trip, median of ${o.pings}${o.warmup > 0 ? ` after ${o.warmup} untimed` : ''}`,
     measure: (t, o) => pingMedianUs(t, o.pings),
-    warmup: async (t, n) => void (await timed(t.client, `ping -q -n -c ${n} -i 0.0002 -W 1 ${t.ip} >/dev/null || true`, 120)),
+    warmup: pingWarmup,
   },
   {
     id: 'small', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor', 'node-floor'],

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../netns.js';
 import type { BenchOptions, RowId } from './options.js';
-import { median, pingMedianUs, wrk } from './rows.js';
+import { median, pingMedianUs, pingWarmup, wrk } from './rows.js';
 import type { Target } from './targets.js';
 
 /** One tapstack-only row: named values (MB, KB, req/s, µs, ratios). */
@@ -156,6 +156,7 @@ async function keepalive(t: Target, o: BenchOptions): Promise<SingleRow> {
  */
 async function idle(t: Target, o: BenchOptions): Promise<SingleRow> {
   await wrk(t, 2); // warm (JIT, caches), so the first "none" is not measured on a cold stack
+  if (o.warmup > 0) await pingWarmup(t, o.warmup);
   const none = { wrk: [] as number[], cpu: [] as number[], ping: [] as number[] };
   const open = { wrk: [] as number[], cpu: [] as number[], ping: [] as number[] };
   const notes: string[] = [];
