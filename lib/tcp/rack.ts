@@ -39,6 +39,8 @@ export class Rack {
   #tlpOut = false;
   /** The reordering window of the last detection and the last PTO armed (for the onRetransmit event). */
   #reoWnd = 0;
+  /** Some record may carry a lost mark (set when one is marked): lets output skip the scan. */
+  #maybeLost = false;
   #pto = 0;
   /** Highest cumulative ACK seen (TLP bookkeeping). */
   #ackSeen: Seq;
@@ -165,6 +167,7 @@ export class Rack {
       if (left <= 0) {
         r.lost = true;
         any = true;
+        this.#maybeLost = true;
         this.#counters.inc(r.retransmitted ? 'tcp.recovery.lostRetransmission' : 'tcp.rack.lost');
       } else if (left < wait) wait = left;
     }
@@ -211,10 +214,15 @@ export class Rack {
    * loss state does; otherwise a lost retransmission of the go-back-N waits for the next RTO.
    */
   retransmitLostAfterRto(now: number): boolean {
+    if (!this.#maybeLost) return false;
     const c = this.#c;
     let lostBytes = 0;
     for (const r of c.rtxq.segments) if (r.lost && seqGe(r.start, c.sndUna) && !c.sack.covers(r.start, r.end)) lostBytes += seqDiff(r.end, r.start);
-    if (lostBytes === 0) return false;
+    if (lostBytes === 0) {
+      // Nothing marked is left to resend: no scan on every output until RACK marks again.
+      this.#maybeLost = false;
+      return false;
+    }
     let sent = false;
     const segs = c.rtxq.segments;
     for (let i = 0; i < segs.length; i++) {
