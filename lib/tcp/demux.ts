@@ -304,7 +304,7 @@ export class TcpDemux implements ConnectionHost {
     const remotePort = buf.readUInt16BE(0);
     // A batch this full of such SYNs means we read behind a flood (syn-flood-filter.ts): from
     // now on only a SYN seen before, a retransmission, is answered; the others cost no more.
-    if (this.#batchSyns >= 0 && ++this.#batchSyns === FLOOD_BATCH_SYNS && (this.#floodFilter ??= new SynFloodFilter(this.#rng.bytes(8))).floodSeen(now)) {
+    if (this.#batchSyns >= 0 && ++this.#batchSyns === FLOOD_BATCH_SYNS && (this.#floodFilter ??= new SynFloodFilter(this.#rng.bytes(16))).floodSeen(now)) {
       this.counters.inc('tcp.synFlood.started');
     }
     if (this.#floodFilter !== undefined && !this.#floodFilter.admit(src, remotePort, localPort, buf.readUInt32BE(4), now)) {

@@ -14,9 +14,12 @@
 //
 // "Flooded" is the demux's judgement (a read batch holding many cookie-mode SYNs); it lasts
 // FLOOD_HOLD_MS after the last such batch. The memory of seen SYNs is two bitmaps of 2^23 bits
-// (1 MiB each), the older cleared and reused every ROTATE_MS; they exist only while flooded. A
-// flood SYN that hits a bit set by another (a false positive) is answered, as without the filter:
-// at most a few per cent of them, as many as the bitmaps are full.
+// (1 MiB each), the older cleared and reused every ROTATE_MS, indexed by SipHash under a secret
+// key; they exist only while flooded. A flood SYN that hits a bit set by another (a false
+// positive) is answered, as without the filter: at most a few per cent of them, as many as the
+// bitmaps are full.
+
+import { SipKey, sipHash2 } from '../siphash.js';
 
 /** How long "flooded" lasts after the last batch that said so, ms. */
 export const FLOOD_HOLD_MS = 2000;
@@ -37,14 +40,11 @@ export class SynFloodFilter {
   #rotateAt = 0;
   /** Proven source addresses and until when they count as proven; oldest first. */
   readonly #proven = new Map<number, number>();
-  readonly #seed0: number;
-  readonly #seed1: number;
+  readonly #key: SipKey;
 
-  /** @param seed 8 random bytes: the hash is keyed, so nobody can aim SYNs at bits. */
-  constructor(seed: Uint8Array) {
-    const v = new DataView(seed.buffer, seed.byteOffset, 8);
-    this.#seed0 = v.getUint32(0);
-    this.#seed1 = v.getUint32(4);
+  /** @param secret 16 random bytes: the hash is keyed, so nobody can aim SYNs at bits. */
+  constructor(secret: Uint8Array) {
+    this.#key = new SipKey(secret);
   }
 
   /** True while flooded. */
@@ -93,21 +93,12 @@ export class SynFloodFilter {
       this.#current = cur = old;
       this.#rotateAt = now + ROTATE_MS;
     }
-    const h = mix(mix(mix(src ^ this.#seed0) ^ ((srcPort << 16) | dstPort)) ^ isn ^ this.#seed1) & (BITS - 1);
+    // Ports folded into the ISN word: a collision only makes a false positive.
+    const h = sipHash2(this.#key, src, (isn ^ ((srcPort << 16) | dstPort)) >>> 0) & (BITS - 1);
     const word = h >>> 5;
     const bit = 1 << (h & 31);
     if ((cur[word]! & bit) !== 0 || (this.#previous![word]! & bit) !== 0) return true;
     cur[word] = cur[word]! | bit;
     return false;
   }
-}
-
-/** A 32-bit integer finaliser (good avalanche, a few multiplications). */
-function mix(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
 }
