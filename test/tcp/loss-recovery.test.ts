@@ -194,10 +194,7 @@ t.test('RFC 8985 RACK: loss after RTT + reordering window, a lost retransmission
 });
 
 t.test('RFC 8985 §7 tail loss probe: the last segment again after 2 SRTT, then recovery instead of an RTO', async (t) => {
-  const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
-  const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
-  p.tcp.run((now) => conn.write(bytes(5000), now));
-  p.drain();
+  const { p, conn } = sender(5000, { rack: true });
   // An RTT sample of 5 ms for the first segments; the last two (3 and 4) are lost.
   p.advanceTo(5);
   p.send({ ack: segAt(p, 3) });
@@ -219,10 +216,7 @@ t.test('RFC 8985 §7 tail loss probe: the last segment again after 2 SRTT, then 
 });
 
 t.test('RFC 8985 §7.2: no probe timer once segments are SACKed (RACK.segs_sacked > 0): the reorder timer covers the holes', async (t) => {
-  const p = new ScriptedPeer({ config: { congestionControl: 'newreno' } });
-  const { conn } = p.handshakePassive({ mss: 1000, sackPermitted: true });
-  p.tcp.run((now) => conn.write(bytes(5000), now));
-  p.drain();
+  const { p, conn } = sender(5000, { rack: true });
   p.advanceTo(5);
   p.send({ ack: segAt(p, 1) });
   t.ok(Number.isFinite(conn.timers.tlp), 'an ACK of new data with nothing SACKed arms the PTO');
