@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "tapstack_tap",
-      "sources": ["tap.c"],
+      "sources": ["tap.c", "tap-writer.c"],
       # Node-API 8 (Node >= 12.22/14.17): the oldest level with async cleanup hooks.
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wunused-parameter"],

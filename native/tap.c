@@ -8,10 +8,12 @@
  * drains every ready frame (up to a batch limit) into a pooled ring (one ArrayBuffer, one 64 KiB
  * slot per frame, allocated once) and makes ONE call to JS with the count; writes frames with
  * plain synchronous write()s, or writev() when a frame comes in pieces (virtio-net header,
- * headers, payload chunks), so nothing is copied to glue them.
+ * headers, payload chunks), so nothing is copied to glue them. Optionally (startWriter) big
+ * frames, and all frames behind them, go to a writer thread instead (tap-writer.h).
  *
- * What it does not do: no threads, no libuv threadpool work parked on the fd (a blocking
- * read() there could never be cancelled, so release() could hang), no parsing of frames.
+ * What it does not do: no reading off the main thread, no libuv threadpool work parked on the
+ * fd (a blocking read() there could never be cancelled, so release() could hang), no parsing
+ * of frames.
  *
  * Exports:
  *   class TapHandle(name: string, vnetHdr?: boolean, slots?: number)
@@ -26,6 +28,10 @@
  *                                       frame: a Buffer, or an array of Buffers written as ONE
  *                                       frame with writev()
  *     .writeBatch(frames, count?) -> number of frames dropped (each frame as for write())
+ *     .startWriter(ringBytes, minLen)   frames of >= minLen bytes, and any frame while some
+ *                                       are queued, are copied to a ring and written by a
+ *                                       thread; close() writes what is queued first
+ *     .writerStats() -> { written, dropped }   that thread's frames (dropped: as write() false)
  *     .setOffload(flags)                TUNSETOFFLOAD (TUN_F_*): needs the vnet header
  *     .ref() .unref()                   whether an active reader keeps the process alive
  *     .close()                          idempotent, synchronous, never blocks
@@ -61,6 +67,8 @@
 
 #include <node_api.h>
 #include <uv.h>
+
+#include "tap-writer.h"
 
 /* Frames handed to JS per wake-up unless start() says otherwise: enough to amortise the call
  * into JS, small enough that one busy tap cannot starve the rest of the event loop (uv_poll is
@@ -389,6 +397,9 @@ typedef struct {
   uint32_t *lengths;     /* `batch` frame lengths, owned by lengths_ref */
   napi_ref ring_ref;
   napi_ref lengths_ref;
+  tap_writer_t *writer; /* NULL: every write() on the JS thread */
+  uint64_t writer_written; /* the writer's counts, kept when it stops */
+  uint64_t writer_dropped;
 } tap_t;
 
 static void on_poll_closed(uv_handle_t *h) {
@@ -410,6 +421,10 @@ static void tap_close(tap_t *t, napi_async_cleanup_hook_handle teardown) {
   if (t->fd < 0) return;
   if (t->cleanup_hook != NULL && teardown == NULL) napi_remove_async_cleanup_hook(t->cleanup_hook);
   t->cleanup_hook = NULL;
+  if (t->writer != NULL) {
+    tap_writer_stop(t->writer, &t->writer_written, &t->writer_dropped); /* writes what is queued first */
+    t->writer = NULL;
+  }
   t->box->poll.data = NULL;
   t->box->teardown = teardown;
   uv_close((uv_handle_t *)&t->box->poll, on_poll_closed);
@@ -733,6 +748,15 @@ static int write_frame(napi_env env, tap_t *t, napi_value frame, uint32_t index)
     if (get_bytes(env, frame, &iov[0].iov_base, &iov[0].iov_len) != 0) return -1;
     len = iov[0].iov_len;
   }
+  if (t->writer != NULL) {
+    int err = tap_writer_take_error(t->writer);
+    if (err != 0) {
+      throw_value(env, make_error(env, err, "write", "tap %s: the writer thread could not write a frame: %s", t->name,
+                                  strerror(err)));
+      return -1;
+    }
+    if (tap_writer_offer(t->writer, iov, iovcnt, len)) return 0;
+  }
   for (;;) {
     ssize_t r = iovcnt == 1 ? write(t->fd, iov[0].iov_base, len) : writev(t->fd, iov, iovcnt);
     if (r >= 0) return 0;
@@ -797,6 +821,43 @@ static napi_value js_tap_write_batch(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* startWriter(ringBytes, minLen): from now on frames of at least minLen bytes, and every frame
+ * while some are queued, are written by a thread (tap-writer.h). Idempotent. */
+static napi_value js_tap_start_writer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  tap_t *t = unwrap_open(env, info, &argc, argv);
+  if (t == NULL) return NULL;
+  uint32_t ring_bytes, min_len;
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &ring_bytes) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &min_len) != napi_ok)
+    return type_error(env, "startWriter(ringBytes, minLen) needs two numbers");
+  if (t->writer != NULL) return NULL;
+  int err = 0;
+  t->writer = tap_writer_start(t->fd, ring_bytes, min_len, &err);
+  if (t->writer == NULL)
+    throw_value(env, make_error(env, err, "pthread_create", "tap %s: cannot start the writer thread: %s", t->name,
+                                strerror(err)));
+  return NULL;
+}
+
+/* writerStats() -> { written, dropped }: frames the writer thread wrote and dropped (as write()
+ * returning false), counted until the tap closed. */
+static napi_value js_tap_writer_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  tap_t *t = unwrap(env, info, &argc, NULL);
+  if (t == NULL) return NULL;
+  uint64_t written = t->writer_written, dropped = t->writer_dropped;
+  if (t->writer != NULL) tap_writer_stats(t->writer, &written, &dropped);
+  napi_value o, v;
+  napi_create_object(env, &o);
+  napi_create_double(env, (double)written, &v);
+  napi_set_named_property(env, o, "written", v);
+  napi_create_double(env, (double)dropped, &v);
+  napi_set_named_property(env, o, "dropped", v);
+  return o;
+}
+
 /* setOffload(flags): TUNSETOFFLOAD; only meaningful with the vnet header (TSO needs CSUM). */
 static napi_value js_tap_set_offload(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -856,6 +917,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stop", NULL, js_tap_stop, NULL, NULL, NULL, napi_default, NULL},
       {"write", NULL, js_tap_write, NULL, NULL, NULL, napi_default, NULL},
       {"writeBatch", NULL, js_tap_write_batch, NULL, NULL, NULL, napi_default, NULL},
+      {"startWriter", NULL, js_tap_start_writer, NULL, NULL, NULL, napi_default, NULL},
+      {"writerStats", NULL, js_tap_writer_stats, NULL, NULL, NULL, napi_default, NULL},
       {"setOffload", NULL, js_tap_set_offload, NULL, NULL, NULL, napi_default, NULL},
       {"ref", NULL, js_tap_ref, NULL, NULL, NULL, napi_default, NULL},
       {"unref", NULL, js_tap_unref, NULL, NULL, NULL, napi_default, NULL},

@@ -35,6 +35,9 @@ export interface TapLinkOptions {
   /** Offloads (IFF_VNET_HDR, TUNSETOFFLOAD CSUM|TSO4): TCP super-frames both ways, partial
    *  checksums. Default false: plain frames, TUNSETOFFLOAD(0). */
   offload?: boolean;
+  /** Write super-frames from a writer thread (`Tap.startWriter`), so the kernel's receive work
+   *  for them runs on another core. Default: on with offloads (only they make frames that big). */
+  writerThread?: boolean;
   /** Where the link counts vnet-header drops (`link.rx.drop.vnet.<reason>`) and the super-frames
    *  each way (`link.tx.superFrames`, `link.rx.superFrames`); default its own. */
   counters?: Counters;
@@ -54,9 +57,8 @@ export class TapLink implements Link {
   readonly mtu: number;
   /** The underlying device. */
   readonly tap: Tap;
-  /** Frames not written: the kernel had no room, the interface is down, a write failed, or
-   *  the link was closed. */
-  dropped = 0;
+  /** Frames this link could not hand to the tap (see `dropped`). */
+  #dropped = 0;
   /** Frames whose write threw (a bad frame, a vanished tap), also counted in `dropped`. */
   errors = 0;
   /** The last write or read error, if any (reading stops on a read error: the tap is gone). */
@@ -89,6 +91,12 @@ export class TapLink implements Link {
     });
   }
 
+  /** Frames not written: the kernel had no room, the interface is down, a write failed (here or
+   *  in the writer thread), or the link was closed. */
+  get dropped(): number {
+    return this.#dropped + this.tap.writerStats.dropped;
+  }
+
   /** The tap's interface name. */
   get name(): string {
     return this.tap.name;
@@ -103,6 +111,7 @@ export class TapLink implements Link {
         const k = tapAddon().constants;
         tap.setOffload(k.TUN_F_CSUM | k.TUN_F_TSO4);
       }
+      if (options.writerThread ?? offload) tap.startWriter();
       if (tap.created && tap.txQueueLen < TAP_TX_QUEUE_LEN) tap.txQueueLen = TAP_TX_QUEUE_LEN;
       if (options.mtu !== undefined) tap.mtu = options.mtu;
       if (options.hostIp != null) tap.ipv4 = options.hostIp;
@@ -120,7 +129,7 @@ export class TapLink implements Link {
   /** Write one frame; never throws: a frame that cannot be written is counted in `dropped`. */
   send(frame: Buffer, offload?: Offload, rest?: readonly Buffer[]): void {
     if (this.#closed) {
-      this.dropped++;
+      this.#dropped++;
       return;
     }
     try {
@@ -134,12 +143,12 @@ export class TapLink implements Link {
         pieces.length = 2;
         pieces[1] = frame;
         if (rest !== undefined) for (const r of rest) pieces.push(r);
-        if (!this.tap.sendFrame(pieces)) this.dropped++;
+        if (!this.tap.sendFrame(pieces)) this.#dropped++;
       } else if (offload !== undefined || rest !== undefined) {
-        for (const f of wireFrames(frame, offload, rest)) if (!this.tap.sendFrame(f)) this.dropped++;
-      } else if (!this.tap.sendFrame(frame)) this.dropped++;
+        for (const f of wireFrames(frame, offload, rest)) if (!this.tap.sendFrame(f)) this.#dropped++;
+      } else if (!this.tap.sendFrame(frame)) this.#dropped++;
     } catch (err) {
-      this.dropped++;
+      this.#dropped++;
       this.errors++;
       this.lastError = err as Error;
       log('tap %s: write of %d bytes failed: %s', this.tap.name, frame.length, (err as Error).message);

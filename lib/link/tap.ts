@@ -2,7 +2,8 @@
 // ipv4, isUp, release(), one whole Ethernet frame per 'data' chunk, works with `for await`),
 // plus a fast path (`onFrames` / `sendFrame`) that the stack uses to skip stream machinery.
 // It moves frames and configures the kernel side of the tap; it does not parse frames.
-// The work is done by the N-API addon in native/tap.c (uv_poll on a non-blocking fd, no threads).
+// The work is done by the N-API addon in native/tap.c (uv_poll on a non-blocking fd; optionally a
+// writer thread for big frames, native/tap-writer.h).
 
 import { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
@@ -29,9 +30,18 @@ export interface NativeTapHandle {
   write(frame: FrameBytes): boolean;
   writeBatch(frames: readonly FrameBytes[], count?: number): number;
   setOffload(flags: number): void;
+  startWriter(ringBytes: number, minLen: number): void;
+  writerStats(): WriterStats;
   ref(): void;
   unref(): void;
   close(): void;
+}
+
+/** What the writer thread did (`startWriter`): frames it wrote, and frames it dropped as a full or
+ *  down interface drops them. */
+export interface WriterStats {
+  written: number;
+  dropped: number;
 }
 
 /** One frame to write: its bytes, or its pieces in order (written with one writev()). */
@@ -127,9 +137,8 @@ export class Tap extends Duplex {
   /** The array of views handed to the fast path, reused every batch. */
   readonly #views: Buffer[] = [];
   #streamWantsData = false;
-  /** Frames not written, on any write path: no room in the kernel (EAGAIN/ENOBUFS) or the
-   *  interface is down (EIO). */
-  dropped = 0;
+  /** Frames the JS thread could not write (see `dropped`). */
+  #dropped = 0;
 
   constructor(options: TapOptions | string = {}) {
     const opts = typeof options === 'string' ? { name: options } : options;
@@ -176,6 +185,12 @@ export class Tap extends Duplex {
 
   set txQueueLen(qlen: number) {
     tapAddon().setTxQueueLen(this.name, qlen);
+  }
+
+  /** Frames not written, on any write path and by the writer thread: no room in the kernel
+   *  (EAGAIN/ENOBUFS) or the interface is down (EIO). */
+  get dropped(): number {
+    return this.#dropped + this.#handle.writerStats().dropped;
   }
 
   /** True once `release()` (or `destroy()`) closed the device. */
@@ -239,11 +254,12 @@ export class Tap extends Duplex {
     else this.#handle.stop();
   }
 
-  /** Fast path: write one frame now. Returns false if it was dropped (no room, or interface
-   *  down); throws for a frame the kernel rejects (under 14 bytes, over 64 KiB) or a released tap. */
+  /** Fast path: write one frame now (or queue it for the writer thread, `startWriter`). Returns
+   *  false if it was dropped (no room, or interface down); throws for a frame the kernel rejects
+   *  (under 14 bytes, over 64 KiB), a released tap, or an error the writer thread met. */
   sendFrame(frame: FrameBytes): boolean {
     if (this.#handle.write(frame)) return true;
-    this.dropped++;
+    this.#dropped++;
     return false;
   }
 
@@ -251,8 +267,26 @@ export class Tap extends Duplex {
    *  dropped. Throws as sendFrame does, with `index` on the error: frames before it were handled. */
   sendFrames(frames: readonly FrameBytes[], count = frames.length): number {
     const dropped = this.#handle.writeBatch(frames, count);
-    this.dropped += dropped;
+    this.#dropped += dropped;
     return dropped;
+  }
+
+  /**
+   * Hand big frames to a writer thread (native/tap-writer.h): a frame of at least `minLength`
+   * bytes, and every frame written while some are queued, is copied into a ring of `ringBytes`
+   * and written from there in order, so the kernel's receive work for it (its copy, the receiving
+   * socket's TCP) runs on another core. A small frame with nothing queued is still written at
+   * once: a thread wake-up would add to every round trip. `sendFrame` then means "written or
+   * queued"; what the thread cannot write is counted in `dropped`, and an error other than a
+   * full or down interface is thrown by the next write. `release()` writes what is queued first.
+   */
+  startWriter({ ringBytes = 4 << 20, minLength = 4096 }: { ringBytes?: number; minLength?: number } = {}): void {
+    this.#handle.startWriter(ringBytes, minLength);
+  }
+
+  /** What the writer thread did: `{ written: 0, dropped: 0 }` without one. */
+  get writerStats(): WriterStats {
+    return this.#handle.writerStats();
   }
 
   /** Set TUNSETOFFLOAD flags (TUN_F_* from `tapAddon().constants`); only for vnetHdr taps. */

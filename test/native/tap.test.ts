@@ -170,6 +170,19 @@ function realTapTests(): void {
     t.same(r.out.get('counters'), {}, 'no vnet header refused');
   });
 
+  t.test('the writer thread: mixed frames whole and in order through a wrapping ring, drops counted, release() writes the queue', async (t) => {
+    const ns = Netns.create(t);
+    const r = await runChild(ns, ['writer']);
+    checkClean(t, r, 'writer scenario');
+    const order = r.out.get('order') as { received: number; inOrder: boolean; whole: boolean; refused: number; stats: { written: number; dropped: number }; dropped: number };
+    t.match(order, { received: 4000, inOrder: true, whole: true, refused: 0, dropped: 0 }, '4000 datagrams of 102..1514-byte frames: all received, whole, in the order written');
+    // About a third of the frames reach minLength; small ones written while frames are queued go behind them.
+    t.ok(order.stats.written > 1300 && order.stats.written < 4000, `the thread wrote ${order.stats.written} (the big ones and what queued behind them), the JS thread the rest`);
+    t.same(order.stats.dropped, 0);
+    t.same(r.out.get('down'), { dropped: 20, stats: { written: order.stats.written, dropped: 20 } }, 'a down interface: the thread counts 20 drops, the tap reports them');
+    t.same(r.out.get('drain'), { received: 500, inOrder: true, stats: { written: order.stats.written + 500, dropped: 20 } }, 'release() right after 500 writes: all 500 written first');
+  });
+
   t.test('without root, or without CAP_NET_ADMIN, opening fails and says what is needed', async (t) => {
     const ns = Netns.create(t);
     const r = await runChild(ns, ['noperm', 'nobody']);
