@@ -56,13 +56,13 @@ try {
   const tools: Tools = { udpRtt: o.only.has('small') ? buildC(dir, 'udp-rtt') : '' };
   // ARP and the first connection before anything is timed.
   for (const t of targets) await t.client.run(['ping', '-c', '3', '-i', '0.2', '-W', '1', t.ip], { timeoutMs: 10_000 });
-  // The round-trip rows' warm-up: every target alike, so tapstack's JIT has compiled the path a
-  // long-running stack runs (the kernel and the C floor have nothing to compile).
+  // The warm-up: every target alike, so tapstack's JIT has compiled the paths a long-running
+  // stack runs (the kernel and the C floor have nothing to compile).
   for (const row of compared) {
     if (row.warmup === undefined || o.warmup === 0) continue;
     for (const t of targets.filter((x) => row.kinds.includes(x.kind))) {
-      progress(`warm-up: ${o.warmup} ${row.id} round trips to ${t.label}`);
-      await row.warmup(t, o.warmup, tools);
+      progress(`warm-up: ${row.warmup.what(o)} to ${t.label}`);
+      await row.warmup.run(t, o, tools).catch((e: unknown) => progress(`warm-up of ${row.id} on ${t.label} failed: ${(e as Error).message}`));
     }
   }
 

@@ -44,8 +44,9 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]      (as root; eve
   --wrk-seconds N       wrk row: duration (default 5)
   --ab-requests N       ab row: requests on new connections (default 3000)
   --pings N             ping and small rows: round trips (default 200)
-  --warmup N            ping, small and idle rows: round trips to every target before the rounds,
-                        untimed, so tapstack's JIT has compiled that path (default 5000; 0: none)
+  --warmup N            before the rounds, untimed, on every target, so tapstack's JIT has compiled
+                        the paths they time: N round trips for the ping, small and idle rows, one
+                        run at a tenth of its size for each throughput row (default 5000; 0: none)
   --idle-connections N  memory and memory-http rows: idle connections (default 10000)
   --idle-wrk N          idle row: idle connections open during wrk and ping (default 20000)
   --keepalive-requests N  keepalive row: requests at least (default 1000000)

@@ -16,8 +16,9 @@ export type ComparedRow = {
   /** The target kinds that can serve it (the C and Node floors answer only ping and UDP echo). */
   kinds: Target['kind'][];
   measure: (t: Target, o: BenchOptions, tools: Tools) => Promise<Sample>;
-  /** Untimed round trips before the first round (`--warmup`): a JIT compiles the path first. */
-  warmup?: (t: Target, n: number, tools: Tools) => Promise<void>;
+  /** Untimed work on every target before the first round (`--warmup`), so tapstack's JIT has
+   *  compiled the path the rounds time: what it is, and doing it. */
+  warmup?: { what: (o: BenchOptions) => string; run: (t: Target, o: BenchOptions, tools: Tools) => Promise<void> };
 };
 
 /** Programs built for this run. */
@@ -61,8 +62,19 @@ export async function wrk(t: Target, seconds: number): Promise<Sample & { reques
   return { value: rps, requests, ...(errors > 0 ? { note: `wrk: ${errors} errors` } : {}) };
 }
 
+/** A throughput row's warm-up size: a tenth of its work (wrk: a fifth of its seconds), at least one unit. */
+function tenth(o: BenchOptions): BenchOptions {
+  const part = (n: number, d: number): number => Math.max(1, Math.ceil(n / d));
+  return { ...o, downloads: part(o.downloads, 10), discardMib: part(o.discardMib, 10), echoMib: part(o.echoMib, 10), wrkSeconds: part(o.wrkSeconds, 5), abRequests: part(o.abRequests, 10) };
+}
+
+/** A throughput row warmed up by one untimed run of its own at a tenth of its size. */
+function warmedByATenth(row: Omit<ComparedRow, 'warmup'>): ComparedRow {
+  return { ...row, warmup: { what: () => `${row.id} at a tenth of its size`, run: async (t, o, tools) => void (await row.measure(t, tenth(o), tools)) } };
+}
+
 export const COMPARED_ROWS: ComparedRow[] = [
-  {
+  warmedByATenth({
     id: 'download', unit: 'Mbit/s', better: 'higher', kinds: ['stack', 'kernel'],
     what: (o) => `download, curl ${o.downloads} × 4 MiB`,
     async measure(t, o) {
@@ -72,16 +84,16 @@ export const COMPARED_ROWS: ComparedRow[] = [
       if (bytes !== o.downloads * 4 * MIB) throw new Error(`curl got ${bytes} bytes, not ${o.downloads} × 4 MiB`);
       return { value: mbits(bytes, seconds) };
     },
-  },
-  {
+  }),
+  warmedByATenth({
     id: 'discard', unit: 'Mbit/s', better: 'higher', kinds: ['stack', 'kernel'],
     what: (o) => `${o.discardMib} MiB to discard (nc)`,
     async measure(t, o) {
       const { seconds } = await timed(t.client, `head -c ${o.discardMib * MIB} /dev/zero | nc -N ${t.ip} 9`, 300);
       return { value: mbits(o.discardMib * MIB, seconds) };
     },
-  },
-  {
+  }),
+  warmedByATenth({
     id: 'echo', unit: 'Mbit/s', better: 'higher', kinds: ['stack', 'kernel'],
     what: (o) => `${o.echoMib} MiB each way through echo`,
     async measure(t, o) {
@@ -90,13 +102,13 @@ export const COMPARED_ROWS: ComparedRow[] = [
       if (Number(stdout.trim()) !== bytes) throw new Error(`echo returned ${stdout.trim()} bytes, not ${bytes}`);
       return { value: mbits(2 * bytes, seconds) };
     },
-  },
-  {
+  }),
+  warmedByATenth({
     id: 'wrk', unit: 'req/s', better: 'higher', kinds: ['stack', 'kernel'],
     what: (o) => `wrk -t1 -c10 -d${o.wrkSeconds}s keep-alive, req/s`,
     measure: (t, o) => wrk(t, o.wrkSeconds),
-  },
-  {
+  }),
+  warmedByATenth({
     id: 'ab', unit: 'req/s', better: 'higher', kinds: ['stack', 'kernel'],
     what: (o) => `ab -n ${o.abRequests} -c 10, new connections, req/s`,
     async measure(t, o) {
@@ -104,12 +116,12 @@ export const COMPARED_ROWS: ComparedRow[] = [
       const failed = Number(/Failed requests:\s+(\d+)/.exec(stdout)?.[1] ?? NaN);
       return { value: Number(/Requests per second:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN), ...(failed > 0 ? { note: `ab: ${failed} failed` } : {}) };
     },
-  },
+  }),
   {
     id: 'ping', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor', 'node-floor'],
     what: (o) => `ping round trip, median of ${o.pings}${o.warmup > 0 ? ` after ${o.warmup} untimed` : ''}`,
     measure: (t, o) => pingMedianUs(t, o.pings),
-    warmup: pingWarmup,
+    warmup: { what: (o) => `${o.warmup} ping round trips`, run: (t, o) => pingWarmup(t, o.warmup) },
   },
   {
     id: 'small', unit: 'µs', better: 'lower', kinds: ['stack', 'kernel', 'floor', 'node-floor'],
@@ -120,7 +132,7 @@ export const COMPARED_ROWS: ComparedRow[] = [
       if (m === null) throw new Error(`udp-rtt printed "${stdout.trim()}"`);
       return { value: Number(m[1]), ...(m[2] !== '0' ? { note: `${m[2]} of ${o.pings} datagrams lost` } : {}) };
     },
-    warmup: async (t, n, tools) => void (await timed(t.client, `${tools.udpRtt} ${t.ip} 7 ${n} >/dev/null || true`, 120)),
+    warmup: { what: (o) => `${o.warmup} small round trips`, run: async (t, o, tools) => void (await timed(t.client, `${tools.udpRtt} ${t.ip} 7 ${o.warmup} >/dev/null || true`, 120)) },
   },
 ];
 

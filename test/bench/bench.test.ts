@@ -58,9 +58,9 @@ const benchJs = path.join(repoRoot, 'dist/scripts/bench.js');
 const skip = e2eSkipReason() ?? (existsSync(benchJs) ? undefined : 'dist/scripts/bench.js is missing: build with `npx tsc -p tsconfig.build.json`') ?? ensureTools();
 if (skip !== undefined) t.comment(`skipping the bench run: ${skip}`);
 
-t.test('a real run of the fastest rows: --rounds 1 --only ping,small --json', { skip: skip ?? false, timeout: 120_000 }, async (t) => {
+t.test('a real run of the fastest rows: --rounds 1 --only download,ping,small --json', { skip: skip ?? false, timeout: 120_000 }, async (t) => {
   // `env -i`: tap injects its loaders through the environment; the bench runs as users run it.
-  const child = spawn('env', ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, process.execPath, benchJs, '--rounds', '1', '--only', 'ping,small', '--pings', '20', '--warmup', '50', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('env', ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, process.execPath, benchJs, '--rounds', '1', '--only', 'download,ping,small', '--downloads', '3', '--pings', '20', '--warmup', '50', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -70,12 +70,19 @@ t.test('a real run of the fastest rows: --rounds 1 --only ping,small --json', { 
   clearTimeout(timer);
   t.equal(code, 0, 'exit 0', { stderr: stderr.slice(-3000) });
   t.match(stderr, /warm-up: 50 ping round trips to tapstack/, 'untimed round trips first');
+  t.match(stderr, /warm-up: download at a tenth of its size to tapstack/, 'and an untimed download');
+  t.notMatch(stderr, /warm-up of .* failed/, 'no warm-up failed');
   const report = JSON.parse(stdout) as BenchReport;
   t.equal(report.rounds, 1);
   const kinds = report.targets.map((x) => x.kind);
   t.ok(kinds.includes('stack') && kinds.includes('kernel') && kinds.includes('floor') && kinds.includes('node-floor'), 'tapstack, the kernel, the C floor and the Node floor measured');
-  t.same(report.rows.map((r) => r.id), ['ping', 'small'], 'only the rows asked for');
-  for (const row of report.rows) {
+  t.same(report.rows.map((r) => r.id), ['download', 'ping', 'small'], 'only the rows asked for');
+  const [download, ...roundTrips] = report.rows;
+  t.equal(download!.unit, 'Mbit/s');
+  for (const target of report.targets.filter((x) => x.kind === 'stack' || x.kind === 'kernel')) {
+    t.ok(download!.median[target.id]! > 0, `download: ${target.id} served 3 × 4 MiB (${download!.median[target.id]} Mbit/s)`);
+  }
+  for (const row of roundTrips) {
     t.equal(row.unit, 'µs');
     for (const target of report.targets) {
       t.equal(row.samples[target.id]?.length, 1, `${row.id}: one sample of ${target.id}`);
