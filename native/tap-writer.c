@@ -29,7 +29,8 @@ struct tap_writer {
   size_t used; /* bytes between head and tail, WRAP remainders included */
   uint32_t frames; /* entries queued and not yet written; read without the lock by offer() */
   bool stopping;
-  bool idle; /* the thread waits for work: offer() must signal */
+  bool idle; /* the thread waits for work: offer() or tap_writer_flush() must signal */
+  bool wake_owed; /* frames were queued with the wake-up deferred (tap_writer_flush) */
   bool producer_waits; /* offer() waits for room: the thread must signal */
   uint64_t written;
   uint64_t dropped;
@@ -143,13 +144,14 @@ static long reserve(tap_writer_t *w, size_t size) {
   return w->head - w->tail >= size ? (long)w->tail : -1;
 }
 
-int tap_writer_offer(tap_writer_t *w, const struct iovec *iov, int iovcnt, size_t len) {
+int tap_writer_offer(tap_writer_t *w, const struct iovec *iov, int iovcnt, size_t len, bool defer_wake) {
   if (__atomic_load_n(&w->frames, __ATOMIC_ACQUIRE) == 0 && len < w->min_len) return 0;
   size_t size = entry_size(len);
   if (size > w->cap) return 0; /* cannot happen for a tap frame (<= 64 KiB + header) */
   pthread_mutex_lock(&w->mu);
   long at;
   while ((at = reserve(w, size)) < 0) {
+    if (w->idle) pthread_cond_signal(&w->work); /* a deferred wake-up is owed: the ring is full of it */
     w->producer_waits = true;
     pthread_cond_wait(&w->room, &w->mu);
     w->producer_waits = false;
@@ -169,9 +171,18 @@ int tap_writer_offer(tap_writer_t *w, const struct iovec *iov, int iovcnt, size_
   if (w->tail == w->cap) w->tail = 0;
   w->used += size;
   __atomic_store_n(&w->frames, w->frames + 1, __ATOMIC_RELEASE);
-  if (w->idle) pthread_cond_signal(&w->work);
+  if (defer_wake) w->wake_owed = true;
+  else if (w->idle) pthread_cond_signal(&w->work);
   pthread_mutex_unlock(&w->mu);
   return 1;
+}
+
+void tap_writer_flush(tap_writer_t *w) {
+  if (!w->wake_owed) return; /* only the producer sets and clears it */
+  pthread_mutex_lock(&w->mu);
+  w->wake_owed = false;
+  if (w->idle) pthread_cond_signal(&w->work);
+  pthread_mutex_unlock(&w->mu);
 }
 
 void tap_writer_stats(tap_writer_t *w, uint64_t *written, uint64_t *dropped) {

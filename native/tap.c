@@ -527,6 +527,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     napi_value count;
     napi_create_uint32(env, n, &count);
     call_js(t, t->on_frames, count);
+    if (t->writer != NULL) tap_writer_flush(t->writer); /* the frames the batch queued */
   }
   /* JS may have called stop() or close() from the callback: then we are done. */
   if (err != 0 && t->fd >= 0 && t->polling)
@@ -755,7 +756,8 @@ static int write_frame(napi_env env, tap_t *t, napi_value frame, uint32_t index)
                                   strerror(err)));
       return -1;
     }
-    if (tap_writer_offer(t->writer, iov, iovcnt, len)) return 0;
+    /* Inside a read batch the wake-up waits for its end (on_readable flushes). */
+    if (tap_writer_offer(t->writer, iov, iovcnt, len, t->in_callback > 0)) return 0;
   }
   for (;;) {
     ssize_t r = iovcnt == 1 ? write(t->fd, iov[0].iov_base, len) : writev(t->fd, iov, iovcnt);
