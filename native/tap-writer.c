@@ -2,7 +2,7 @@
  * tap-writer: see tap-writer.h. One producer (the JS thread), one consumer (this thread), a
  * byte ring of entries [u32 length, 4 bytes pad, frame bytes] padded to 8 bytes; an entry that
  * would not fit before the end of the ring leaves a WRAP mark and starts at 0. One mutex guards
- * the positions; the frame bytes are copied and written outside it.
+ * the positions; the frame bytes are copied and written outside it, and the counters are atomics.
  */
 #define _GNU_SOURCE
 #include "tap-writer.h"
@@ -43,23 +43,21 @@ struct tap_writer {
 
 static size_t entry_size(size_t len) { return (ENTRY_HEADER + len + 7) & ~(size_t)7; }
 
-/* Write one frame; count a drop for what a NIC would drop, keep the first other error. */
-/* Write one frame; a failure is a drop, as write() returning false is on the JS thread. Under the
- * lock only for the counters. */
+/* Write one frame; a failure is a drop, as write() returning false is on the JS thread. What a
+ * NIC drops is counted only; the first other error is kept for the JS thread to throw. Atomics,
+ * not the mutex: the producer must not wait on the thread (nor wake it) for a counter. */
 static void write_one(tap_writer_t *w, const unsigned char *frame, size_t len) {
   ssize_t r;
   do r = write(w->fd, frame, len);
   while (r < 0 && errno == EINTR);
-  int err = r < 0 ? errno : 0;
-  pthread_mutex_lock(&w->mu);
   if (r >= 0) {
-    w->written++;
-  } else {
-    w->dropped++;
-    /* What a NIC drops is counted only; anything else is a bug the JS thread must hear of. */
-    if (err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS && err != EIO && w->error == 0) w->error = err;
+    __atomic_fetch_add(&w->written, 1, __ATOMIC_RELAXED);
+    return;
   }
-  pthread_mutex_unlock(&w->mu);
+  int err = errno, none = 0;
+  __atomic_fetch_add(&w->dropped, 1, __ATOMIC_RELAXED);
+  if (err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS && err != EIO)
+    __atomic_compare_exchange_n(&w->error, &none, err, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 static void *run(void *arg) {
@@ -186,18 +184,13 @@ void tap_writer_flush(tap_writer_t *w) {
 }
 
 void tap_writer_stats(tap_writer_t *w, uint64_t *written, uint64_t *dropped) {
-  pthread_mutex_lock(&w->mu);
-  *written = w->written;
-  *dropped = w->dropped;
-  pthread_mutex_unlock(&w->mu);
+  *written = __atomic_load_n(&w->written, __ATOMIC_RELAXED);
+  *dropped = __atomic_load_n(&w->dropped, __ATOMIC_RELAXED);
 }
 
 int tap_writer_take_error(tap_writer_t *w) {
-  pthread_mutex_lock(&w->mu);
-  int err = w->error;
-  w->error = 0;
-  pthread_mutex_unlock(&w->mu);
-  return err;
+  if (__atomic_load_n(&w->error, __ATOMIC_RELAXED) == 0) return 0;
+  return __atomic_exchange_n(&w->error, 0, __ATOMIC_SEQ_CST);
 }
 
 void tap_writer_stop(tap_writer_t *w, uint64_t *written, uint64_t *dropped) {
