@@ -196,9 +196,12 @@ export class Socket extends Duplex {
     if (p === undefined || c === undefined) return;
     let n: number;
     try {
-      n = this.#tcp.write(c, p.chunk);
+      // A write that does not fit now is borrowed, not copied (send-buffer.ts): it will be taken
+      // piece by piece as ACKs free room, and only what is still unacknowledged at the end is copied.
+      n = this.#tcp.write(c, p.chunk, p.chunk.length > c.writableSpace);
     } catch (e) {
       this.#pendingWrite = undefined;
+      c.returnBorrowed();
       p.cb(e as Error);
       return;
     }
@@ -206,6 +209,8 @@ export class Socket extends Duplex {
     if (n > 0) this.#touch();
     if (n === p.chunk.length) {
       this.#pendingWrite = undefined;
+      // The callback frees the application's buffer (node:net's contract): nothing may still point into it.
+      c.returnBorrowed();
       p.cb();
     } else p.chunk = p.chunk.subarray(n);
   }
@@ -230,6 +235,7 @@ export class Socket extends Duplex {
     }
     const p = this.#pendingWrite;
     this.#pendingWrite = undefined;
+    c?.returnBorrowed(); // queued bytes may still go out (close above) after the callback frees the buffer
     p?.cb(err ?? new TcpError('EPIPE', 'socket destroyed', 'write'));
     cb(err);
   }

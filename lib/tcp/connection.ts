@@ -272,16 +272,22 @@ export class TcpConnection implements FourTuple {
   // ===================================================================== user calls
 
   /**
-   * SEND (RFC 9293 §3.10.2): copy what fits in the send buffer; returns the bytes taken.
-   * With `push` false the data is only queued (autocorking: the caller flushes later).
+   * SEND (RFC 9293 §3.10.2): take what fits in the send buffer; returns the bytes taken.
+   * With `push` false the data is only queued (autocorking: the caller flushes later). With
+   * `borrow`, whole chunks of `data` may be held rather than copied until `returnBorrowed()`.
    */
-  write(data: Uint8Array, now: number, push = true): number {
+  write(data: Uint8Array, now: number, push = true, borrow = false): number {
     if (this.finQueued || this.state === 'CLOSED' || this.state === 'TIME-WAIT') {
       throw new TcpError(this.state === 'CLOSED' && this.error !== undefined ? this.error.code : 'EPIPE', 'write after end', 'write');
     }
-    const n = this.sndBuf.write(data);
+    const n = this.sndBuf.write(data, borrow);
     if (push) this.flush(now);
     return n;
+  }
+
+  /** Copy what the send buffer still borrows from the application (its write is complete). */
+  returnBorrowed(): void {
+    this.sndBuf.returnBorrowed();
   }
 
   /** Transmit what is queued (subject to windows, Nagle and SWS avoidance). */

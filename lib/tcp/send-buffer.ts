@@ -2,6 +2,12 @@
 // chunks so any byte range (for first transmission or retransmission) is found in O(1). Chunks
 // come from a shared pool and go back to it as soon as they are acknowledged: an idle connection
 // holds none.
+//
+// A large write may be borrowed instead of copied: whole chunk-sized, chunk-aligned pieces of the
+// application's buffer are held as views (a 4 MiB response is then never copied into the send
+// buffer, issue 9). The application must not touch a borrowed buffer until `returnBorrowed()`,
+// which copies what is still held into pooled chunks; the socket calls it before the write's
+// callback, so node:net's rule (a buffer is free again once its write completed) still holds.
 import { CHUNK, releaseChunk, takeChunk } from './chunk-pool.js';
 
 /** Unacknowledged + unsent application bytes; offset 0 is the oldest unacknowledged byte. */
@@ -10,6 +16,8 @@ export class SendBuffer {
   /** Offset of byte 0 inside `#chunks[0]`. */
   #head = 0;
   #length = 0;
+  /** The views of application buffers among `#chunks` (never pooled); undefined when none. */
+  #borrowed: Set<Buffer> | undefined;
 
   /** @param capacity the most bytes held at once (SO_SNDBUF). */
   constructor(readonly capacity: number) {}
@@ -29,21 +37,52 @@ export class SendBuffer {
     return Math.max(0, this.capacity - this.#length);
   }
 
-  /** Copy as much of `data` as fits; returns the number of bytes taken. */
-  write(data: Uint8Array): number {
+  /**
+   * Take as much of `data` as fits; returns the number of bytes taken. With `borrow`, whole
+   * chunk-aligned pieces are held as views of `data` rather than copied; then, when the room left
+   * is less than a chunk, the rest is left for a later write (so the next piece starts aligned).
+   */
+  write(data: Uint8Array, borrow = false): number {
     const n = Math.min(this.free, data.length);
+    // Waiting for a whole chunk's room is only safe when acknowledgements will make it.
+    const whole = borrow && this.capacity >= 2 * CHUNK;
     let done = 0;
     while (done < n) {
       const end = this.#head + this.#length;
       const idx = Math.floor(end / CHUNK);
-      if (idx === this.#chunks.length) this.#chunks.push(takeChunk());
       const off = end % CHUNK;
+      if (idx === this.#chunks.length) {
+        if (whole && data.length - done >= CHUNK) {
+          if (n - done < CHUNK) break;
+          const view = Buffer.from(data.buffer, data.byteOffset + done, CHUNK);
+          (this.#borrowed ??= new Set()).add(view);
+          this.#chunks.push(view);
+          done += CHUNK;
+          this.#length += CHUNK;
+          continue;
+        }
+        this.#chunks.push(takeChunk());
+      }
       const take = Math.min(CHUNK - off, n - done);
       this.#chunks[idx]!.set(data.subarray(done, done + take), off);
       done += take;
       this.#length += take;
     }
-    return n;
+    return done;
+  }
+
+  /** Copy every borrowed piece still held into a pooled chunk: the application's buffers are its own again. */
+  returnBorrowed(): void {
+    const lent = this.#borrowed;
+    if (lent === undefined) return;
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const c = this.#chunks[i]!;
+      if (!lent.has(c)) continue;
+      const own = takeChunk();
+      c.copy(own);
+      this.#chunks[i] = own;
+    }
+    this.#borrowed = undefined;
   }
 
   /** Copy bytes [offset, offset+len) into `target` at `targetOff`. */
@@ -84,15 +123,22 @@ export class SendBuffer {
     this.#length -= k;
     this.#head += k;
     while (this.#head >= CHUNK) {
-      releaseChunk(this.#chunks.shift()!);
+      this.#release(this.#chunks.shift()!);
       this.#head -= CHUNK;
     }
     if (this.#length === 0) {
-      // Nothing left to send or resend: the chunks go back to the pool (copyOut copies, so no
-      // segment still points into them).
+      // Nothing left to send or resend: the chunks go back to the pool (segments are built
+      // synchronously, so no view of them is still in use).
       this.#head = 0;
-      for (const c of this.#chunks) releaseChunk(c);
+      for (const c of this.#chunks) this.#release(c);
       this.#chunks.length = 0;
     }
+  }
+
+  /** A chunk is done with: pooled if it is ours, forgotten if it was borrowed. */
+  #release(c: Buffer): void {
+    const lent = this.#borrowed;
+    if (lent === undefined || !lent.delete(c)) releaseChunk(c);
+    else if (lent.size === 0) this.#borrowed = undefined;
   }
 }

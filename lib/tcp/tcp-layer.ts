@@ -192,9 +192,10 @@ export class TcpLayer implements IpHandler {
   /**
    * Queue `data` on `c` and transmit at the end of the current tick, so writes made together
    * (an HTTP header and body) leave as one segment (autocorking). Returns bytes accepted.
+   * `borrow`: see TcpConnection.write.
    */
-  write(c: TcpConnection, data: Uint8Array): number {
-    const n = c.write(data, this.clock.now(), false);
+  write(c: TcpConnection, data: Uint8Array, borrow = false): number {
+    const n = c.write(data, this.clock.now(), false, borrow);
     this.#corked.add(c);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

@@ -135,6 +135,64 @@ t.test('backpressure: a server that stops reading closes the window; the client 
   t.ok(net.b.counters.get('tcp.tx.windowUpdate') >= 1, 'window update sent after the reader resumed');
 });
 
+t.test('a large write is borrowed, yet the buffer is the application\'s again once its callback ran', async (t) => {
+  const net = makeTcpNet({ seed: 3, faults: { loss: 0.02 } });
+  t.teardown(() => net.close());
+  const got: Buffer[] = [];
+  let ended = false;
+  createServer(net.b.tcp, (s) => {
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('end', () => (ended = true));
+  }).listen(80);
+  const c = connect(net.a.tcp, { host: B_IP, port: 80 });
+  const payload = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 13 + 5) & 0xff;
+  const sent = Buffer.from(payload);
+  let done = false;
+  c.write(payload, () => {
+    // node:net lets the application reuse a buffer once its write completed; the unacknowledged
+    // tail (and any retransmission of it) must still carry the bytes written.
+    const i = c.connection!.info();
+    t.ok(i.bytesInFlight + i.unsent > 16 * 1024, 'more than a chunk was still unacknowledged when the callback ran');
+    payload.fill(0xee);
+    done = true;
+    c.end();
+  });
+  await settle(net.clock, () => done && ended, 600_000);
+  t.ok(Buffer.concat(got).equals(sent), 'the peer got the bytes as written, not the reused buffer');
+  t.ok(net.a.counters.sum('tcp.tx.retransmit.') > 0, 'some were retransmitted');
+});
+
+t.test('destroy() during a borrowed write: the queued bytes still go out as written, after the callback frees the buffer', async (t) => {
+  const net = makeTcpNet();
+  t.teardown(() => net.close());
+  const srv = pausedServer(net);
+  const c = connect(net.a.tcp, { host: B_IP, port: 80 });
+  c.on('error', () => {});
+  const payload = Buffer.alloc(2 * 1024 * 1024);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + 1) & 0xff;
+  const sent = Buffer.from(payload);
+  let failed: Error | null | undefined;
+  c.write(payload, (err) => {
+    failed = err;
+    payload.fill(0xee);
+  });
+  // The reader is paused: its window closes with the write unfinished and the send buffer full.
+  await settle(net.clock, () => srv.socket !== undefined && srv.socket.connection!.info().rcvWnd === 0, 10_000);
+  t.ok(c.connection!.info().unsent > 0, 'bytes queued behind the closed window');
+  c.destroy();
+  t.ok(failed instanceof Error, 'the unfinished write fails at once');
+  const got: Buffer[] = [];
+  let ended = false;
+  srv.socket!.on('data', (d: Buffer) => got.push(d));
+  srv.socket!.on('end', () => (ended = true));
+  srv.socket!.resume();
+  await settle(net.clock, () => ended, 60_000);
+  const all = Buffer.concat(got);
+  t.ok(all.length > 256 * 1024 && all.length < sent.length, `the peer got a prefix (${all.length} bytes) and the FIN`);
+  t.ok(all.equals(sent.subarray(0, all.length)), 'every byte as written, none from the reused buffer');
+});
+
 t.test('setTimeout emits timeout after idle; setNoDelay/setKeepAlive are chainable; allowHalfOpen keeps writing', async (t) => {
   const net = makeTcpNet();
   t.teardown(() => net.close());

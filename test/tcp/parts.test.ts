@@ -53,6 +53,51 @@ t.test('SendBuffer: chunks go back to the shared pool and are reused', async (t)
   t.equal(out.toString(), 'hello', 'a reused chunk holds the new bytes');
 });
 
+t.test('SendBuffer: a borrowed write holds whole chunks of the caller\'s buffer until returnBorrowed copies them', async (t) => {
+  const b = new SendBuffer(64 * 1024);
+  t.equal(b.write(Buffer.alloc(100, 0x48)), 100, 'a header, copied');
+  const data = Buffer.alloc(100_000, 0x11);
+  // Fill the header's chunk by copy, then three whole chunks by reference; 64 KiB is then full.
+  t.equal(b.write(data, true), 64 * 1024 - 100);
+  const at = (off: number): number => {
+    const o = Buffer.alloc(1);
+    b.copyOut(off, 1, o, 0);
+    return o[0]!;
+  };
+  data[20_000] = 0x22; // inside the first borrowed chunk (send-buffer offset 20 100)
+  data[10_000] = 0x33; // inside the copied fill of the header's chunk
+  t.equal(at(20_100), 0x22, 'a borrowed chunk is a view: the caller\'s change shows');
+  t.equal(at(10_100), 0x11, 'the fill before the first chunk boundary was copied');
+  const pooled = pooledChunks();
+  b.returnBorrowed();
+  t.equal(pooledChunks(), Math.max(0, pooled - 3), 'returnBorrowed copies the three borrowed chunks into pooled ones');
+  data[20_000] = 0x44;
+  t.equal(at(20_100), 0x22, 'after returnBorrowed the caller\'s buffer is its own again');
+  const returned = pooledChunks();
+  b.consume(64 * 1024);
+  t.equal(pooledChunks(), returned + 4, 'all four chunks go to the pool: they are all ours now');
+});
+
+t.test('SendBuffer: a borrowed write waits for a whole chunk of room, copies its short tail, and is never pooled', async (t) => {
+  const b = new SendBuffer(64 * 1024);
+  const data = Buffer.alloc(200_000, 0x11);
+  t.equal(b.write(data, true), 64 * 1024, 'four whole chunks borrowed');
+  b.consume(10_000);
+  t.equal(b.free, 10_000);
+  t.equal(b.write(data.subarray(64 * 1024), true), 0, 'less than a chunk of room: nothing taken, so the next piece starts aligned');
+  t.equal(b.write(data.subarray(64 * 1024, 64 * 1024 + 5000), true), 5000, 'a tail shorter than a chunk is copied at once');
+  const pooled = pooledChunks();
+  b.consume(b.length);
+  t.equal(pooledChunks(), pooled + 1, 'only the tail\'s pooled chunk goes back; borrowed views never enter the pool');
+  const small = new SendBuffer(20_000);
+  const d2 = Buffer.alloc(30_000, 0x55);
+  t.equal(small.write(d2, true), 20_000, 'a buffer smaller than two chunks copies instead (it could wait forever for a whole chunk)');
+  d2.fill(0);
+  const o = Buffer.alloc(20_000);
+  small.copyOut(0, 20_000, o, 0);
+  t.ok(o.every((x) => x === 0x55), 'copied, not borrowed');
+});
+
 t.test('ReceiveBuffer: out-of-order merge, duplicates, pull in order, SACK blocks, segment bound', async (t) => {
   const r = new ReceiveBuffer(100_000, 5);
   const base = seq(0xfffffff0); // wraps
