@@ -260,7 +260,10 @@ export class Syscalls {
         // Buffer sizes are fixed when a connection is made: set before listen/connect.
         if (opened) throw new UnsupportedCall(`${name} after listen/connect`);
         if (name === 'SO_RCVBUF') cfg.rcvBufSize = v;
-        else cfg.sndBufSize = v;
+        else {
+          cfg.sndBufSize = v;
+          cfg.sndBufMaxSize = 0; // Linux: a set SO_SNDBUF is not autotuned
+        }
         return { ret: 0 };
       case 'TCP_NODELAY':
         s.noDelay = v !== 0;

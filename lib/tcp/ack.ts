@@ -94,6 +94,9 @@ export class AckHandler {
     if (seqGe(c.sndUna, c.sndMax)) c.timers.rtx = Infinity;
     else if (restartTimer || c.timers.rtx === Infinity) c.timers.rtx = now + c.rtt.rto;
     if (seqGe(c.sndUna, c.sndMax)) c.out.persistBackoff = 0;
+    // Send-buffer autotuning, as Linux's tcp_sndbuf_expand: room for twice cwnd, so a window's
+    // worth is queued behind what is in flight and each ACK finds full super-segments to send.
+    c.sndBuf.grow(2 * c.cc.cwnd);
     return dataAcked > 0;
   }
 }

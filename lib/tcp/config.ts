@@ -4,8 +4,14 @@
 export interface TcpConfig {
   /** SO_RCVBUF: receive buffer bytes; the advertised window is its free space. */
   rcvBufSize: number;
-  /** SO_SNDBUF: send buffer bytes; `write` accepts no more than this (backpressure). */
+  /** SO_SNDBUF: send buffer bytes at first; `write` accepts no more than the buffer's size (backpressure). */
   sndBufSize: number;
+  /**
+   * Send-buffer autotuning ceiling (Linux's tcp_wmem[2]): the buffer grows to twice the
+   * congestion window, up to this, so a fast path is not held to `sndBufSize` in flight. 0: off
+   * (a fixed SO_SNDBUF, as setting it does in Linux).
+   */
+  sndBufMaxSize: number;
   /** RFC 6298 §2.1: 1 s. */
   initialRtoMs: number;
   /** RFC 6298 §2.4 says 1 s; Linux and most stacks use 200 ms, so do we. */
@@ -75,6 +81,7 @@ export interface TcpConfig {
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
   rcvBufSize: 256 * 1024,
   sndBufSize: 256 * 1024,
+  sndBufMaxSize: 4 * 1024 * 1024,
   initialRtoMs: 1000,
   minRtoMs: 200,
   maxRtoMs: 120_000,

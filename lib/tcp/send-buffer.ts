@@ -19,8 +19,30 @@ export class SendBuffer {
   /** The views of application buffers among `#chunks` (never pooled); undefined when none. */
   #borrowed: Set<Buffer> | undefined;
 
-  /** @param capacity the most bytes held at once (SO_SNDBUF). */
-  constructor(readonly capacity: number) {}
+  #capacity: number;
+  readonly #maxCapacity: number;
+
+  /**
+   * @param capacity the most bytes held at once at first (SO_SNDBUF).
+   * @param maxCapacity how far `grow` may take it (autotuning; 0 or less than `capacity`: fixed).
+   */
+  constructor(capacity: number, maxCapacity = 0) {
+    this.#capacity = capacity;
+    this.#maxCapacity = Math.max(capacity, maxCapacity);
+  }
+
+  /** The most bytes held at once now. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /**
+   * Autotuning: let the buffer hold up to `bytes` (never more than its ceiling; it never shrinks).
+   * Whole bytes only: CUBIC's cwnd is fractional, and a fractional room would cut writes mid-byte.
+   */
+  grow(bytes: number): void {
+    if (bytes > this.#capacity) this.#capacity = Math.min(Math.floor(bytes), this.#maxCapacity);
+  }
 
   /** Chunks held now (0 when everything written was acknowledged). */
   get chunks(): number {
@@ -34,7 +56,7 @@ export class SendBuffer {
 
   /** Room left for `write`. */
   get free(): number {
-    return Math.max(0, this.capacity - this.#length);
+    return Math.max(0, this.#capacity - this.#length);
   }
 
   /**
@@ -45,7 +67,7 @@ export class SendBuffer {
   write(data: Uint8Array, borrow = false): number {
     const n = Math.min(this.free, data.length);
     // Waiting for a whole chunk's room is only safe when acknowledgements will make it.
-    const whole = borrow && this.capacity >= 2 * CHUNK;
+    const whole = borrow && this.#capacity >= 2 * CHUNK;
     let done = 0;
     while (done < n) {
       const end = this.#head + this.#length;

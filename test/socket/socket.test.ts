@@ -193,6 +193,27 @@ t.test('destroy() during a borrowed write: the queued bytes still go out as writ
   t.ok(all.equals(sent.subarray(0, all.length)), 'every byte as written, none from the reused buffer');
 });
 
+t.test('the send buffer autotunes to twice cwnd (Linux tcp_sndbuf_expand), up to sndBufMaxSize; 0 keeps it fixed', async (t) => {
+  for (const max of [4 * 1024 * 1024, 0]) {
+    const net = makeTcpNet({ tcp: { sndBufMaxSize: max } });
+    let received = 0;
+    createServer(net.b.tcp, (s) => s.on('data', (d: Buffer) => (received += d.length))).listen(80);
+    const c = connect(net.a.tcp, { host: B_IP, port: 80 });
+    const payload = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    c.write(payload);
+    const conn = c.connection!;
+    await settle(net.clock, () => received === payload.length && conn.info().bytesInFlight === 0, 600_000);
+    const room = conn.writableSpace; // everything is acknowledged: the whole capacity
+    if (max === 0) t.equal(room, 256 * 1024, 'fixed at sndBufSize');
+    else {
+      t.ok(room > 256 * 1024 && room <= max, `grew to ${room} bytes`);
+      t.ok(room >= Math.min(max, 2 * conn.info().cwnd), 'at least twice cwnd (or the ceiling)');
+    }
+    c.destroy();
+    await net.close();
+  }
+});
+
 t.test('setTimeout emits timeout after idle; setNoDelay/setKeepAlive are chainable; allowHalfOpen keeps writing', async (t) => {
   const net = makeTcpNet();
   t.teardown(() => net.close());

@@ -98,6 +98,28 @@ t.test('SendBuffer: a borrowed write waits for a whole chunk of room, copies its
   t.ok(o.every((x) => x === 0x55), 'copied, not borrowed');
 });
 
+t.test('SendBuffer: autotuning grows the capacity up to its ceiling, never down; no ceiling means fixed', async (t) => {
+  const b = new SendBuffer(256 * 1024, 4 * 1024 * 1024);
+  b.grow(100 * 1024);
+  t.equal(b.capacity, 256 * 1024, 'never below the starting size');
+  b.grow(1024 * 1024);
+  t.equal(b.capacity, 1024 * 1024);
+  t.equal(b.free, 1024 * 1024);
+  b.grow(512 * 1024);
+  t.equal(b.capacity, 1024 * 1024, 'never shrinks');
+  b.grow(64 * 1024 * 1024);
+  t.equal(b.capacity, 4 * 1024 * 1024, 'held at the ceiling');
+  const c = new SendBuffer(64 * 1024, 1024 * 1024);
+  c.grow(2 * 150_000.35); // twice a CUBIC cwnd: not a whole number
+  t.equal(c.capacity, 300_000, 'whole bytes (a fractional room once cut writes mid-byte and corrupted the stream)');
+  const d = Buffer.alloc(400_000, 1);
+  t.equal(c.write(d), 300_000);
+  t.ok(Number.isInteger(c.length) && Number.isInteger(c.free));
+  const fixed = new SendBuffer(256 * 1024, 0);
+  fixed.grow(1024 * 1024);
+  t.equal(fixed.capacity, 256 * 1024, 'ceiling 0: a fixed SO_SNDBUF');
+});
+
 t.test('ReceiveBuffer: out-of-order merge, duplicates, pull in order, SACK blocks, segment bound', async (t) => {
   const r = new ReceiveBuffer(100_000, 5);
   const base = seq(0xfffffff0); // wraps
