@@ -12,6 +12,8 @@ export interface TcpConfig {
    * (a fixed SO_SNDBUF, as setting it does in Linux).
    */
   sndBufMaxSize: number;
+  /** What autotuning may add to all send buffers together (Linux's tcp_mem, in spirit). */
+  sndBufGrowthBudget: number;
   /** RFC 6298 §2.1: 1 s. */
   initialRtoMs: number;
   /** RFC 6298 §2.4 says 1 s; Linux and most stacks use 200 ms, so do we. */
@@ -82,6 +84,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   rcvBufSize: 256 * 1024,
   sndBufSize: 256 * 1024,
   sndBufMaxSize: 4 * 1024 * 1024,
+  sndBufGrowthBudget: 64 * 1024 * 1024,
   initialRtoMs: 1000,
   minRtoMs: 200,
   maxRtoMs: 120_000,

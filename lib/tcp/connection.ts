@@ -182,7 +182,7 @@ export class TcpConnection implements FourTuple {
     this.tsOffset = init.tsOffset;
     this.pmtu = init.mtu;
     this.pmtuRaiseAt = init.pmtuRaiseAt;
-    this.sndBuf = new SendBuffer(this.#cfg.sndBufSize, this.#cfg.sndBufMaxSize);
+    this.sndBuf = new SendBuffer(this.#cfg.sndBufSize, this.#cfg.sndBufMaxSize, host.sendMemory);
     this.rcvBuf = new ReceiveBuffer(this.#cfg.rcvBufSize, this.#cfg.maxOutOfOrderSegments);
     this.rtt = new RttEstimator(this.#cfg);
     this.cc = createCongestionControl(this.#cfg.congestionControl, this.#cfg.initialCwndSegments);

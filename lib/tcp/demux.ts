@@ -21,6 +21,7 @@ import { SynCookies } from './syn-cookies.js';
 import { SynFloodFilter } from './syn-flood-filter.js';
 import { TimeWaitTable, type TimeWaitEntry } from './time-wait.js';
 import { SegmentHistory } from './segment-history.js';
+import { SendMemoryBudget } from './send-buffer.js';
 import { type PathMtu, type SegmentTx, TcpError, type TcpState } from './types.js';
 
 const log = createDebug('tapstack:tcp');
@@ -77,6 +78,7 @@ export class TcpListener {
 export class TcpDemux implements ConnectionHost {
   readonly config: TcpConfig;
   readonly counters: Counters;
+  readonly sendMemory: SendMemoryBudget;
   readonly #conns = new Map<string, TcpConnection>();
   /** Each live connection's earliest deadline; may be early (lazy), never late. */
   readonly #deadlines = new DeadlineHeap<TcpConnection>();
@@ -111,6 +113,7 @@ export class TcpDemux implements ConnectionHost {
   constructor(opts: TcpDemuxOptions) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...opts.config };
     this.counters = opts.counters;
+    this.sendMemory = new SendMemoryBudget(this.config.sndBufGrowthBudget);
     this.#rng = opts.rng;
     this.#output = opts.output;
     this.#mtuFor = opts.mtuFor;
@@ -605,6 +608,7 @@ export class TcpDemux implements ConnectionHost {
   }
 
   #detach(c: TcpConnection): void {
+    c.sndBuf.returnGrowth();
     const l = c.listener as TcpListener | undefined;
     if (l === undefined) return;
     l.synQueue.delete(c);

@@ -10,6 +10,30 @@
 // callback, so node:net's rule (a buffer is free again once its write completed) still holds.
 import { CHUNK, releaseChunk, takeChunk } from './chunk-pool.js';
 
+/**
+ * The stack-wide allowance for autotuned growth (Linux's tcp_mem, in spirit): what all send
+ * buffers together may hold beyond their starting size. Without it, peers that read fast and then
+ * stop could make every connection keep `sndBufMaxSize` of unsent data.
+ */
+export class SendMemoryBudget {
+  /** Bytes of growth handed out now. */
+  granted = 0;
+
+  constructor(readonly bytes: number) {}
+
+  /** Up to `want` bytes of growth (fewer, or none, when the budget is spent). */
+  take(want: number): number {
+    const n = Math.max(0, Math.min(want, this.bytes - this.granted));
+    this.granted += n;
+    return n;
+  }
+
+  /** Growth handed back by a send buffer that is done. */
+  give(n: number): void {
+    this.granted -= n;
+  }
+}
+
 /** Unacknowledged + unsent application bytes; offset 0 is the oldest unacknowledged byte. */
 export class SendBuffer {
   readonly #chunks: Buffer[] = [];
@@ -20,15 +44,20 @@ export class SendBuffer {
   #borrowed: Set<Buffer> | undefined;
 
   #capacity: number;
+  readonly #initial: number;
   readonly #maxCapacity: number;
+  readonly #budget: SendMemoryBudget | undefined;
 
   /**
    * @param capacity the most bytes held at once at first (SO_SNDBUF).
    * @param maxCapacity how far `grow` may take it (autotuning; 0 or less than `capacity`: fixed).
+   * @param budget the stack-wide allowance growth is taken from (none: unlimited).
    */
-  constructor(capacity: number, maxCapacity = 0) {
+  constructor(capacity: number, maxCapacity = 0, budget?: SendMemoryBudget) {
     this.#capacity = capacity;
+    this.#initial = capacity;
     this.#maxCapacity = Math.max(capacity, maxCapacity);
+    this.#budget = budget;
   }
 
   /** The most bytes held at once now. */
@@ -41,7 +70,15 @@ export class SendBuffer {
    * Whole bytes only: CUBIC's cwnd is fractional, and a fractional room would cut writes mid-byte.
    */
   grow(bytes: number): void {
-    if (bytes > this.#capacity) this.#capacity = Math.min(Math.floor(bytes), this.#maxCapacity);
+    if (bytes <= this.#capacity) return;
+    const want = Math.min(Math.floor(bytes), this.#maxCapacity) - this.#capacity;
+    this.#capacity += this.#budget === undefined ? want : this.#budget.take(want);
+  }
+
+  /** The connection is gone: its growth goes back to the budget. */
+  returnGrowth(): void {
+    this.#budget?.give(this.#capacity - this.#initial);
+    this.#capacity = this.#initial;
   }
 
   /** Chunks held now (0 when everything written was acknowledged). */

@@ -7,6 +7,7 @@ import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 import type { FourTuple } from './isn.js';
 import type { RetransmitEvent } from './retransmit-event.js';
+import type { SendMemoryBudget } from './send-buffer.js';
 
 /** The connection states, spelt as in RFC 9293 §3.3.2. */
 export type TcpState =
@@ -72,6 +73,8 @@ export function isSynchronized(s: TcpState): boolean {
 export interface ConnectionHost {
   readonly config: TcpConfig;
   readonly counters: Counters;
+  /** The stack-wide allowance send-buffer autotuning takes from. */
+  readonly sendMemory: SendMemoryBudget;
   /** Hand a finished segment (checksummed, or with the pseudo-header sum for the link when
    *  `tx.partialCsum`) to IP. */
   transmit(localIp: number, remoteIp: number, segment: Buffer, tx?: SegmentTx): void;

@@ -209,7 +209,10 @@ t.test('the send buffer autotunes to twice cwnd (Linux tcp_sndbuf_expand), up to
       t.ok(room > 256 * 1024 && room <= max, `grew to ${room} bytes`);
       t.ok(room >= Math.min(max, 2 * conn.info().cwnd), 'at least twice cwnd (or the ceiling)');
     }
+    t.equal(net.a.tcp.core.sendMemory.granted, room - 256 * 1024, 'the growth is charged to the stack-wide budget');
     c.destroy();
+    await settle(net.clock, () => [...net.a.tcp.core.connections()].length === 0, 600_000);
+    t.equal(net.a.tcp.core.sendMemory.granted, 0, 'and given back when the connection is gone');
     await net.close();
   }
 });

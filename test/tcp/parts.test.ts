@@ -5,7 +5,7 @@ import { ReceiveBuffer } from '../../lib/tcp/receive-buffer.js';
 import { RetransmitQueue } from '../../lib/tcp/retransmit-queue.js';
 import { RttEstimator } from '../../lib/tcp/rtt.js';
 import { pooledChunks } from '../../lib/tcp/chunk-pool.js';
-import { SendBuffer } from '../../lib/tcp/send-buffer.js';
+import { SendBuffer, SendMemoryBudget } from '../../lib/tcp/send-buffer.js';
 import { COOKIE_MSS, SynCookies } from '../../lib/tcp/syn-cookies.js';
 import { TimeWaitTable } from '../../lib/tcp/time-wait.js';
 import { seq, seqAdd } from '../../lib/wire/seq.js';
@@ -118,6 +118,22 @@ t.test('SendBuffer: autotuning grows the capacity up to its ceiling, never down;
   const fixed = new SendBuffer(256 * 1024, 0);
   fixed.grow(1024 * 1024);
   t.equal(fixed.capacity, 256 * 1024, 'ceiling 0: a fixed SO_SNDBUF');
+});
+
+t.test('SendMemoryBudget: growth is shared stack-wide, and a finished buffer hands its growth back', async (t) => {
+  const budget = new SendMemoryBudget(1024 * 1024);
+  const a = new SendBuffer(256 * 1024, 4 * 1024 * 1024, budget);
+  const b = new SendBuffer(256 * 1024, 4 * 1024 * 1024, budget);
+  a.grow(4 * 1024 * 1024);
+  t.equal(a.capacity, 256 * 1024 + 1024 * 1024, 'a takes the whole budget, not its ceiling');
+  b.grow(2 * 1024 * 1024);
+  t.equal(b.capacity, 256 * 1024, 'b gets nothing while the budget is spent: it keeps its starting size');
+  t.equal(budget.granted, 1024 * 1024);
+  a.returnGrowth();
+  t.equal(a.capacity, 256 * 1024);
+  t.equal(budget.granted, 0, 'a closed connection gives its growth back');
+  b.grow(2 * 1024 * 1024);
+  t.equal(b.capacity, 256 * 1024 + 1024 * 1024, 'and b can grow now');
 });
 
 t.test('ReceiveBuffer: out-of-order merge, duplicates, pull in order, SACK blocks, segment bound', async (t) => {
