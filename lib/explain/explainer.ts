@@ -472,9 +472,11 @@ export class Explainer {
       const afterMs = orig !== undefined && this.#opts.clock !== undefined ? now - orig.at : undefined;
       const cause = announced?.cause;
       // Tags as Wireshark sets them from the wire (≥ 2 duplicate ACKs of this very byte, the latest
-      // within 20 ms), and SACK-driven recovery counted as fast too, as the lessons say it.
+      // within 20 ms), and SACK-driven recovery counted as fast too, as the lessons say it:
+      // RACK's resends as well, except those after an RTO (the timer's recovery, not SACK's).
       const wsFast = R.dupAcks >= 2 && R.ackMax === seg.seq && now - R.dupAckAt < WIRESHARK_FAST_MS;
-      const fast = wsFast || cause === 'fast' || cause === 'sack' || cause === 'rescue';
+      const sackDriven = cause === 'fast' || cause === 'sack' || cause === 'rescue' || (cause === 'rack' && announced?.afterRto !== true);
+      const fast = wsFast || sackDriven;
       tags.push(fast ? '[TCP Fast Retransmission]' : spurious ? '[TCP Spurious Retransmission]' : '[TCP Retransmission]');
       S.rtx.push({ seq: seg.seq, no: e.no });
       if (S.rtx.length > 64) S.rtx.shift();

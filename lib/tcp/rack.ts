@@ -234,7 +234,7 @@ export class Rack {
       // With TSO the contiguous lost records that cwnd allows go as one super-segment.
       const again = r.retransmitted;
       r.lost = false;
-      const n = c.out.retransmitRun(i, r.start, c.sndMax, c.cc.cwnd - flight, now, again ? 'lost' : 'rack', this.why(r), (x) => x.lost && x.retransmitted === again && !c.sack.covers(x.start, x.end));
+      const n = c.out.retransmitRun(i, r.start, c.sndMax, c.cc.cwnd - flight, now, again ? 'lost' : 'rack', { ...this.why(r), afterRto: true }, (x) => x.lost && x.retransmitted === again && !c.sack.covers(x.start, x.end));
       lostBytes -= Math.max(n, seqDiff(r.end, r.start));
       if (n > 0) sent = true;
     }

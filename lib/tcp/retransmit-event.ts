@@ -38,6 +38,8 @@ export interface RetransmitEvent {
   rule?: string;
   /** `rack`: RACK's reordering window (RFC 8985 §6.2) when the loss was marked. */
   reorderWindowMs?: number;
+  /** `rack`: resent after an RTO, outside fast recovery (RFC 8985 §6.3), not SACK recovery's. */
+  afterRto?: boolean;
 }
 
 /** What the deciding code knows; the output module adds the endpoints, seq and len. */

@@ -490,9 +490,12 @@ t.test('RFC 8985 §6.2 after an RTO: a go-back-N retransmission RACK finds lost 
   // was lost. RFC 6675 §5.1 keeps fast recovery off below RecoveryPoint, but RACK's mark must
   // still get it resent now (within cwnd), not at the backed-off RTO 400 ms later.
   p.advanceTo(236);
+  const events: RetransmitEvent[] = [];
+  p.tcp.onRetransmit = (e) => events.push(e);
   p.send({ ack: segAt(p, 1), options: { sack: sackSegs(p, [2, 12]) } });
   t.equal(p.counters.get('tcp.recovery.lostRetransmission'), 1);
   t.same(p.drain().map((o) => idx(p, o)), [1, 12], 'the lost retransmission of 1 goes out again at once (then new data: pipe 1 SMSS)');
+  t.match(events, [{ cause: 'rack', afterRto: true }], 'announced as RACK after an RTO (the explainer does not call it fast)');
   t.equal(conn.info().recovery, 'rto', 'still RTO recovery, no second window cut');
   p.advanceTo(246);
   p.send({ ack: segAt(p, 12) });
